@@ -1,0 +1,372 @@
+"""KMS operations on the wire: decode the shape, call the service, encode the shape.
+
+Each handler takes the wired services, the authenticated caller and the decoded input
+(checked against the botocore model) and returns the output members.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from cofre.core.keys import KEY_SPECS, Key, KeyState, KeyVersion
+from cofre.core.principals import Caller
+from cofre.errors import ValidationError
+from cofre.service.container import Services
+from cofre.service.crypto import SYMMETRIC_DEFAULT, data_key_length
+
+Params = dict[str, Any]
+Result = dict[str, Any]
+Handler = Callable[[Services, Caller, Params], Result]
+
+
+@dataclass(frozen=True, slots=True)
+class Operation:
+    handler: Handler
+    inline: bool  # runs on the event loop (hot path, cache only); else in a worker thread
+
+
+def key_metadata(key: Key) -> Result:
+    spec = KEY_SPECS.get(key.key_spec)
+    meta: Result = {
+        "AWSAccountId": key.account_id,
+        "KeyId": key.key_id,
+        "Arn": key.arn,
+        "CreationDate": key.created_at,
+        "Enabled": key.enabled,
+        "Description": key.description,
+        "KeyUsage": key.key_usage,
+        "KeyState": key.state.value,
+        "Origin": key.origin.value,
+        "KeyManager": key.key_manager.value,
+        "CustomerMasterKeySpec": key.key_spec,
+        "KeySpec": key.key_spec,
+        "MultiRegion": False,
+        "CurrentKeyMaterialId": key.current_version_id.hex(),
+    }
+    if spec is not None and spec.encryption_algorithms:
+        meta["EncryptionAlgorithms"] = list(spec.encryption_algorithms)
+    if key.state is KeyState.PENDING_DELETION:
+        meta["DeletionDate"] = key.deletion_date
+        meta["PendingDeletionWindowInDays"] = key.pending_window_days
+    return meta
+
+
+def _tags(params: Params) -> dict[str, str]:
+    tags: dict[str, str] = {}
+    for tag in params.get("Tags") or []:
+        tags[tag["TagKey"]] = tag["TagValue"]
+    return tags
+
+
+# management --------------------------------------------------------------------------
+def create_key(s: Services, c: Caller, p: Params) -> Result:
+    key = s.keys.create_key(
+        c,
+        description=p.get("Description", ""),
+        key_usage=p.get("KeyUsage", "ENCRYPT_DECRYPT"),
+        key_spec=p.get("KeySpec") or p.get("CustomerMasterKeySpec") or "SYMMETRIC_DEFAULT",
+        origin=p.get("Origin", "AWS_KMS"),
+        policy=p.get("Policy"),
+        tags=_tags(p),
+        multi_region=bool(p.get("MultiRegion", False)),
+    )
+    return {"KeyMetadata": key_metadata(key)}
+
+
+def describe_key(s: Services, c: Caller, p: Params) -> Result:
+    return {"KeyMetadata": key_metadata(s.keys.describe_key(c, p["KeyId"]))}
+
+
+def list_keys(s: Services, c: Caller, p: Params) -> Result:
+    page = s.keys.list_keys(c, p.get("Limit"), p.get("Marker"))
+    out: Result = {
+        "Keys": [{"KeyId": k.key_id, "KeyArn": k.arn} for k in page.items],
+        "Truncated": page.next_marker is not None,
+    }
+    if page.next_marker:
+        out["NextMarker"] = page.next_marker
+    return out
+
+
+def enable_key(s: Services, c: Caller, p: Params) -> Result:
+    s.keys.enable_key(c, p["KeyId"])
+    return {}
+
+
+def disable_key(s: Services, c: Caller, p: Params) -> Result:
+    s.keys.disable_key(c, p["KeyId"])
+    return {}
+
+
+def update_key_description(s: Services, c: Caller, p: Params) -> Result:
+    s.keys.update_key_description(c, p["KeyId"], p["Description"])
+    return {}
+
+
+def schedule_key_deletion(s: Services, c: Caller, p: Params) -> Result:
+    key = s.keys.schedule_key_deletion(c, p["KeyId"], p.get("PendingWindowInDays"))
+    return {
+        "KeyId": key.arn,
+        "DeletionDate": key.deletion_date,
+        "KeyState": key.state.value,
+        "PendingWindowInDays": key.pending_window_days,
+    }
+
+
+def cancel_key_deletion(s: Services, c: Caller, p: Params) -> Result:
+    return {"KeyId": s.keys.cancel_key_deletion(c, p["KeyId"]).arn}
+
+
+# aliases and tags --------------------------------------------------------------------
+def create_alias(s: Services, c: Caller, p: Params) -> Result:
+    s.aliases.create_alias(c, p["AliasName"], p["TargetKeyId"])
+    return {}
+
+
+def update_alias(s: Services, c: Caller, p: Params) -> Result:
+    s.aliases.update_alias(c, p["AliasName"], p["TargetKeyId"])
+    return {}
+
+
+def delete_alias(s: Services, c: Caller, p: Params) -> Result:
+    s.aliases.delete_alias(c, p["AliasName"])
+    return {}
+
+
+def list_aliases(s: Services, c: Caller, p: Params) -> Result:
+    page = s.aliases.list_aliases(c, p.get("KeyId"), p.get("Limit"), p.get("Marker"))
+    out: Result = {
+        "Aliases": [
+            {
+                "AliasName": a.name,
+                "AliasArn": f"arn:aws:kms:{a.region}:{a.account_id}:{a.name}",
+                "TargetKeyId": a.key_id,
+                "CreationDate": a.created_at,
+                "LastUpdatedDate": a.updated_at,
+            }
+            for a in page.items
+        ],
+        "Truncated": page.next_marker is not None,
+    }
+    if page.next_marker:
+        out["NextMarker"] = page.next_marker
+    return out
+
+
+def tag_resource(s: Services, c: Caller, p: Params) -> Result:
+    s.aliases.tag_resource(c, p["KeyId"], _tags(p))
+    return {}
+
+
+def untag_resource(s: Services, c: Caller, p: Params) -> Result:
+    s.aliases.untag_resource(c, p["KeyId"], p["TagKeys"])
+    return {}
+
+
+def list_resource_tags(s: Services, c: Caller, p: Params) -> Result:
+    page = s.aliases.list_resource_tags(c, p["KeyId"], p.get("Limit"), p.get("Marker"))
+    out: Result = {
+        "Tags": [{"TagKey": k, "TagValue": v} for k, v in page.items],
+        "Truncated": page.next_marker is not None,
+    }
+    if page.next_marker:
+        out["NextMarker"] = page.next_marker
+    return out
+
+
+# rotation and policies ---------------------------------------------------------------
+def enable_key_rotation(s: Services, c: Caller, p: Params) -> Result:
+    s.keys.enable_key_rotation(c, p["KeyId"], p.get("RotationPeriodInDays"))
+    return {}
+
+
+def disable_key_rotation(s: Services, c: Caller, p: Params) -> Result:
+    s.keys.disable_key_rotation(c, p["KeyId"])
+    return {}
+
+
+def get_key_rotation_status(s: Services, c: Caller, p: Params) -> Result:
+    key = s.keys.get_key_rotation_status(c, p["KeyId"])
+    out: Result = {"KeyRotationEnabled": key.rotation_enabled, "KeyId": key.arn}
+    if key.rotation_enabled:
+        out["RotationPeriodInDays"] = key.rotation_period_days
+        if key.next_rotation_at is not None:
+            out["NextRotationDate"] = key.next_rotation_at
+    return out
+
+
+def rotate_key_on_demand(s: Services, c: Caller, p: Params) -> Result:
+    return {"KeyId": s.keys.rotate_key_on_demand(c, p["KeyId"]).key_id}
+
+
+def _rotation_entry(key: Key, version: KeyVersion) -> Result:
+    entry: Result = {
+        "KeyId": key.key_id,
+        "KeyMaterialId": version.material_id,
+        "KeyMaterialState": "CURRENT"
+        if version.version_id == key.current_version_id
+        else "NON_CURRENT",
+    }
+    if version.rotation_type is not None:
+        entry["RotationDate"] = version.created_at
+        entry["RotationType"] = version.rotation_type.value
+    return entry
+
+
+def list_key_rotations(s: Services, c: Caller, p: Params) -> Result:
+    include_all = p.get("IncludeKeyMaterial") == "ALL_KEY_MATERIAL"
+    key, page = s.keys.list_key_rotations(
+        c, p["KeyId"], include_all, p.get("Limit"), p.get("Marker")
+    )
+    out: Result = {
+        "Rotations": [_rotation_entry(key, v) for v in page.items],
+        "Truncated": page.next_marker is not None,
+    }
+    if page.next_marker:
+        out["NextMarker"] = page.next_marker
+    return out
+
+
+def get_key_policy(s: Services, c: Caller, p: Params) -> Result:
+    return {
+        "Policy": s.keys.get_key_policy(c, p["KeyId"], p.get("PolicyName")),
+        "PolicyName": "default",
+    }
+
+
+def list_key_policies(s: Services, c: Caller, p: Params) -> Result:
+    return {"PolicyNames": s.keys.list_key_policies(c, p["KeyId"]), "Truncated": False}
+
+
+# cryptography ------------------------------------------------------------------------
+def encrypt(s: Services, c: Caller, p: Params) -> Result:
+    sealed = s.crypto.encrypt(
+        c,
+        p["KeyId"],
+        p["Plaintext"],
+        p.get("EncryptionContext"),
+        p.get("EncryptionAlgorithm"),
+        bool(p.get("DryRun")),
+    )
+    return {
+        "CiphertextBlob": sealed.blob,
+        "KeyId": sealed.key_arn,
+        "EncryptionAlgorithm": SYMMETRIC_DEFAULT,
+    }
+
+
+def decrypt(s: Services, c: Caller, p: Params) -> Result:
+    if p.get("Recipient") is not None:
+        raise ValidationError("Recipient (attested enclaves) is not supported by Cofre.")
+    opened = s.crypto.decrypt(
+        c,
+        p["CiphertextBlob"],
+        p.get("EncryptionContext"),
+        p.get("KeyId"),
+        p.get("EncryptionAlgorithm"),
+        bool(p.get("DryRun")),
+    )
+    return {
+        "KeyId": opened.key_arn,
+        "Plaintext": opened.plaintext,
+        "EncryptionAlgorithm": SYMMETRIC_DEFAULT,
+    }
+
+
+def re_encrypt(s: Services, c: Caller, p: Params) -> Result:
+    result = s.crypto.re_encrypt(
+        c,
+        p["CiphertextBlob"],
+        p["DestinationKeyId"],
+        source_context=p.get("SourceEncryptionContext"),
+        destination_context=p.get("DestinationEncryptionContext"),
+        source_key_id=p.get("SourceKeyId"),
+        source_algorithm=p.get("SourceEncryptionAlgorithm"),
+        destination_algorithm=p.get("DestinationEncryptionAlgorithm"),
+        dry_run=bool(p.get("DryRun")),
+    )
+    return {
+        "CiphertextBlob": result.blob,
+        "SourceKeyId": result.source_key_arn,
+        "KeyId": result.key_arn,
+        "SourceEncryptionAlgorithm": SYMMETRIC_DEFAULT,
+        "DestinationEncryptionAlgorithm": SYMMETRIC_DEFAULT,
+    }
+
+
+def generate_data_key(s: Services, c: Caller, p: Params) -> Result:
+    if p.get("Recipient") is not None:
+        raise ValidationError("Recipient (attested enclaves) is not supported by Cofre.")
+    key = s.crypto.generate_data_key(
+        c,
+        p["KeyId"],
+        data_key_length(p.get("KeySpec"), p.get("NumberOfBytes")),
+        p.get("EncryptionContext"),
+        bool(p.get("DryRun")),
+    )
+    return {"CiphertextBlob": key.blob, "Plaintext": key.plaintext, "KeyId": key.key_arn}
+
+
+def generate_data_key_without_plaintext(s: Services, c: Caller, p: Params) -> Result:
+    key = s.crypto.generate_data_key(
+        c,
+        p["KeyId"],
+        data_key_length(p.get("KeySpec"), p.get("NumberOfBytes")),
+        p.get("EncryptionContext"),
+        bool(p.get("DryRun")),
+        action="kms:GenerateDataKeyWithoutPlaintext",
+    )
+    return {"CiphertextBlob": key.blob, "KeyId": key.key_arn}
+
+
+def generate_random(s: Services, c: Caller, p: Params) -> Result:
+    if p.get("CustomKeyStoreId") is not None:
+        raise ValidationError("Custom key stores are not supported by Cofre.")
+    if p.get("Recipient") is not None:
+        raise ValidationError("Recipient (attested enclaves) is not supported by Cofre.")
+    count = p.get("NumberOfBytes")
+    if count is None:
+        raise ValidationError("NumberOfBytes is required.")
+    return {"Plaintext": s.crypto.generate_random(c, count)}
+
+
+def _threaded(handler: Handler) -> Operation:
+    return Operation(handler, inline=False)
+
+
+def _inline(handler: Handler) -> Operation:
+    return Operation(handler, inline=True)
+
+
+OPERATIONS: dict[str, Operation] = {
+    "CreateKey": _threaded(create_key),
+    "DescribeKey": _threaded(describe_key),
+    "ListKeys": _threaded(list_keys),
+    "EnableKey": _threaded(enable_key),
+    "DisableKey": _threaded(disable_key),
+    "UpdateKeyDescription": _threaded(update_key_description),
+    "ScheduleKeyDeletion": _threaded(schedule_key_deletion),
+    "CancelKeyDeletion": _threaded(cancel_key_deletion),
+    "CreateAlias": _threaded(create_alias),
+    "UpdateAlias": _threaded(update_alias),
+    "DeleteAlias": _threaded(delete_alias),
+    "ListAliases": _threaded(list_aliases),
+    "TagResource": _threaded(tag_resource),
+    "UntagResource": _threaded(untag_resource),
+    "ListResourceTags": _threaded(list_resource_tags),
+    "EnableKeyRotation": _threaded(enable_key_rotation),
+    "DisableKeyRotation": _threaded(disable_key_rotation),
+    "GetKeyRotationStatus": _threaded(get_key_rotation_status),
+    "RotateKeyOnDemand": _threaded(rotate_key_on_demand),
+    "ListKeyRotations": _threaded(list_key_rotations),
+    "GetKeyPolicy": _threaded(get_key_policy),
+    "ListKeyPolicies": _threaded(list_key_policies),
+    "Encrypt": _inline(encrypt),
+    "Decrypt": _inline(decrypt),
+    "ReEncrypt": _inline(re_encrypt),
+    "GenerateDataKey": _inline(generate_data_key),
+    "GenerateDataKeyWithoutPlaintext": _inline(generate_data_key_without_plaintext),
+    "GenerateRandom": _inline(generate_random),
+}

@@ -1,0 +1,63 @@
+"""The one place that reads the environment: settings for ``cofre serve`` and its workers."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+SERVE_ENV = "_COFRE_SERVE_SETTINGS"  # how the serving process hands settings to its workers
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path
+    database: str | None = None  # None: SQLite in the data dir; or postgresql://...
+    host: str = "127.0.0.1"
+    port: int = 4566
+    workers: int = 1
+    regions: tuple[str, ...] = ()  # empty: any well-formed region
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    admin_access_key_id: str | None = field(default=None, repr=False)
+    admin_secret_access_key: str | None = field(default=None, repr=False)
+    account_id: str | None = None
+    root_key_b64: str | None = field(default=None, repr=False)
+    change_poll_interval: float = 0.2
+    job_interval: float = 5.0
+
+    @property
+    def database_url(self) -> str:
+        if self.database:
+            return self.database
+        return f"sqlite:///{self.data_dir / 'cofre.db'}"
+
+    @classmethod
+    def with_environment(cls, **flags: object) -> Settings:
+        """Flags from the command line, secrets and fixed identities from the environment."""
+        env = os.environ
+        return cls(
+            admin_access_key_id=env.get("COFRE_ADMIN_ACCESS_KEY_ID") or None,
+            admin_secret_access_key=env.get("COFRE_ADMIN_SECRET_ACCESS_KEY") or None,
+            account_id=env.get("COFRE_ACCOUNT_ID") or None,
+            root_key_b64=env.get("COFRE_ROOT_KEY") or None,
+            **flags,  # type: ignore[arg-type]
+        )
+
+    def to_worker_env(self) -> str:
+        """Settings for workers, without secrets (workers read those from the environment)."""
+        data = asdict(self)
+        for secret in ("admin_secret_access_key", "root_key_b64"):
+            data[secret] = None
+        return json.dumps(data, default=str)
+
+    @classmethod
+    def from_worker_env(cls) -> Settings:
+        data = json.loads(os.environ[SERVE_ENV])
+        data["data_dir"] = Path(data["data_dir"])
+        data["regions"] = tuple(data["regions"])
+        for name in ("tls_cert", "tls_key"):
+            data[name] = Path(data[name]) if data[name] else None
+        data["root_key_b64"] = os.environ.get("COFRE_ROOT_KEY") or None
+        return cls(**data)

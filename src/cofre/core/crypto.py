@@ -1,0 +1,71 @@
+"""Symmetric primitives, all AES-256-GCM through pyca/cryptography.
+
+Randomness is injected (``Random``) so the core stays free of I/O.
+Two uses:
+
+* ``seal``/``open_sealed``: one encryption under one key, IV chosen here;
+* ``wrap``/``unwrap``: key material (or other secrets) stored under the root key, in a
+  versioned envelope ``0x01 | IV | ciphertext | tag`` whose associated data names where
+  the secret belongs (docs/formats/wrapped-secret.md).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from cofre.errors import InvalidCiphertextError
+
+Random = Callable[[int], bytes]
+
+KEY_LEN = 32
+IV_LEN = 12
+WRAP_FORMAT_V1 = 0x01
+
+
+class Cipher:
+    """An AES-256-GCM key, ready to use (building AESGCM costs more than a 64-byte seal)."""
+
+    __slots__ = ("_aead",)
+
+    def __init__(self, key: bytes) -> None:
+        if len(key) != KEY_LEN:
+            raise ValueError("AES-256 keys are 32 bytes")
+        self._aead = AESGCM(key)
+
+    def seal(self, iv: bytes, plaintext: bytes, aad: bytes) -> bytes:
+        return self._aead.encrypt(iv, plaintext, aad)
+
+    def open(self, iv: bytes, sealed: bytes, aad: bytes) -> bytes:
+        """Decrypt; any failure is InvalidCiphertextError."""
+        try:
+            return self._aead.decrypt(iv, sealed, aad)
+        except (InvalidTag, ValueError) as exc:
+            raise InvalidCiphertextError() from exc
+
+
+def wrap(root: Cipher, secret: bytes, aad: bytes, random: Random) -> bytes:
+    iv = random(IV_LEN)
+    return bytes((WRAP_FORMAT_V1,)) + iv + root.seal(iv, secret, aad)
+
+
+def unwrap(root: Cipher, wrapped: bytes, aad: bytes) -> bytes:
+    if len(wrapped) < 1 + IV_LEN + 16 or wrapped[0] != WRAP_FORMAT_V1:
+        raise InvalidCiphertextError()
+    return root.open(wrapped[1 : 1 + IV_LEN], wrapped[1 + IV_LEN :], aad)
+
+
+def key_version_aad(key_arn: str, version_id: bytes) -> bytes:
+    """Associated data binding wrapped key material to its key and version."""
+    return b"cofre/key-version/v1\x00" + key_arn.encode() + b"\x00" + version_id
+
+
+def credential_aad(access_key_id: str) -> bytes:
+    """Associated data binding a wrapped secret access key to its access key id."""
+    return b"cofre/access-key/v1\x00" + access_key_id.encode()
+
+
+ROOT_CHECK_AAD = b"cofre/root-key-check/v1"
+ROOT_CHECK_PLAINTEXT = b"cofre root key check value"

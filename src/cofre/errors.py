@@ -1,0 +1,164 @@
+"""Cofre's domain errors: one root, mapped to the wire once (``cofre.api.errors``).
+
+The tree::
+
+    CofreError
+    ├── RequestError                 the request itself is wrong
+    │   ├── ValidationError          a parameter breaks a limit, enum or pattern
+    │   ├── SerializationError       the body is not the JSON the operation takes
+    │   ├── UnknownOperationError    no such X-Amz-Target
+    │   └── DryRunError              DryRun=true and the call would have succeeded
+    ├── AuthenticationError          who is calling cannot be established
+    │   ├── MissingAuthenticationError
+    │   ├── IncompleteSignatureError
+    │   ├── InvalidSignatureError    (also: signature expired / clock skew)
+    │   └── UnrecognizedClientError  unknown or inactive access key
+    ├── AccessDeniedError            the caller may not do this
+    ├── NotAuthorizedError           reserved names (alias/aws/...)
+    ├── NotFoundError                no such key / alias
+    ├── AlreadyExistsError
+    ├── InvalidAliasNameError
+    ├── InvalidArnError
+    ├── InvalidMarkerError
+    ├── InvalidCiphertextError       every decrypt failure, whatever the cause (no oracle)
+    ├── IncorrectKeyError            Decrypt's KeyId is not the ciphertext's key
+    ├── InvalidKeyUsageError
+    ├── KeyStateError                the key's state forbids the operation
+    │   └── DisabledError
+    ├── UnsupportedOperationError
+    ├── LimitExceededError
+    ├── TagError
+    ├── MalformedPolicyDocumentError
+    └── InternalError                a real fault of ours (the only 500)
+
+Messages never carry plaintext, key material or secrets.
+"""
+
+from __future__ import annotations
+
+
+class CofreError(Exception):
+    """Root of every error Cofre raises on purpose."""
+
+    def __init__(self, message: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class RequestError(CofreError):
+    """The request is malformed."""
+
+
+class ValidationError(RequestError):
+    """A parameter breaks a constraint of the service model."""
+
+
+class SerializationError(RequestError):
+    """The body cannot be read as the operation's input shape."""
+
+
+class UnknownOperationError(RequestError):
+    """The target names no operation Cofre serves."""
+
+
+class DryRunError(RequestError):
+    """DryRun was set and the request would have succeeded."""
+
+    def __init__(self) -> None:
+        super().__init__("The request would have succeeded, but the DryRun option is set.")
+
+
+class AuthenticationError(CofreError):
+    """The caller's identity cannot be established."""
+
+
+class MissingAuthenticationError(AuthenticationError):
+    """No credentials at all."""
+
+
+class IncompleteSignatureError(AuthenticationError):
+    """The Authorization header or query is missing parts."""
+
+
+class InvalidSignatureError(AuthenticationError):
+    """The signature does not match, or is outside the allowed time window."""
+
+
+class UnrecognizedClientError(AuthenticationError):
+    """The access key is unknown or inactive."""
+
+    def __init__(
+        self, message: str = "The security token included in the request is invalid."
+    ) -> None:
+        super().__init__(message)
+
+
+class AccessDeniedError(CofreError):
+    """The caller is not allowed to perform the action on the resource."""
+
+
+class NotAuthorizedError(CofreError):
+    """A reserved resource (e.g. an ``alias/aws/`` alias) cannot be changed by customers."""
+
+
+class NotFoundError(CofreError):
+    """The named resource does not exist."""
+
+
+class AlreadyExistsError(CofreError):
+    """The resource to create already exists."""
+
+
+class InvalidAliasNameError(CofreError):
+    """The alias name is not acceptable."""
+
+
+class InvalidArnError(CofreError):
+    """The ARN is malformed."""
+
+
+class InvalidMarkerError(CofreError):
+    """The pagination marker is not one Cofre issued."""
+
+
+class InvalidCiphertextError(CofreError):
+    """A ciphertext cannot be decrypted. Deliberately says nothing about why."""
+
+    def __init__(self, message: str = "") -> None:
+        super().__init__(message)
+
+
+class IncorrectKeyError(CofreError):
+    """The key named in the request is not the one the ciphertext was made with."""
+
+
+class InvalidKeyUsageError(CofreError):
+    """The key's usage does not allow the operation."""
+
+
+class KeyStateError(CofreError):
+    """The key's state does not allow the operation."""
+
+
+class DisabledError(KeyStateError):
+    """The key is disabled."""
+
+
+class UnsupportedOperationError(CofreError):
+    """The operation is not supported for this resource."""
+
+
+class LimitExceededError(CofreError):
+    """A quota is exceeded."""
+
+
+class TagError(CofreError):
+    """A tag is not acceptable."""
+
+
+class MalformedPolicyDocumentError(CofreError):
+    """A policy document cannot be accepted."""
+
+
+class InternalError(CofreError):
+    """A fault of Cofre's own; the only error mapped to HTTP 500."""

@@ -1,0 +1,111 @@
+"""Wires the service layer together: storage, root key, caches, use cases, background work."""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+from cofre.config import Settings
+from cofre.core.crypto import Cipher, Random
+from cofre.service.accounts import AccountService
+from cofre.service.aliases import AliasService
+from cofre.service.authz import AccountRootAuthorizer, Authorizer
+from cofre.service.changefeed import ChangeFollower
+from cofre.service.clock import SystemClock
+from cofre.service.crypto import CryptoService
+from cofre.service.keycache import KeyCache
+from cofre.service.keys import KeyService
+from cofre.service.ports import Clock, Storage
+from cofre.service.resolver import KeyResolver
+from cofre.service.rootkey import load_root_key, verify_root_key
+
+log = logging.getLogger(__name__)
+
+
+def open_storage(url: str, clock: Clock) -> Storage:
+    if url.startswith(("postgresql://", "postgres://")):
+        from cofre.storage.postgres import PostgresStorage
+
+        storage: Storage = PostgresStorage(url, clock.now)
+    elif url.startswith("sqlite:///"):
+        from cofre.storage.sqlite import SqliteStorage
+
+        storage = SqliteStorage(Path(url[len("sqlite:///") :]), clock.now)
+    else:
+        raise ValueError(f"Unsupported database URL scheme: {url.split(':', 1)[0]}")
+    storage.migrate()
+    return storage
+
+
+@dataclass
+class Services:
+    settings: Settings
+    storage: Storage
+    clock: Clock
+    cache: KeyCache
+    resolver: KeyResolver
+    keys: KeyService
+    aliases: AliasService
+    crypto: CryptoService
+    accounts: AccountService
+    follower: ChangeFollower
+    _stop: threading.Event
+    _jobs: threading.Thread | None = None
+
+    @classmethod
+    def build(
+        cls,
+        settings: Settings,
+        clock: Clock | None = None,
+        random: Random = os.urandom,
+        authorizer: Authorizer | None = None,
+    ) -> Services:
+        clock = clock or SystemClock()
+        settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        storage = open_storage(settings.database_url, clock)
+        root = Cipher(load_root_key(settings.data_dir, settings.root_key_b64, random))
+        verify_root_key(storage, root, random)
+        cache = KeyCache(storage, root)
+        resolver = KeyResolver(
+            storage, cache, authorizer or AccountRootAuthorizer(), clock, random, root
+        )
+        return cls(
+            settings=settings,
+            storage=storage,
+            clock=clock,
+            cache=cache,
+            resolver=resolver,
+            keys=KeyService(resolver),
+            aliases=AliasService(resolver),
+            crypto=CryptoService(resolver, random),
+            accounts=AccountService(storage, root, clock, random),
+            follower=ChangeFollower(storage, cache, settings.change_poll_interval),
+            _stop=threading.Event(),
+        )
+
+    def start_background(self) -> None:
+        """Follow the change feed; run due deletions and rotations."""
+        self.follower.start()
+        self._jobs = threading.Thread(target=self._run_jobs, name="cofre-jobs", daemon=True)
+        self._jobs.start()
+
+    def _run_jobs(self) -> None:
+        while not self._stop.wait(self.settings.job_interval):
+            try:
+                now = self.clock.now()
+                self.keys.run_due_jobs(now)
+                with self.storage.write() as tx:
+                    tx.prune_changes(now - timedelta(hours=1))
+            except Exception:
+                log.exception("background jobs failed; retrying at the next interval")
+
+    def close(self) -> None:
+        self._stop.set()
+        self.follower.stop()
+        if self._jobs is not None:
+            self._jobs.join(timeout=5)
+        self.storage.close()

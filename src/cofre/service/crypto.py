@@ -1,0 +1,205 @@
+"""Cryptographic use cases of symmetric keys: the hot path.
+
+Nothing here touches storage when the key is cached (see ``keycache.py``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from cofre.core.blob import IV_LEN, BlobHeader, parse_blob
+from cofre.core.context import canonical_context
+from cofre.core.crypto import Random
+from cofre.core.keys import StateRule
+from cofre.core.principals import Caller
+from cofre.errors import (
+    DryRunError,
+    IncorrectKeyError,
+    InvalidCiphertextError,
+    InvalidKeyUsageError,
+    ValidationError,
+)
+from cofre.service.authz import Request
+from cofre.service.keycache import CachedKey
+from cofre.service.resolver import KeyResolver
+
+SYMMETRIC_DEFAULT = "SYMMETRIC_DEFAULT"
+DATA_KEY_SPECS = {"AES_256": 32, "AES_128": 16}
+
+
+@dataclass(frozen=True, slots=True)
+class Sealed:
+    key_arn: str
+    blob: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Opened:
+    key_arn: str
+    plaintext: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class DataKey:
+    key_arn: str
+    plaintext: bytes
+    blob: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Reencrypted:
+    source_key_arn: str
+    key_arn: str
+    blob: bytes
+
+
+def _check_algorithm(entry: CachedKey, algorithm: str | None) -> None:
+    if entry.key.key_usage != "ENCRYPT_DECRYPT":
+        raise InvalidKeyUsageError(f"{entry.key.arn} key usage is {entry.key.key_usage}")
+    if algorithm is not None and algorithm != SYMMETRIC_DEFAULT:
+        raise InvalidKeyUsageError(
+            f"{entry.key.arn} key usage is ENCRYPT_DECRYPT and key spec is"
+            f" {entry.key.key_spec}; it does not support {algorithm}"
+        )
+
+
+def data_key_length(key_spec: str | None, number_of_bytes: int | None) -> int:
+    if key_spec is not None and number_of_bytes is not None:
+        raise ValidationError("Please specify either number of bytes or key spec.")
+    if key_spec is not None:
+        return DATA_KEY_SPECS[key_spec]
+    if number_of_bytes is not None:
+        return number_of_bytes
+    raise ValidationError("Please specify either number of bytes or key spec.")
+
+
+class CryptoService:
+    def __init__(self, resolver: KeyResolver, random: Random) -> None:
+        self._r = resolver
+        self._random = random
+
+    def _seal(self, entry: CachedKey, plaintext: bytes, context: Mapping[str, str] | None) -> bytes:
+        key = entry.key
+        header = BlobHeader(key.key_id, key.current_version_id).encode()
+        iv = self._random(IV_LEN)
+        cipher = entry.ciphers[key.current_version_id]
+        return header + iv + cipher.seal(iv, plaintext, header + canonical_context(context))
+
+    def _for_encrypt(
+        self,
+        caller: Caller,
+        key_id: str,
+        action: str,
+        context: Mapping[str, str] | None,
+        algorithm: str | None,
+        dry_run: bool,
+    ) -> CachedKey:
+        entry = self._r.for_use(caller, key_id, Request(action, dict(context or {})))
+        _check_algorithm(entry, algorithm)
+        if dry_run:
+            raise DryRunError()
+        return entry
+
+    def encrypt(
+        self,
+        caller: Caller,
+        key_id: str,
+        plaintext: bytes,
+        context: Mapping[str, str] | None = None,
+        algorithm: str | None = None,
+        dry_run: bool = False,
+    ) -> Sealed:
+        entry = self._for_encrypt(caller, key_id, "kms:Encrypt", context, algorithm, dry_run)
+        return Sealed(entry.key.arn, self._seal(entry, plaintext, context))
+
+    def _open(
+        self,
+        caller: Caller,
+        blob: bytes,
+        context: Mapping[str, str] | None,
+        key_id: str | None,
+        action: str,
+        algorithm: str | None,
+    ) -> tuple[CachedKey, bytes, bool]:
+        parsed = parse_blob(blob)
+        named = parsed.header.key_id
+        if key_id is not None:
+            wanted = self._r.key_id_for(caller, key_id, allow_alias=True)
+            if wanted != named:
+                raise IncorrectKeyError(
+                    "The key ID in the request does not identify a CMK that can perform this"
+                    " operation."
+                )
+        entry = self._r.cache.key(named)
+        if entry is None or entry.key.region != caller.region:
+            raise InvalidCiphertextError()
+        self._r.authorize_loaded(
+            caller, entry, Request(action, dict(context or {})), StateRule.ENABLED
+        )
+        _check_algorithm(entry, algorithm)
+        cipher = entry.ciphers.get(parsed.header.version_id)
+        if cipher is None:
+            raise InvalidCiphertextError()
+        aad = parsed.header_bytes + canonical_context(context)
+        return entry, cipher.open(parsed.iv, parsed.sealed, aad), True
+
+    def decrypt(
+        self,
+        caller: Caller,
+        blob: bytes,
+        context: Mapping[str, str] | None = None,
+        key_id: str | None = None,
+        algorithm: str | None = None,
+        dry_run: bool = False,
+    ) -> Opened:
+        entry, plaintext, _ = self._open(caller, blob, context, key_id, "kms:Decrypt", algorithm)
+        if dry_run:
+            raise DryRunError()
+        return Opened(entry.key.arn, plaintext)
+
+    def re_encrypt(
+        self,
+        caller: Caller,
+        blob: bytes,
+        destination_key_id: str,
+        source_context: Mapping[str, str] | None = None,
+        destination_context: Mapping[str, str] | None = None,
+        source_key_id: str | None = None,
+        source_algorithm: str | None = None,
+        destination_algorithm: str | None = None,
+        dry_run: bool = False,
+    ) -> Reencrypted:
+        source, plaintext, _ = self._open(
+            caller, blob, source_context, source_key_id, "kms:ReEncryptFrom", source_algorithm
+        )
+        destination = self._for_encrypt(
+            caller,
+            destination_key_id,
+            "kms:ReEncryptTo",
+            destination_context,
+            destination_algorithm,
+            dry_run,
+        )
+        return Reencrypted(
+            source.key.arn,
+            destination.key.arn,
+            self._seal(destination, plaintext, destination_context),
+        )
+
+    def generate_data_key(
+        self,
+        caller: Caller,
+        key_id: str,
+        length: int,
+        context: Mapping[str, str] | None = None,
+        dry_run: bool = False,
+        action: str = "kms:GenerateDataKey",
+    ) -> DataKey:
+        entry = self._for_encrypt(caller, key_id, action, context, None, dry_run)
+        plaintext = self._random(length)
+        return DataKey(entry.key.arn, plaintext, self._seal(entry, plaintext, context))
+
+    def generate_random(self, caller: Caller, number_of_bytes: int) -> bytes:
+        self._r.authorizer.authorize(caller, Request("kms:GenerateRandom"), None)
+        return self._random(number_of_bytes)

@@ -1,0 +1,160 @@
+"""In-memory caches of unwrapped key material, key state, aliases and credentials.
+
+The hot path (Encrypt, Decrypt, GenerateDataKey with a known key) reads only from here.
+Entries are dropped when the change feed (``changefeed.py``) reports a change, so a
+DisableKey on one node is honoured on every node within the feed's poll interval.
+A generation counter keeps a load that raced an invalidation from caching stale data.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+from cofre.core.crypto import Cipher, credential_aad, key_version_aad, unwrap
+from cofre.core.keys import Key
+from cofre.core.principals import Credential, CredentialStatus
+from cofre.service.ports import Storage
+
+
+@dataclass(frozen=True, slots=True)
+class CachedKey:
+    key: Key
+    ciphers: dict[bytes, Cipher]  # version id -> cipher
+
+
+@dataclass(frozen=True, slots=True)
+class CachedCredential:
+    credential: Credential
+    secret: str
+
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+class _Bounded(Generic[K, V]):
+    """A dict with a size bound (oldest out first) and a per-entry lifetime."""
+
+    def __init__(self, max_entries: int, ttl: float) -> None:
+        self._data: dict[K, tuple[float, V]] = {}
+        self._max = max_entries
+        self._ttl = ttl
+
+    def get(self, key: K) -> V | None:
+        hit = self._data.get(key)
+        if hit is None:
+            return None
+        if time.monotonic() - hit[0] > self._ttl:
+            self._data.pop(key, None)
+            return None
+        return hit[1]
+
+    def put(self, key: K, value: V) -> None:
+        if len(self._data) >= self._max:
+            try:
+                del self._data[next(iter(self._data))]
+            except (StopIteration, KeyError, RuntimeError):
+                pass
+        self._data[key] = (time.monotonic(), value)
+
+    def pop(self, key: K) -> None:
+        self._data.pop(key, None)
+
+    def clear(self) -> None:
+        self._data.clear()
+
+
+class KeyCache:
+    def __init__(
+        self, storage: Storage, root: Cipher, max_entries: int = 20_000, ttl: float = 300.0
+    ) -> None:
+        self._storage = storage
+        self._root = root
+        self._keys: _Bounded[str, CachedKey] = _Bounded(max_entries, ttl)
+        self._aliases: _Bounded[tuple[str, str, str], str] = _Bounded(max_entries, ttl)
+        self._credentials: _Bounded[str, CachedCredential] = _Bounded(max_entries, ttl)
+        self._generation = 0
+        self._lock = threading.Lock()
+
+    # keys ------------------------------------------------------------------------------
+    def key(self, key_id: str) -> CachedKey | None:
+        """The key with its ready ciphers; loaded from storage on a miss; None if absent."""
+        hit = self._keys.get(key_id)
+        if hit is not None:
+            return hit
+        generation = self._generation
+        with self._storage.read() as tx:
+            key = tx.get_key(key_id)
+            versions = tx.versions(key_id) if key is not None else []
+        if key is None:
+            return None
+        ciphers = {
+            v.version_id: Cipher(
+                unwrap(self._root, v.wrapped_material, key_version_aad(key.arn, v.version_id))
+            )
+            for v in versions
+        }
+        entry = CachedKey(key, ciphers)
+        with self._lock:
+            if generation == self._generation:
+                self._keys.put(key_id, entry)
+        return entry
+
+    def alias_target(self, account_id: str, region: str, name: str) -> str | None:
+        ref = (account_id, region, name)
+        hit = self._aliases.get(ref)
+        if hit is not None:
+            return hit
+        generation = self._generation
+        with self._storage.read() as tx:
+            alias = tx.get_alias(account_id, region, name)
+        if alias is None:
+            return None
+        with self._lock:
+            if generation == self._generation:
+                self._aliases.put(ref, alias.key_id)
+        return alias.key_id
+
+    # credentials -----------------------------------------------------------------------
+    def credential(self, access_key_id: str) -> CachedCredential | None:
+        hit = self._credentials.get(access_key_id)
+        if hit is not None:
+            return hit
+        generation = self._generation
+        with self._storage.read() as tx:
+            credential = tx.get_credential(access_key_id)
+        if credential is None or credential.status is not CredentialStatus.ACTIVE:
+            return None
+        secret = unwrap(self._root, credential.secret_wrapped, credential_aad(access_key_id))
+        entry = CachedCredential(credential, secret.decode())
+        with self._lock:
+            if generation == self._generation:
+                self._credentials.put(access_key_id, entry)
+        return entry
+
+    # invalidation ----------------------------------------------------------------------
+    def invalidate(self, kind: str, ref: str) -> None:
+        with self._lock:
+            self._generation += 1
+            if kind == "key":
+                self._keys.pop(ref)
+            elif kind == "alias":
+                account_id, region, name = ref.split("/", 2)
+                self._aliases.pop((account_id, region, name))
+            elif kind == "credential":
+                self._credentials.pop(ref)
+            else:
+                self.clear_locked()
+
+    def clear(self) -> None:
+        with self._lock:
+            self._generation += 1
+            self.clear_locked()
+
+    def clear_locked(self) -> None:
+        self._keys.clear()
+        self._aliases.clear()
+        self._credentials.clear()

@@ -1,0 +1,176 @@
+"""Real ``cofre serve`` processes for tests: free loopback port, temp data dir, real signing."""
+
+from __future__ import annotations
+
+import base64
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import boto3
+import httpx
+import psycopg
+from botocore.config import Config
+
+ACCOUNT_ID = "111122223333"
+ACCESS_KEY_ID = "AKIACOFRETESTADMIN01"
+SECRET_ACCESS_KEY = "cofre-test-secret-access-key-0123456789"
+REGION = "us-east-1"
+POSTGRES_URL = os.environ.get(
+    "COFRE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
+)
+COFRE = str(Path(sys.executable).with_name("cofre"))
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def postgres_available() -> bool:
+    try:
+        with psycopg.connect(POSTGRES_URL, connect_timeout=3):
+            return True
+    except psycopg.Error:
+        return False
+
+
+@contextmanager
+def postgres_database() -> Iterator[str]:
+    """A fresh, empty database on the test PostgreSQL server; dropped afterwards."""
+    name = f"cofre_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"'.encode())
+    base = POSTGRES_URL.rsplit("/", 1)[0]
+    try:
+        yield f"{base}/{name}"
+    finally:
+        with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'.encode())
+
+
+@dataclass
+class CofreServer:
+    data_dir: Path
+    database: str | None = None
+    workers: int = 1
+    root_key: str = field(
+        default_factory=lambda: base64.b64encode(secrets.token_bytes(32)).decode()
+    )
+    extra_args: tuple[str, ...] = ()
+    env: dict[str, str] = field(default_factory=dict)
+    port: int = 0
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 30.0) -> CofreServer:
+        self.port = self.port or free_port()
+        args = [COFRE, "serve", "--host", "127.0.0.1", "--port", str(self.port),
+                "--data-dir", str(self.data_dir), "--workers", str(self.workers),
+                "--log-level", "warning", *self.extra_args]  # fmt: skip
+        if self.database:
+            args += ["--database", self.database]
+        env = dict(os.environ)
+        env.update(
+            COFRE_ADMIN_ACCESS_KEY_ID=ACCESS_KEY_ID,
+            COFRE_ADMIN_SECRET_ACCESS_KEY=SECRET_ACCESS_KEY,
+            COFRE_ACCOUNT_ID=ACCOUNT_ID,
+            COFRE_ROOT_KEY=self.root_key,
+        )
+        env.update(self.env)
+        self.log = self.data_dir.parent / f"server-{self.port}.log"
+        self.data_dir.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.log, "ab") as log:
+            self.process = subprocess.Popen(args, env=env, stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"cofre serve exited: {self.log.read_text()[-3000:]}")
+            try:
+                if httpx.get(f"{self.url}/health", timeout=1).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"cofre serve did not become healthy: {self.log.read_text()[-3000:]}")
+
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        if self.process is None:
+            return
+        if self.process.poll() is None:
+            self.process.send_signal(sig)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=15)
+        self.process = None
+
+    def kill(self) -> None:
+        """SIGKILL the server process (and, with --workers, its workers with it)."""
+        if self.process is None:
+            return
+        pid = self.process.pid
+        for child in _children(pid):
+            os.kill(child, signal.SIGKILL)
+        self.process.kill()
+        self.process.wait(timeout=15)
+        self.process = None
+
+    def client(self, service: str = "kms", *, validate: bool = True, **overrides: Any) -> Any:
+        """A boto3 client; ``validate=False`` lets bad input reach the server's own checks."""
+        params: dict[str, Any] = {
+            "endpoint_url": self.url,
+            "region_name": REGION,
+            "aws_access_key_id": ACCESS_KEY_ID,
+            "aws_secret_access_key": SECRET_ACCESS_KEY,
+            "config": Config(retries={"max_attempts": 1}, parameter_validation=validate),
+        }
+        params.update(overrides)
+        return boto3.client(service, **params)
+
+    def aws_cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        env = dict(os.environ)
+        env.update(
+            AWS_ACCESS_KEY_ID=ACCESS_KEY_ID,
+            AWS_SECRET_ACCESS_KEY=SECRET_ACCESS_KEY,
+            AWS_DEFAULT_REGION=REGION,
+            AWS_CONFIG_FILE="/dev/null",
+            AWS_SHARED_CREDENTIALS_FILE="/dev/null",
+            AWS_MAX_ATTEMPTS="1",
+        )
+        aws = str(Path(sys.executable).with_name("aws"))
+        return subprocess.run(
+            [aws, "--endpoint-url", self.url, "--output", "json", *args],
+            env=env, capture_output=True, text=True, check=check, timeout=60,
+        )  # fmt: skip
+
+
+def _children(pid: int) -> list[int]:
+    found: list[int] = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        if ppid == pid:
+            found.append(int(entry.name))
+    return found
