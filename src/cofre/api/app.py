@@ -158,7 +158,7 @@ class CofreApp:
         assert self._verifier is not None and self.services is not None
         request = HttpRequest(
             method=scope["method"],
-            path=scope.get("raw_path", b"/").decode("latin-1") or "/",
+            path=scope.get("raw_path", b"/").decode("utf-8", "surrogateescape") or "/",
             query_string=scope.get("query_string", b""),
             headers=headers,
             body=body,

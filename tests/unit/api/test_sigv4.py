@@ -230,7 +230,18 @@ def test_raw_query_string_in_url(verifier: SigV4Verifier) -> None:
 
 @pytest.mark.parametrize(
     "path",
-    ["/", "/a/b", "/a/b%2Fc/d~e", "/a/./b/../c/", "//double//slash", "/with%20space/%41", "/x:y@z"],
+    [
+        "/",
+        "/a/b",
+        "/a/b%2Fc/d~e",
+        "/a/./b/../c/",
+        "//double//slash",
+        "/with%20space/%41",
+        "/x:y@z",
+        "/é/ü",
+        "/a/../../b",
+        "/.hidden/x.",
+    ],
 )
 def test_paths_are_double_encoded_like_botocore(verifier: SigV4Verifier, path: str) -> None:
     request = sign(method="GET", url=ENDPOINT + path, body=b"", headers={})
@@ -334,6 +345,52 @@ def test_presigned_without_expires_uses_the_skew_window(verifier: SigV4Verifier)
         verifier, stripped, InvalidSignatureError, now=SIGNED_AT + timedelta(minutes=16)
     )
     assert message.startswith("Signature expired:")
+
+
+class _CapturedError(Exception):
+    def __init__(self, request: Any) -> None:
+        super().__init__("captured")
+        self.request = request
+
+
+def _capture(request: Any, **_: Any) -> None:
+    raise _CapturedError(request)
+
+
+@pytest.mark.parametrize(
+    ("service", "call"),
+    [
+        ("kms", lambda client: client.encrypt(KeyId="alias/app", Plaintext=b"hello")),
+        ("ssm", lambda client: client.get_parameter(Name="/app/db", WithDecryption=True)),
+    ],
+)
+def test_real_boto3_client_requests_verify(
+    verifier: SigV4Verifier, service: str, call: Any
+) -> None:
+    import boto3
+
+    client = boto3.client(
+        service,
+        region_name=REGION,
+        aws_access_key_id=AKID,
+        aws_secret_access_key=SECRET,
+        aws_session_token=TOKEN,
+        endpoint_url="http://localhost:8080",
+    )
+    client.meta.events.register("before-send", _capture)
+    with pytest.raises(_CapturedError) as captured:
+        call(client)
+    sent = captured.value.request
+    parts = urlsplit(sent.url)
+    headers = [(b"host", parts.netloc.encode())]
+    for name, value in sent.headers.items():
+        headers.append(
+            (name.lower().encode(), value if isinstance(value, bytes) else value.encode())
+        )
+    body = sent.body if isinstance(sent.body, bytes) else (sent.body or "").encode()
+    request = HttpRequest(sent.method, parts.path or "/", parts.query.encode(), headers, body)
+    caller = verifier.verify(request, datetime.now(UTC))
+    assert (caller.access_key_id, caller.service, caller.session_token) == (AKID, service, TOKEN)
 
 
 # ------------------------------------------------------------------ failures
@@ -610,6 +667,10 @@ def test_week_old_presigned_url_within_its_expiry(verifier: SigV4Verifier) -> No
 @pytest.mark.parametrize("expires", [0, 604801])
 def test_presigned_expires_out_of_range(verifier: SigV4Verifier, expires: int) -> None:
     refused(verifier, presign(expires=expires), IncompleteSignatureError)
+
+
+def test_presigned_unknown_access_key(verifier: SigV4Verifier) -> None:
+    refused(verifier, presign(akid="AKIDUNKNOWN"), UnrecognizedClientError)
 
 
 def test_presigned_wrong_secret(verifier: SigV4Verifier) -> None:

@@ -1,0 +1,51 @@
+"""Generate tests/vectors/ciphertext-blob-v1.json with Cofre's own implementation.
+
+Run: .venv/bin/python tests/vectors/generate_blob_vectors.py
+The vectors are checked in tests/unit/core/test_blob_vectors.py by a second, independent
+construction (raw AESGCM with the associated data built by hand from the format page).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from cofre.core.blob import BlobHeader
+from cofre.core.context import canonical_context
+from cofre.core.crypto import Cipher
+
+CASES = [
+    ("empty context", b"hello", {}),
+    ("one pair", b"\x00\x01\x02\x03", {"purpose": "test"}),
+    ("sorted by key bytes", b"x" * 64, {"b": "2", "a": "1", "\u00e9": "accent"}),
+    ("4 KiB", bytes(range(256)) * 16, {"k": ""}),
+]
+
+
+def main() -> None:
+    out = []
+    for index, (name, plaintext, context) in enumerate(CASES):
+        material = bytes([index + 1]) * 32
+        key_id = f"0000000{index}-1111-4222-8333-444444444444"
+        version_id = bytes([0xA0 + index]) * 32
+        iv = bytes([0x10 + index]) * 12
+        header = BlobHeader(key_id, version_id).encode()
+        sealed = Cipher(material).seal(iv, plaintext, header + canonical_context(context))
+        out.append(
+            {
+                "name": name,
+                "material": material.hex(),
+                "key_id": key_id,
+                "version_id": version_id.hex(),
+                "iv": iv.hex(),
+                "context": context,
+                "plaintext": plaintext.hex(),
+                "blob": (header + iv + sealed).hex(),
+            }
+        )
+    path = Path(__file__).with_name("ciphertext-blob-v1.json")
+    path.write_text(json.dumps(out, indent=2, ensure_ascii=False) + "\n")
+
+
+if __name__ == "__main__":
+    main()
