@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import uuid
+import os
 from collections.abc import Awaitable, Callable, MutableMapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
@@ -104,7 +104,7 @@ class CofreApp:
         if scope["method"] == "GET" and scope["path"] == "/health":
             await _respond(send, 200, _HEALTH, b"application/json", b"")
             return
-        request_id = str(uuid.uuid4())
+        request_id = _request_id()
         body = await _read_body(receive)
         try:
             if body is None:
@@ -187,6 +187,11 @@ class CofreApp:
             user_agent=user_agent,
             secure_transport=scope.get("scheme") == "https",
         )
+
+
+def _request_id() -> str:
+    raw = os.urandom(16).hex()
+    return f"{raw[:8]}-{raw[8:12]}-4{raw[13:16]}-a{raw[17:20]}-{raw[20:]}"
 
 
 def _error_body(error: CofreError) -> tuple[int, bytes]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import uuid
 from dataclasses import dataclass
@@ -70,8 +71,12 @@ class KeyRef:
         return self.kind in (RefKind.ALIAS_NAME, RefKind.ALIAS_ARN)
 
 
+@functools.lru_cache(maxsize=4096)
 def parse_key_ref(value: str, *, allow_alias: bool = True) -> KeyRef:
-    """Parse a KeyId parameter; NotFoundError for anything that is none of the four forms."""
+    """Parse a KeyId parameter; NotFoundError for anything that is none of the four forms.
+
+    Pure, so memoised: the hot path names the same few keys over and over.
+    """
     if value.startswith("arn:"):
         return _parse_arn_ref(value, allow_alias=allow_alias)
     if value.startswith("alias/"):

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from cofre.core.blob import IV_LEN, BlobHeader, parse_blob
+from cofre.core.blob import IV_LEN, parse_blob
 from cofre.core.context import canonical_context
 from cofre.core.crypto import Random
 from cofre.core.keys import StateRule
@@ -80,10 +80,9 @@ class CryptoService:
         self._random = random
 
     def _seal(self, entry: CachedKey, plaintext: bytes, context: Mapping[str, str] | None) -> bytes:
-        key = entry.key
-        header = BlobHeader(key.key_id, key.current_version_id).encode()
+        header = entry.header
         iv = self._random(IV_LEN)
-        cipher = entry.ciphers[key.current_version_id]
+        cipher = entry.ciphers[entry.key.current_version_id]
         return header + iv + cipher.seal(iv, plaintext, header + canonical_context(context))
 
     def _for_encrypt(

@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
+from cofre.core.blob import BlobHeader
 from cofre.core.crypto import Cipher, credential_aad, key_version_aad, unwrap
 from cofre.core.keys import Key
 from cofre.core.principals import Credential, CredentialStatus
@@ -23,6 +24,7 @@ from cofre.service.ports import Storage
 class CachedKey:
     key: Key
     ciphers: dict[bytes, Cipher]  # version id -> cipher
+    header: bytes  # the blob header for the current version (format, key id, version id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,7 +99,7 @@ class KeyCache:
             )
             for v in versions
         }
-        entry = CachedKey(key, ciphers)
+        entry = CachedKey(key, ciphers, BlobHeader(key.key_id, key.current_version_id).encode())
         with self._lock:
             if generation == self._generation:
                 self._keys.put(key_id, entry)

@@ -89,9 +89,10 @@ class KeyResolver:
 
     def key_id_for(self, caller: Caller, text: str, *, allow_alias: bool) -> str:
         """The key id named by a key id, key ARN, alias name or alias ARN (cached)."""
-        ref = parse_key_ref(text, allow_alias=allow_alias)
-        if not ref.is_alias:
-            assert ref.key_id is not None
+        return self._key_id_of(caller, parse_key_ref(text, allow_alias=allow_alias))
+
+    def _key_id_of(self, caller: Caller, ref: KeyRef) -> str:
+        if ref.key_id is not None:
             return ref.key_id
         account_id, region = self._owner(caller, ref)
         assert ref.alias_name is not None
@@ -122,7 +123,7 @@ class KeyResolver:
     ) -> CachedKey:
         """Resolve, authorize and state-check a key through the cache."""
         ref = parse_key_ref(text, allow_alias=allow_alias)
-        key_id = self.key_id_for(caller, text, allow_alias=allow_alias)
+        key_id = self._key_id_of(caller, ref)
         entry = self.cache.key(key_id)
         self._check_owner(caller, ref, None if entry is None else entry.key, key_id)
         assert entry is not None
