@@ -28,10 +28,9 @@ from cofre.core.principals import Caller
 from cofre.errors import (
     CofreError,
     InvalidSignatureError,
-    MissingAuthenticationError,
-    RequestError,
     UnknownOperationError,
     UnrecognizedClientError,
+    ValidationError,
 )
 from cofre.service.container import Services
 
@@ -108,7 +107,7 @@ class CofreApp:
         body = await _read_body(receive)
         try:
             if body is None:
-                raise RequestError("The request body is too large.")
+                raise ValidationError(f"The request body is larger than {MAX_BODY} bytes.")
             if scope["method"] != "POST":
                 raise UnknownOperationError("Only POST / with X-Amz-Target is served.")
             status, payload = await self._dispatch(scope, body)
@@ -131,15 +130,13 @@ class CofreApp:
             if header == b"x-amz-target":
                 target = value.decode("latin-1")
                 break
-        if not target.startswith(self._kms_prefix):
-            if not any(header == b"authorization" for header, _ in headers):
-                raise MissingAuthenticationError("Missing Authentication Token")
-            raise UnknownOperationError(f"Unknown operation {target[:100]!r}")
-        op_name = target[len(self._kms_prefix) :]
-        operation = kms.OPERATIONS.get(op_name)
+        caller = self._authenticate(scope, headers, body)
+        operation = None
+        if target.startswith(self._kms_prefix):
+            op_name = target[len(self._kms_prefix) :]
+            operation = kms.OPERATIONS.get(op_name)
         if operation is None:
             raise UnknownOperationError(f"Unknown operation {target[:100]!r}")
-        caller = self._authenticate(scope, headers, body)
         params = self._kms_model.operation(op_name).parse_input(body)
         services = self.services
         assert services is not None

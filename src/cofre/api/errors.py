@@ -30,6 +30,7 @@ _TABLE: tuple[tuple[type[e.CofreError], str, int], ...] = (
     (e.LimitExceededError, "LimitExceededException", 400),
     (e.TagError, "TagException", 400),
     (e.MalformedPolicyDocumentError, "MalformedPolicyDocumentException", 400),
+    (e.RequestError, "ValidationException", 400),
 )
 
 INTERNAL_ERROR = ("KMSInternalException", 500)

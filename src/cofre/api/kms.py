@@ -272,6 +272,7 @@ def decrypt(s: Services, c: Caller, p: Params) -> Result:
         "KeyId": opened.key_arn,
         "Plaintext": opened.plaintext,
         "EncryptionAlgorithm": SYMMETRIC_DEFAULT,
+        "KeyMaterialId": opened.material_id,
     }
 
 
@@ -293,6 +294,8 @@ def re_encrypt(s: Services, c: Caller, p: Params) -> Result:
         "KeyId": result.key_arn,
         "SourceEncryptionAlgorithm": SYMMETRIC_DEFAULT,
         "DestinationEncryptionAlgorithm": SYMMETRIC_DEFAULT,
+        "SourceKeyMaterialId": result.source_material_id,
+        "DestinationKeyMaterialId": result.destination_material_id,
     }
 
 
@@ -306,7 +309,12 @@ def generate_data_key(s: Services, c: Caller, p: Params) -> Result:
         p.get("EncryptionContext"),
         bool(p.get("DryRun")),
     )
-    return {"CiphertextBlob": key.blob, "Plaintext": key.plaintext, "KeyId": key.key_arn}
+    return {
+        "CiphertextBlob": key.blob,
+        "Plaintext": key.plaintext,
+        "KeyId": key.key_arn,
+        "KeyMaterialId": key.material_id,
+    }
 
 
 def generate_data_key_without_plaintext(s: Services, c: Caller, p: Params) -> Result:
@@ -318,7 +326,7 @@ def generate_data_key_without_plaintext(s: Services, c: Caller, p: Params) -> Re
         bool(p.get("DryRun")),
         action="kms:GenerateDataKeyWithoutPlaintext",
     )
-    return {"CiphertextBlob": key.blob, "KeyId": key.key_arn}
+    return {"CiphertextBlob": key.blob, "KeyId": key.key_arn, "KeyMaterialId": key.material_id}
 
 
 def generate_random(s: Services, c: Caller, p: Params) -> Result:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from cofre.core.blob import IV_LEN, parse_blob
 from cofre.core.context import canonical_context
 from cofre.core.crypto import Random
+from cofre.core.ids import key_arn
 from cofre.core.keys import StateRule
 from cofre.core.principals import Caller
 from cofre.errors import (
@@ -22,7 +23,7 @@ from cofre.errors import (
 )
 from cofre.service.authz import Request
 from cofre.service.keycache import CachedKey
-from cofre.service.resolver import KeyResolver
+from cofre.service.resolver import KeyResolver, key_not_found
 
 SYMMETRIC_DEFAULT = "SYMMETRIC_DEFAULT"
 DATA_KEY_SPECS = {"AES_256": 32, "AES_128": 16}
@@ -38,6 +39,7 @@ class Sealed:
 class Opened:
     key_arn: str
     plaintext: bytes
+    material_id: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +47,7 @@ class DataKey:
     key_arn: str
     plaintext: bytes
     blob: bytes
+    material_id: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +55,8 @@ class Reencrypted:
     source_key_arn: str
     key_arn: str
     blob: bytes
+    source_material_id: str
+    destination_material_id: str
 
 
 def _check_algorithm(entry: CachedKey, algorithm: str | None) -> None:
@@ -120,17 +125,19 @@ class CryptoService:
         key_id: str | None,
         action: str,
         algorithm: str | None,
-    ) -> tuple[CachedKey, bytes, bool]:
+    ) -> tuple[CachedKey, bytes, str]:
         parsed = parse_blob(blob)
         named = parsed.header.key_id
+        entry = self._r.cache.key(named)
         if key_id is not None:
-            wanted = self._r.key_id_for(caller, key_id, allow_alias=True)
-            if wanted != named:
+            wanted, account_id = self._r.named_key(caller, key_id)
+            if wanted != named or entry is None or entry.key.account_id != account_id:
+                if self._r.cache.key(wanted) is None:
+                    raise key_not_found(key_arn(caller.region, account_id, wanted))
                 raise IncorrectKeyError(
                     "The key ID in the request does not identify a CMK that can perform this"
                     " operation."
                 )
-        entry = self._r.cache.key(named)
         if entry is None or entry.key.region != caller.region:
             raise InvalidCiphertextError()
         self._r.authorize_loaded(
@@ -141,7 +148,7 @@ class CryptoService:
         if cipher is None:
             raise InvalidCiphertextError()
         aad = parsed.header_bytes + canonical_context(context)
-        return entry, cipher.open(parsed.iv, parsed.sealed, aad), True
+        return entry, cipher.open(parsed.iv, parsed.sealed, aad), parsed.header.version_id.hex()
 
     def decrypt(
         self,
@@ -152,10 +159,12 @@ class CryptoService:
         algorithm: str | None = None,
         dry_run: bool = False,
     ) -> Opened:
-        entry, plaintext, _ = self._open(caller, blob, context, key_id, "kms:Decrypt", algorithm)
+        entry, plaintext, material_id = self._open(
+            caller, blob, context, key_id, "kms:Decrypt", algorithm
+        )
         if dry_run:
             raise DryRunError()
-        return Opened(entry.key.arn, plaintext)
+        return Opened(entry.key.arn, plaintext, material_id)
 
     def re_encrypt(
         self,
@@ -169,7 +178,7 @@ class CryptoService:
         destination_algorithm: str | None = None,
         dry_run: bool = False,
     ) -> Reencrypted:
-        source, plaintext, _ = self._open(
+        source, plaintext, source_material = self._open(
             caller, blob, source_context, source_key_id, "kms:ReEncryptFrom", source_algorithm
         )
         destination = self._for_encrypt(
@@ -184,6 +193,8 @@ class CryptoService:
             source.key.arn,
             destination.key.arn,
             self._seal(destination, plaintext, destination_context),
+            source_material,
+            destination.key.current_version_id.hex(),
         )
 
     def generate_data_key(
@@ -197,7 +208,12 @@ class CryptoService:
     ) -> DataKey:
         entry = self._for_encrypt(caller, key_id, action, context, None, dry_run)
         plaintext = self._random(length)
-        return DataKey(entry.key.arn, plaintext, self._seal(entry, plaintext, context))
+        return DataKey(
+            entry.key.arn,
+            plaintext,
+            self._seal(entry, plaintext, context),
+            entry.key.current_version_id.hex(),
+        )
 
     def generate_random(self, caller: Caller, number_of_bytes: int) -> bytes:
         self._r.authorizer.authorize(caller, Request("kms:GenerateRandom"), None)

@@ -103,6 +103,12 @@ class KeyResolver:
             return self.ensure_aws_managed_key(account_id, region, ref.alias_name)
         raise NotFoundError(f"Alias {alias_arn(region, account_id, ref.alias_name)} is not found.")
 
+    def named_key(self, caller: Caller, text: str) -> tuple[str, str]:
+        """(key id, account id) that a KeyId parameter names, as far as the name tells."""
+        ref = parse_key_ref(text, allow_alias=True)
+        account_id, _ = self._owner(caller, ref)
+        return self._key_id_of(caller, ref), account_id
+
     @staticmethod
     def _is_creatable_aws_alias(caller: Caller, account_id: str, name: str) -> bool:
         return (
