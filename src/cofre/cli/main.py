@@ -9,7 +9,8 @@ from pathlib import Path
 
 import click
 
-from cofre.config import SERVE_ENV, Settings
+from cofre.api.server import run_supervisor, run_worker
+from cofre.config import Settings
 from cofre.core.ids import is_region
 from cofre.errors import CofreError
 from cofre.service.accounts import bootstrap_admin
@@ -50,8 +51,6 @@ def serve(
     log_level: str,
 ) -> None:
     """Initialise the data directory if it is empty, then serve HTTP."""
-    import uvicorn
-
     logging.basicConfig(
         level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
     )
@@ -94,23 +93,11 @@ def serve(
     click.echo(
         f"cofre: serving on {scheme}://{host}:{port} ({settings.database_url.split(':')[0]})"
     )
-    os.environ[SERVE_ENV] = settings.to_worker_env()
-    uvicorn.run(
-        "cofre.api.app:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        http="httptools",
-        loop="uvloop",
-        lifespan="on",
-        access_log=False,
-        log_level=log_level,
-        server_header=False,
-        date_header=False,
-        ssl_certfile=str(tls_cert) if tls_cert else None,
-        ssl_keyfile=str(tls_key) if tls_key else None,
-    )
+    os.environ["COFRE_LOG_LEVEL"] = log_level
+    if workers == 1:
+        run_worker(settings)
+    else:
+        run_supervisor(settings)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,184 @@
+"""What happens to one request, whatever carries it over the network.
+
+read body -> find the operation (X-Amz-Target) -> authenticate (SigV4) -> decode and
+validate the input (botocore model) -> handler (service) -> encode. Every CofreError is
+mapped once (``errors.py``); anything else is logged and answered as an internal error
+with no detail. Cryptographic operations (cache only) complete synchronously; the others
+run in a thread pool and complete through a future.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import orjson
+
+from cofre.api import kms
+from cofre.api.errors import wire_error
+from cofre.api.model import ServiceModel, encode_output
+from cofre.api.sigv4 import HttpRequest, SigV4Verifier
+from cofre.config import Settings
+from cofre.core.ids import is_region
+from cofre.core.principals import Caller
+from cofre.errors import (
+    CofreError,
+    InvalidSignatureError,
+    UnknownOperationError,
+    UnrecognizedClientError,
+    ValidationError,
+)
+from cofre.service.container import Services
+
+log = logging.getLogger("cofre.api")
+
+MAX_BODY = 1024 * 1024
+JSON_TYPE = b"application/x-amz-json-1.1"
+_HEALTH = orjson.dumps({"status": "ok"})
+_INTERNAL = orjson.dumps(
+    {"__type": "KMSInternalException", "message": "An internal error occurred."}
+)
+
+
+@dataclass(slots=True)
+class Incoming:
+    method: str
+    path: bytes  # raw, as on the wire
+    query: bytes
+    headers: list[tuple[bytes, bytes]]  # lower-case names
+    body: bytes | None  # None: larger than MAX_BODY
+    client_ip: str
+    secure: bool
+
+
+@dataclass(slots=True)
+class Outgoing:
+    status: int
+    body: bytes
+    content_type: bytes = JSON_TYPE
+    request_id: str = ""
+
+
+class _Secrets:
+    def __init__(self, services: Services) -> None:
+        self._services = services
+
+    def secret_for(self, access_key_id: str) -> str | None:
+        entry = self._services.cache.credential(access_key_id)
+        return None if entry is None else entry.secret
+
+
+def _request_id() -> str:
+    raw = os.urandom(16).hex()
+    return f"{raw[:8]}-{raw[8:12]}-4{raw[13:16]}-a{raw[17:20]}-{raw[20:]}"
+
+
+def error_response(error: CofreError, request_id: str) -> Outgoing:
+    type_name, status = wire_error(error)
+    body = orjson.dumps({"__type": type_name, "message": error.message})
+    return Outgoing(status, body, JSON_TYPE, request_id)
+
+
+class Pipeline:
+    def __init__(self, settings: Settings, services: Services, threads: int = 8) -> None:
+        self.settings = settings
+        self.services = services
+        self._kms_model = ServiceModel.load("kms")
+        self._kms_prefix = self._kms_model.target_prefix + "."
+        self._regions = frozenset(settings.regions)
+        self._executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="cofre-op")
+        self._verifier = SigV4Verifier(_Secrets(services))
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=True, cancel_futures=False)
+
+    def handle(self, request: Incoming) -> Outgoing | asyncio.Future[Outgoing]:
+        """The response, or a future of it for operations that run in the thread pool."""
+        if request.method == "GET" and request.path == b"/health":
+            return Outgoing(200, _HEALTH, b"application/json")
+        request_id = _request_id()
+        try:
+            return self._dispatch(request, request_id)
+        except CofreError as error:
+            return error_response(error, request_id)
+        except Exception:
+            log.exception("internal error in request %s", request_id)
+            return Outgoing(500, _INTERNAL, JSON_TYPE, request_id)
+
+    def _dispatch(self, request: Incoming, request_id: str) -> Outgoing | asyncio.Future[Outgoing]:
+        if request.body is None:
+            raise ValidationError(f"The request body is larger than {MAX_BODY} bytes.")
+        if request.method != "POST":
+            raise UnknownOperationError("Only POST / with X-Amz-Target is served.")
+        target = ""
+        for header, value in request.headers:
+            if header == b"x-amz-target":
+                target = value.decode("latin-1")
+                break
+        caller = self._authenticate(request)
+        operation = None
+        if target.startswith(self._kms_prefix):
+            op_name = target[len(self._kms_prefix) :]
+            operation = kms.OPERATIONS.get(op_name)
+        if operation is None:
+            raise UnknownOperationError(f"Unknown operation {target[:100]!r}")
+        params = self._kms_model.operation(op_name).parse_input(request.body)
+        if operation.inline:
+            return Outgoing(200, encode_output(operation.handler(self.services, caller, params)),
+                            JSON_TYPE, request_id)  # fmt: skip
+        pending: Future[Outgoing] = self._executor.submit(
+            self._run, operation, caller, params, request_id
+        )
+        return asyncio.wrap_future(pending)
+
+    def _run(
+        self, operation: kms.Operation, caller: Caller, params: kms.Params, request_id: str
+    ) -> Outgoing:
+        try:
+            result = operation.handler(self.services, caller, params)
+            return Outgoing(200, encode_output(result), JSON_TYPE, request_id)
+        except CofreError as error:
+            return error_response(error, request_id)
+        except Exception:
+            log.exception("internal error in request %s", request_id)
+            return Outgoing(500, _INTERNAL, JSON_TYPE, request_id)
+
+    def _authenticate(self, request: Incoming) -> Caller:
+        assert request.body is not None
+        signed = self._verifier.verify(
+            HttpRequest(
+                method=request.method,
+                path=request.path.decode("utf-8", "surrogateescape") or "/",
+                query_string=request.query,
+                headers=request.headers,
+                body=request.body,
+            ),
+            datetime.now(UTC),
+        )
+        if signed.service != "kms":
+            raise InvalidSignatureError("Credential should be scoped to correct service: 'kms'.")
+        if not is_region(signed.region) or (self._regions and signed.region not in self._regions):
+            raise UnrecognizedClientError(
+                f"The region '{signed.region[:40]}' is not served by this endpoint."
+            )
+        entry = self.services.cache.credential(signed.access_key_id)
+        if entry is None:
+            raise UnrecognizedClientError()
+        user_agent = ""
+        for header, value in request.headers:
+            if header == b"user-agent":
+                user_agent = value.decode("latin-1")
+                break
+        return Caller(
+            account_id=entry.credential.account_id,
+            principal_arn=entry.credential.principal_arn,
+            access_key_id=signed.access_key_id,
+            region=signed.region,
+            source_ip=request.client_ip,
+            user_agent=user_agent,
+            secure_transport=request.secure,
+        )
