@@ -78,6 +78,7 @@ class HttpProtocol(asyncio.Protocol):
             collections.deque()
         )
         self._timer: asyncio.TimerHandle | None = None
+        self._deadline = 0.0
         self._closing = False
         self._paused = False
 
@@ -118,14 +119,22 @@ class HttpProtocol(asyncio.Protocol):
             self._transport.resume_reading()
 
     def _arm(self, seconds: float) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-        self._timer = self._loop.call_later(seconds, self._timeout)
+        """Move the connection's deadline; the timer is re-armed only when it fires."""
+        self._deadline = self._loop.time() + seconds
+        if self._timer is None:
+            self._timer = self._loop.call_at(self._deadline, self._timeout)
 
     def _timeout(self) -> None:
-        if self._transport is not None and not self._pending:
-            self._closing = True
-            self._transport.close()
+        self._timer = None
+        if self._closing or self._transport is None:
+            return
+        if self._pending or self._loop.time() < self._deadline:
+            self._timer = self._loop.call_at(
+                max(self._deadline, self._loop.time() + 1.0), self._timeout
+            )
+            return
+        self._closing = True
+        self._transport.close()
 
     def _abort_bad_request(self) -> None:
         self._closing = True

@@ -10,6 +10,7 @@ run in a thread pool and complete through a future.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import os
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -72,9 +73,19 @@ class _Secrets:
         return None if entry is None else entry.secret
 
 
-def _request_id() -> str:
-    raw = os.urandom(16).hex()
-    return f"{raw[:8]}-{raw[8:12]}-4{raw[13:16]}-a{raw[17:20]}-{raw[20:]}"
+class _RequestIds:
+    """UUID-shaped request ids: a random per-process prefix and a counter (no syscall)."""
+
+    def __init__(self) -> None:
+        raw = os.urandom(10).hex()
+        self._prefix = f"{raw[:8]}-{raw[8:12]}-4{raw[13:16]}-a{raw[17:20]}-"
+        self._counter = itertools.count(int.from_bytes(os.urandom(4), "big"))
+
+    def __call__(self) -> str:
+        return f"{self._prefix}{next(self._counter) & 0xFFFFFFFFFFFF:012x}"
+
+
+_request_id = _RequestIds()
 
 
 def error_response(error: CofreError, request_id: str) -> Outgoing:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 import threading
 from dataclasses import dataclass
 from datetime import timedelta
@@ -20,6 +19,7 @@ from cofre.service.crypto import CryptoService
 from cofre.service.keycache import KeyCache
 from cofre.service.keys import KeyService
 from cofre.service.ports import Clock, Storage
+from cofre.service.randomness import RandomPool
 from cofre.service.resolver import KeyResolver
 from cofre.service.rootkey import load_root_key, verify_root_key
 
@@ -61,10 +61,11 @@ class Services:
         cls,
         settings: Settings,
         clock: Clock | None = None,
-        random: Random = os.urandom,
+        random: Random | None = None,
         authorizer: Authorizer | None = None,
     ) -> Services:
         clock = clock or SystemClock()
+        random = random or RandomPool()
         settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         storage = open_storage(settings.database_url, clock)
         root = Cipher(load_root_key(settings.data_dir, settings.root_key_b64, random))
