@@ -32,6 +32,10 @@ POSTGRES_URL = os.environ.get(
 COFRE = str(Path(sys.executable).with_name("cofre"))
 
 
+class PortTaken(RuntimeError):
+    """Another process took the port between choosing it and binding it."""
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -78,7 +82,18 @@ class CofreServer:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self, timeout: float = 30.0) -> CofreServer:
-        self.port = self.port or free_port()
+        """Start and wait for /health; pick another free port if this one was taken."""
+        chosen = self.port
+        for _ in range(3):
+            self.port = chosen or free_port()
+            try:
+                return self._start_once(timeout)
+            except PortTaken:
+                if chosen:
+                    raise
+        raise RuntimeError("no free port found")
+
+    def _start_once(self, timeout: float) -> CofreServer:
         args = [COFRE, "serve", "--host", "127.0.0.1", "--port", str(self.port),
                 "--data-dir", str(self.data_dir), "--workers", str(self.workers),
                 "--log-level", "warning", *self.extra_args]  # fmt: skip
@@ -99,7 +114,10 @@ class CofreServer:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"cofre serve exited: {self.log.read_text()[-3000:]}")
+                tail = self.log.read_text()[-3000:]
+                if "cannot listen" in tail:
+                    raise PortTaken(tail)
+                raise RuntimeError(f"cofre serve exited: {tail}")
             try:
                 if httpx.get(f"{self.url}/health", timeout=1).status_code == 200:
                     return self

@@ -29,11 +29,13 @@ log = logging.getLogger("cofre.server")
 SHUTDOWN_GRACE = 10.0
 
 
-def listening_socket(host: str, port: int) -> socket.socket:
+def listening_socket(host: str, port: int, shared: bool) -> socket.socket:
+    """The worker's socket; ``shared`` (several workers) joins a SO_REUSEPORT group."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    if shared:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     sock.bind((host, port))
     sock.listen(2048)
     sock.setblocking(False)
@@ -41,11 +43,14 @@ def listening_socket(host: str, port: int) -> socket.socket:
 
 
 def check_port_free(host: str, port: int) -> None:
-    """Fail early, in the supervisor, when another program holds the port."""
+    """Fail early when anything, another Cofre included, holds the port.
+
+    The probe does not set SO_REUSEPORT, so it cannot join an existing group of
+    listeners: a port served by another Cofre is reported as in use, never shared.
+    """
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     with socket.socket(family, socket.SOCK_STREAM) as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         probe.bind((host, port))
 
 
@@ -66,7 +71,7 @@ async def _serve(settings: Settings) -> None:
     tls = _tls_context(settings.tls_cert, settings.tls_key)
     server = await loop.create_server(
         lambda: HttpProtocol(pipeline, tls is not None),
-        sock=listening_socket(settings.host, settings.port),
+        sock=listening_socket(settings.host, settings.port, shared=settings.workers > 1),
         ssl=tls,
     )
     stop = asyncio.Event()
@@ -99,7 +104,6 @@ def _worker_entry() -> None:
 
 def run_supervisor(settings: Settings) -> None:
     """Start ``settings.workers`` worker processes and keep them running."""
-    check_port_free(settings.host, settings.port)
     os.environ[SERVE_ENV] = settings.to_worker_env()
     context = multiprocessing.get_context("spawn")
     stopping = False

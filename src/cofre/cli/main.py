@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from cofre.api.server import run_supervisor, run_worker
+from cofre.api.server import check_port_free, run_supervisor, run_worker
 from cofre.config import Settings
 from cofre.core.ids import is_region
 from cofre.errors import CofreError
@@ -70,6 +70,11 @@ def serve(
         tls_cert=tls_cert,
         tls_key=tls_key,
     )
+    try:
+        check_port_free(host, port)
+    except OSError as error:
+        click.echo(f"cofre: cannot listen on {host}:{port}: {error.strerror}", err=True)
+        sys.exit(1)
     try:
         services = Services.build(settings)
         try:

@@ -128,7 +128,7 @@ class CryptoService:
     ) -> tuple[CachedKey, bytes, str]:
         parsed = parse_blob(blob)
         named = parsed.header.key_id
-        entry = self._r.cache.key(named)
+        entry = self._r.cache.key_with_version(named, parsed.header.version_id)
         if key_id is not None:
             wanted, account_id = self._r.named_key(caller, key_id)
             if wanted != named or entry is None or entry.key.account_id != account_id:

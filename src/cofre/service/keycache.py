@@ -19,12 +19,15 @@ from cofre.core.keys import Key
 from cofre.core.principals import Credential, CredentialStatus
 from cofre.service.ports import Storage
 
+RELOAD_INTERVAL = 1.0
+
 
 @dataclass(frozen=True, slots=True)
 class CachedKey:
     key: Key
     ciphers: dict[bytes, Cipher]  # version id -> cipher
     header: bytes  # the blob header for the current version (format, key id, version id)
+    loaded_at: float  # time.monotonic() of the load
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,11 +102,31 @@ class KeyCache:
             )
             for v in versions
         }
-        entry = CachedKey(key, ciphers, BlobHeader(key.key_id, key.current_version_id).encode())
+        entry = CachedKey(
+            key, ciphers, BlobHeader(key.key_id, key.current_version_id).encode(), time.monotonic()
+        )
         with self._lock:
             if generation == self._generation:
                 self._keys.put(key_id, entry)
         return entry
+
+    def key_with_version(self, key_id: str, version_id: bytes) -> CachedKey | None:
+        """Like ``key``, but reload once if the cached entry lacks ``version_id``.
+
+        Another node may have rotated the key since this one cached it; the change feed
+        would tell within a poll, but a blob made there can arrive here first. Reloads
+        are limited to one per key per second so that made-up version ids cannot turn
+        into database load.
+        """
+        entry = self.key(key_id)
+        if entry is None or version_id in entry.ciphers:
+            return entry
+        if time.monotonic() - entry.loaded_at < RELOAD_INTERVAL:
+            return entry
+        with self._lock:
+            self._generation += 1
+            self._keys.pop(key_id)
+        return self.key(key_id)
 
     def alias_target(self, account_id: str, region: str, name: str) -> str | None:
         ref = (account_id, region, name)

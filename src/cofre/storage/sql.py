@@ -7,7 +7,7 @@ Statements are written with ``?`` placeholders; the PostgreSQL backend rewrites 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from cofre.core.ids import alias_arn
@@ -27,20 +27,25 @@ class Cursor(Protocol):
     def rowcount(self) -> int: ...
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+
+
 def to_micros(value: datetime | None) -> int | None:
+    """Exact integer arithmetic: float timestamps lose a microsecond for some dates."""
     if value is None:
         return None
-    return int(value.timestamp() * 1_000_000)
+    return (value - _EPOCH) // _MICROSECOND
 
 
 def from_micros(value: int | None) -> datetime | None:
     if value is None:
         return None
-    return datetime.fromtimestamp(value / 1_000_000, tz=UTC)
+    return _EPOCH + timedelta(microseconds=value)
 
 
 def _dt(value: int) -> datetime:
-    return datetime.fromtimestamp(value / 1_000_000, tz=UTC)
+    return _EPOCH + timedelta(microseconds=value)
 
 
 KEY_COLUMNS = (
@@ -248,6 +253,10 @@ class SqlTx:
         self.record_change("key", key.key_id)
 
     def delete_key(self, key_id: str) -> None:
+        for row in self._all(
+            "SELECT account_id, region, alias_name FROM aliases WHERE key_id = ?", (key_id,)
+        ):
+            self.record_change("alias", f"{row[0]}/{row[1]}/{row[2]}")
         self._exec("DELETE FROM aliases WHERE key_id = ?", (key_id,))
         self._exec("DELETE FROM key_tags WHERE key_id = ?", (key_id,))
         self._exec("DELETE FROM key_versions WHERE key_id = ?", (key_id,))
