@@ -32,7 +32,7 @@ POSTGRES_URL = os.environ.get(
 COFRE = str(Path(sys.executable).with_name("cofre"))
 
 
-class PortTaken(RuntimeError):
+class PortTakenError(RuntimeError):
     """Another process took the port between choosing it and binding it."""
 
 
@@ -88,7 +88,7 @@ class CofreServer:
             self.port = chosen or free_port()
             try:
                 return self._start_once(timeout)
-            except PortTaken:
+            except PortTakenError:
                 if chosen:
                     raise
         raise RuntimeError("no free port found")
@@ -116,7 +116,7 @@ class CofreServer:
             if self.process.poll() is not None:
                 tail = self.log.read_text()[-3000:]
                 if "cannot listen" in tail:
-                    raise PortTaken(tail)
+                    raise PortTakenError(tail)
                 raise RuntimeError(f"cofre serve exited: {tail}")
             try:
                 if httpx.get(f"{self.url}/health", timeout=1).status_code == 200:
