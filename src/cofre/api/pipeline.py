@@ -31,9 +31,11 @@ from cofre.errors import (
     InvalidSignatureError,
     UnknownOperationError,
     UnrecognizedClientError,
+    UnsupportedOperationError,
     ValidationError,
 )
 from cofre.service.container import Services
+from cofre.service.keycache import CachedCredential
 
 log = logging.getLogger("cofre.api")
 
@@ -65,11 +67,17 @@ class Outgoing:
 
 
 class _Secrets:
+    """Secret lookup for the verifier; remembers the entry so the caller is built from it.
+
+    Authentication runs on the event loop thread only, so ``last`` is not shared.
+    """
+
     def __init__(self, services: Services) -> None:
         self._services = services
+        self.last: CachedCredential | None = None
 
     def secret_for(self, access_key_id: str) -> str | None:
-        entry = self._services.cache.credential(access_key_id)
+        self.last = entry = self._services.cache.credential(access_key_id)
         return None if entry is None else entry.secret
 
 
@@ -100,9 +108,11 @@ class Pipeline:
         self.services = services
         self._kms_model = ServiceModel.load("kms")
         self._kms_prefix = self._kms_model.target_prefix + "."
+        self._kms_operations = self._kms_model.operation_names()
         self._regions = frozenset(settings.regions)
         self._executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="cofre-op")
-        self._verifier = SigV4Verifier(_Secrets(services))
+        self._secrets = _Secrets(services)
+        self._verifier = SigV4Verifier(self._secrets)
 
     def close(self) -> None:
         self._executor.shutdown(wait=True, cancel_futures=False)
@@ -132,10 +142,13 @@ class Pipeline:
                 break
         caller = self._authenticate(request)
         operation = None
+        op_name = ""
         if target.startswith(self._kms_prefix):
             op_name = target[len(self._kms_prefix) :]
             operation = kms.OPERATIONS.get(op_name)
         if operation is None:
+            if target.startswith(self._kms_prefix) and op_name in self._kms_operations:
+                raise UnsupportedOperationError(f"{op_name} is not supported by Cofre yet.")
             raise UnknownOperationError(f"Unknown operation {target[:100]!r}")
         params = self._kms_model.operation(op_name).parse_input(request.body)
         if operation.inline:
@@ -176,7 +189,9 @@ class Pipeline:
             raise UnrecognizedClientError(
                 f"The region '{signed.region[:40]}' is not served by this endpoint."
             )
-        entry = self.services.cache.credential(signed.access_key_id)
+        entry = self._secrets.last
+        if entry is None or entry.credential.access_key_id != signed.access_key_id:
+            entry = self.services.cache.credential(signed.access_key_id)
         if entry is None:
             raise UnrecognizedClientError()
         user_agent = ""
