@@ -12,9 +12,7 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,24 +21,14 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from tests.conftest import BACKENDS, require_postgres
-from tests.support.server import CofreServer, postgres_database
+from tests.conftest import BACKENDS
+from tests.support.backends import backend_database
+from tests.support.server import CofreServer
 
 THREADS = 4
 KILL_AFTER = 1.5  # seconds of load before the SIGKILL
 LOAD_DEADLINE = 3.0  # no thread sends anything after this, killed or not
 ENCRYPTS_PER_KEY = 3
-
-
-@contextmanager
-def backend_database(backend: str) -> Iterator[str | None]:
-    """None for SQLite (in the data dir), else the URL of a fresh PostgreSQL database."""
-    if backend == "postgres":
-        require_postgres()
-        with postgres_database() as url:
-            yield url
-    else:
-        yield None
 
 
 @dataclass

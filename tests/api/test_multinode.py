@@ -13,9 +13,7 @@ started on a port another server already serves must fail instead of sharing the
 
 from __future__ import annotations
 
-import base64
 import os
-import secrets
 import time
 import uuid
 from collections import Counter
@@ -27,7 +25,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from tests.conftest import require_postgres
-from tests.support.server import CofreServer, _children, postgres_database
+from tests.support.server import CofreServer, child_pids, postgres_database, random_root_key
 
 PROPAGATION_LIMIT = 1.0  # seconds from the acknowledged change to every node honouring it
 POLL_EVERY = 0.05
@@ -63,12 +61,36 @@ def report(what: str, delay: float) -> None:
     print(f"\npropagation of {what}: {delay * 1000:.0f} ms")
 
 
+def assert_propagated(what: str, probe: Callable[[], bool], started: float) -> None:
+    """``probe`` holds within PROPAGATION_LIMIT of ``started``, when the change was acknowledged."""
+    delay = wait_until(probe, started)
+    report(what, delay)
+    assert delay <= PROPAGATION_LIMIT
+
+
+def assert_encrypt_turns(what: str, kms: Any, key_id: str, outcome: str) -> None:
+    """Encrypt under ``key_id`` on ``kms`` answers ``outcome`` within PROPAGATION_LIMIT of now."""
+    assert_propagated(what, lambda: encrypt_outcome(kms, key_id) == outcome, time.monotonic())
+
+
+def assert_refuses_to_start(stranger: CofreServer) -> None:
+    """``stranger`` exits at start-up with a non-zero status, blaming the root key."""
+    try:
+        with pytest.raises(RuntimeError, match="exited"):
+            stranger.start(timeout=30)
+        assert stranger.process is not None
+        assert stranger.process.wait(timeout=15) != 0
+        assert "root key" in stranger.log.read_text().lower()
+    finally:
+        stranger.stop()
+
+
 # PostgreSQL: two nodes --------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def nodes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[CofreServer, CofreServer]]:
     require_postgres()
     tmp = tmp_path_factory.mktemp("multinode")
-    root_key = base64.b64encode(secrets.token_bytes(32)).decode()
+    root_key = random_root_key()
     with postgres_database() as url:
         node_a = CofreServer(tmp / "a" / "data", database=url, root_key=root_key).start()
         try:
@@ -111,38 +133,26 @@ def test_disable_and_enable_key_propagate(kms_a: Any, kms_b: Any) -> None:
     key_id = new_key(kms_a)
     assert encrypt_outcome(kms_b, key_id) == "ok"  # B now holds the key in its cache
     kms_a.disable_key(KeyId=key_id)
-    started = time.monotonic()
-    delay = wait_until(lambda: encrypt_outcome(kms_b, key_id) == "DisabledException", started)
-    report("DisableKey (postgres, A -> B)", delay)
-    assert delay <= PROPAGATION_LIMIT
+    assert_encrypt_turns("DisableKey (postgres, A -> B)", kms_b, key_id, "DisabledException")
 
     kms_a.enable_key(KeyId=key_id)
-    started = time.monotonic()
-    delay = wait_until(lambda: encrypt_outcome(kms_b, key_id) == "ok", started)
-    report("EnableKey (postgres, A -> B)", delay)
-    assert delay <= PROPAGATION_LIMIT
+    assert_encrypt_turns("EnableKey (postgres, A -> B)", kms_b, key_id, "ok")
 
 
 def test_disable_on_second_node_propagates_back(kms_a: Any, kms_b: Any) -> None:
     key_id = new_key(kms_a)
     assert encrypt_outcome(kms_a, key_id) == "ok"
     kms_b.disable_key(KeyId=key_id)
-    started = time.monotonic()
-    delay = wait_until(lambda: encrypt_outcome(kms_a, key_id) == "DisabledException", started)
-    report("DisableKey (postgres, B -> A)", delay)
-    assert delay <= PROPAGATION_LIMIT
+    assert_encrypt_turns("DisableKey (postgres, B -> A)", kms_a, key_id, "DisabledException")
 
 
 def test_schedule_key_deletion_propagates(kms_a: Any, kms_b: Any) -> None:
     key_id = new_key(kms_a)
     assert encrypt_outcome(kms_b, key_id) == "ok"
     kms_a.schedule_key_deletion(KeyId=key_id, PendingWindowInDays=7)
-    started = time.monotonic()
-    delay = wait_until(
-        lambda: encrypt_outcome(kms_b, key_id) == "KMSInvalidStateException", started
+    assert_encrypt_turns(
+        "ScheduleKeyDeletion (postgres, A -> B)", kms_b, key_id, "KMSInvalidStateException"
     )
-    report("ScheduleKeyDeletion (postgres, A -> B)", delay)
-    assert delay <= PROPAGATION_LIMIT
 
 
 def test_rotate_key_on_demand_propagates(kms_a: Any, kms_b: Any) -> None:
@@ -161,9 +171,7 @@ def test_rotate_key_on_demand_propagates(kms_a: Any, kms_b: Any) -> None:
         blobs.append(kms_b.encrypt(KeyId=key_id, Plaintext=b"after")["CiphertextBlob"])
         return blobs[-1][VERSION_ID].hex() == new_material
 
-    delay = wait_until(b_uses_new_material, started)
-    report("RotateKeyOnDemand (postgres, A -> B)", delay)
-    assert delay <= PROPAGATION_LIMIT
+    assert_propagated("RotateKeyOnDemand (postgres, A -> B)", b_uses_new_material, started)
     assert kms_a.decrypt(CiphertextBlob=blobs[-1])["Plaintext"] == b"after"
     assert kms_b.decrypt(CiphertextBlob=blob)["Plaintext"] == b"before"
 
@@ -182,24 +190,15 @@ def test_update_alias_propagates(kms_a: Any, kms_b: Any) -> None:
         target = kms_b.encrypt(KeyId=alias, Plaintext=b"alias")["KeyId"]
         return str(target).endswith(f":key/{second}")
 
-    delay = wait_until(b_follows, started)
-    report("UpdateAlias (postgres, A -> B)", delay)
-    assert delay <= PROPAGATION_LIMIT
+    assert_propagated("UpdateAlias (postgres, A -> B)", b_follows, started)
 
 
 def test_node_with_another_root_key_refuses_to_start(
     nodes: tuple[CofreServer, CofreServer], kms_a: Any, tmp_path: Path
 ) -> None:
-    other_key = base64.b64encode(secrets.token_bytes(32)).decode()
+    other_key = random_root_key()
     stranger = CofreServer(tmp_path / "data", database=nodes[0].database, root_key=other_key)
-    try:
-        with pytest.raises(RuntimeError, match="exited"):
-            stranger.start(timeout=30)
-        assert stranger.process is not None
-        assert stranger.process.wait(timeout=15) != 0
-        assert "root key" in stranger.log.read_text().lower()
-    finally:
-        stranger.stop()
+    assert_refuses_to_start(stranger)
     # The database is untouched: the legitimate nodes carry on.
     assert encrypt_outcome(kms_a, new_key(kms_a)) == "ok"
 
@@ -208,16 +207,8 @@ def test_sqlite_with_another_root_key_refuses_to_start(tmp_path: Path) -> None:
     first = CofreServer(tmp_path / "data").start()
     first.client().create_key()
     first.stop()
-    other_key = base64.b64encode(secrets.token_bytes(32)).decode()
-    stranger = CofreServer(tmp_path / "data", root_key=other_key)
-    try:
-        with pytest.raises(RuntimeError, match="exited"):
-            stranger.start(timeout=30)
-        assert stranger.process is not None
-        assert stranger.process.wait(timeout=15) != 0
-        assert "root key" in stranger.log.read_text().lower()
-    finally:
-        stranger.stop()
+    stranger = CofreServer(tmp_path / "data", root_key=random_root_key())
+    assert_refuses_to_start(stranger)
 
 
 # One port, one server --------------------------------------------------------------------
@@ -276,7 +267,7 @@ def worker_connections(server: CofreServer) -> dict[int, int]:
                 if local_port == server.port and fields[3] == "01":  # ESTABLISHED
                     inodes[f"socket:[{fields[9]}]"] = 0
     counts: dict[int, int] = {}
-    for pid in _children(server.process.pid):
+    for pid in child_pids(server.process.pid):
         counts[pid] = 0
         try:
             fds = os.listdir(f"/proc/{pid}/fd")

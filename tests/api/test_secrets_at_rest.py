@@ -13,8 +13,7 @@ import base64
 import json
 import os
 import stat
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -23,8 +22,9 @@ import pytest
 from botocore.exceptions import ClientError
 from psycopg import sql
 
-from tests.conftest import BACKENDS, require_postgres
-from tests.support.server import ACCOUNT_ID, SECRET_ACCESS_KEY, CofreServer, postgres_database
+from tests.conftest import BACKENDS
+from tests.support.backends import backend_database
+from tests.support.server import ACCOUNT_ID, SECRET_ACCESS_KEY, CofreServer
 
 LOG_LEVEL = ("--log-level", "debug")  # the most talkative the server gets
 BLANK_SECRETS_ENV = {
@@ -32,17 +32,6 @@ BLANK_SECRETS_ENV = {
     "COFRE_ADMIN_SECRET_ACCESS_KEY": "",
     "COFRE_ROOT_KEY": "",
 }
-
-
-@contextmanager
-def backend_database(backend: str) -> Iterator[str | None]:
-    """None for SQLite (in the data dir), else the URL of a fresh PostgreSQL database."""
-    if backend == "postgres":
-        require_postgres()
-        with postgres_database() as url:
-            yield url
-    else:
-        yield None
 
 
 def forms(secret: bytes) -> dict[str, bytes]:

@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import datetime
 import ipaddress
-import os
 import ssl
-import subprocess
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -24,14 +22,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from tests.support.server import (
-    ACCESS_KEY_ID,
-    ACCOUNT_ID,
-    COFRE,
-    SECRET_ACCESS_KEY,
-    CofreServer,
-    free_port,
-)
+from tests.support.server import CofreServer
 
 
 @dataclass(frozen=True)
@@ -90,53 +81,6 @@ def make_self_signed(directory: Path) -> CertFiles:
     return files
 
 
-class TlsServer(CofreServer):
-    """A CofreServer served over HTTPS; its readiness probe trusts only ``cafile``.
-
-    CofreServer.start polls plain http://.../health, so this one launches the same
-    command line itself and polls https://.../health instead.
-    """
-
-    cafile: Path
-
-    @property
-    def url(self) -> str:
-        return f"https://127.0.0.1:{self.port}"
-
-    def start(self, timeout: float = 30.0) -> TlsServer:
-        self.port = self.port or free_port()
-        args = [COFRE, "serve", "--host", "127.0.0.1", "--port", str(self.port),
-                "--data-dir", str(self.data_dir), "--workers", str(self.workers),
-                "--log-level", "warning", *self.extra_args]  # fmt: skip
-        if self.database:
-            args += ["--database", self.database]
-        env = dict(os.environ)
-        env.update(
-            COFRE_ADMIN_ACCESS_KEY_ID=ACCESS_KEY_ID,
-            COFRE_ADMIN_SECRET_ACCESS_KEY=SECRET_ACCESS_KEY,
-            COFRE_ACCOUNT_ID=ACCOUNT_ID,
-            COFRE_ROOT_KEY=self.root_key,
-        )
-        env.update(self.env)
-        self.log = self.data_dir.parent / f"server-{self.port}.log"
-        self.data_dir.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.log, "ab") as log:
-            self.process = subprocess.Popen(args, env=env, stdout=log, stderr=subprocess.STDOUT)
-        trust = ssl.create_default_context(cafile=str(self.cafile))
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"cofre serve exited: {self.log.read_text()[-3000:]}")
-            try:
-                if httpx.get(f"{self.url}/health", verify=trust, timeout=1).status_code == 200:
-                    return self
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
-        self.stop()
-        raise RuntimeError(f"cofre serve did not become healthy: {self.log.read_text()[-3000:]}")
-
-
 @pytest.fixture(scope="module")
 def certs(tmp_path_factory: pytest.TempPathFactory) -> CertFiles:
     return make_self_signed(tmp_path_factory.mktemp("tls"))
@@ -145,13 +89,13 @@ def certs(tmp_path_factory: pytest.TempPathFactory) -> CertFiles:
 @pytest.fixture(scope="module", params=[1, 2], ids=["1-worker", "2-workers"])
 def tls_server(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, certs: CertFiles
-) -> Iterator[TlsServer]:
-    server = TlsServer(
+) -> Iterator[CofreServer]:
+    server = CofreServer(
         tmp_path_factory.mktemp("cofre-tls") / "data",
         workers=request.param,
         extra_args=("--tls-cert", str(certs.cert), "--tls-key", str(certs.key)),
+        tls_cafile=certs.cert,
     )
-    server.cafile = certs.cert
     server.start()
     try:
         yield server
@@ -159,15 +103,15 @@ def tls_server(
         server.stop()
 
 
-def test_health_over_https(tls_server: TlsServer, certs: CertFiles) -> None:
+def test_health_over_https(tls_server: CofreServer, certs: CertFiles) -> None:
     trust = ssl.create_default_context(cafile=str(certs.cert))
     response = httpx.get(f"https://127.0.0.1:{tls_server.port}/health", verify=trust, timeout=5)
     assert response.status_code == 200
     assert response.json() == {"status": "ok"}
 
 
-def test_boto3_over_https(tls_server: TlsServer, certs: CertFiles) -> None:
-    kms = tls_server.client(endpoint_url=tls_server.url, verify=str(certs.cert))
+def test_boto3_over_https(tls_server: CofreServer, certs: CertFiles) -> None:
+    kms = tls_server.client(verify=str(certs.cert))
     meta = kms.create_key(Description="over tls")["KeyMetadata"]
     assert meta["KeyState"] == "Enabled"
     blob = kms.encrypt(
@@ -178,21 +122,21 @@ def test_boto3_over_https(tls_server: TlsServer, certs: CertFiles) -> None:
     assert out["KeyId"] == meta["Arn"]
 
 
-def test_untrusted_client_is_refused(tls_server: TlsServer) -> None:
-    kms = tls_server.client(endpoint_url=tls_server.url)  # default trust store only
+def test_untrusted_client_is_refused(tls_server: CofreServer) -> None:
+    kms = tls_server.client(verify=None)  # default trust store only
     with pytest.raises(SSLError):
         kms.list_keys()
     with pytest.raises(httpx.ConnectError):
         httpx.get(f"https://127.0.0.1:{tls_server.port}/health", timeout=5)
 
 
-def test_plain_http_to_tls_port_is_not_served(tls_server: TlsServer) -> None:
+def test_plain_http_to_tls_port_is_not_served(tls_server: CofreServer) -> None:
     kms = tls_server.client(endpoint_url=f"http://127.0.0.1:{tls_server.port}")
     with pytest.raises(BotoCoreError):
         kms.list_keys()
     # The server survives the garbage and still serves HTTPS.
     deadline = time.monotonic() + 5
-    trust = ssl.create_default_context(cafile=str(tls_server.cafile))
+    trust = ssl.create_default_context(cafile=str(tls_server.tls_cafile))
     while True:
         try:
             ok = httpx.get(f"{tls_server.url}/health", verify=trust, timeout=2).status_code

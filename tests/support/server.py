@@ -7,6 +7,7 @@ import os
 import secrets
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -30,6 +31,11 @@ POSTGRES_URL = os.environ.get(
     "COFRE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
 )
 COFRE = str(Path(sys.executable).with_name("cofre"))
+
+
+def random_root_key() -> str:
+    """A fresh root key, as ``COFRE_ROOT_KEY`` takes it (32 random bytes, base64)."""
+    return base64.b64encode(secrets.token_bytes(32)).decode()
 
 
 class PortTakenError(RuntimeError):
@@ -66,20 +72,27 @@ def postgres_database() -> Iterator[str]:
 
 @dataclass
 class CofreServer:
+    """One ``cofre serve`` process tree.
+
+    ``tls_cafile``: for a server started with ``--tls-cert``/``--tls-key`` (in
+    ``extra_args``), the certificate to trust; the URL is then ``https://``, and the
+    readiness probe and :meth:`client` trust that file only.
+    """
+
     data_dir: Path
     database: str | None = None
     workers: int = 1
-    root_key: str = field(
-        default_factory=lambda: base64.b64encode(secrets.token_bytes(32)).decode()
-    )
+    root_key: str = field(default_factory=random_root_key)
     extra_args: tuple[str, ...] = ()
     env: dict[str, str] = field(default_factory=dict)
     port: int = 0
     process: subprocess.Popen[bytes] | None = None
+    tls_cafile: Path | None = None
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        scheme = "http" if self.tls_cafile is None else "https"
+        return f"{scheme}://127.0.0.1:{self.port}"
 
     def start(self, timeout: float = 30.0) -> CofreServer:
         """Start and wait for /health; pick another free port if this one was taken."""
@@ -111,6 +124,9 @@ class CofreServer:
         self.data_dir.parent.mkdir(parents=True, exist_ok=True)
         with open(self.log, "ab") as log:
             self.process = subprocess.Popen(args, env=env, stdout=log, stderr=subprocess.STDOUT)
+        trust: ssl.SSLContext | bool = True
+        if self.tls_cafile is not None:
+            trust = ssl.create_default_context(cafile=str(self.tls_cafile))
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -119,7 +135,7 @@ class CofreServer:
                     raise PortTakenError(tail)
                 raise RuntimeError(f"cofre serve exited: {tail}")
             try:
-                if httpx.get(f"{self.url}/health", timeout=1).status_code == 200:
+                if httpx.get(f"{self.url}/health", verify=trust, timeout=1).status_code == 200:
                     return self
             except httpx.HTTPError:
                 pass
@@ -144,14 +160,17 @@ class CofreServer:
         if self.process is None:
             return
         pid = self.process.pid
-        for child in _children(pid):
+        for child in child_pids(pid):
             os.kill(child, signal.SIGKILL)
         self.process.kill()
         self.process.wait(timeout=15)
         self.process = None
 
     def client(self, service: str = "kms", *, validate: bool = True, **overrides: Any) -> Any:
-        """A boto3 client; ``validate=False`` lets bad input reach the server's own checks."""
+        """A boto3 client; ``validate=False`` lets bad input reach the server's own checks.
+
+        Over TLS it trusts ``tls_cafile`` only (``verify=None`` restores boto3's default).
+        """
         params: dict[str, Any] = {
             "endpoint_url": self.url,
             "region_name": REGION,
@@ -159,6 +178,8 @@ class CofreServer:
             "aws_secret_access_key": SECRET_ACCESS_KEY,
             "config": Config(retries={"max_attempts": 1}, parameter_validation=validate),
         }
+        if self.tls_cafile is not None:
+            params["verify"] = str(self.tls_cafile)
         params.update(overrides)
         return boto3.client(service, **params)
 
@@ -179,7 +200,8 @@ class CofreServer:
         )  # fmt: skip
 
 
-def _children(pid: int) -> list[int]:
+def child_pids(pid: int) -> list[int]:
+    """The processes whose parent is ``pid`` (read from /proc)."""
     found: list[int] = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
