@@ -13,7 +13,16 @@ from cofre.esdk.decrypt import decrypt, decrypt_stream
 from cofre.esdk.encrypt import DEFAULT_FRAME_LENGTH, encrypt, encrypt_stream
 from cofre.esdk.errors import ConfigurationError, DecryptError, EncryptError, EsdkError
 from cofre.esdk.header import ContentType, MessageHeader
-from cofre.esdk.keyrings import MultiKeyring, RawAesKeyring, RawRsaKeyring, RsaPadding
+from cofre.esdk.keyrings import (
+    DiscoveryFilter,
+    KmsClient,
+    KmsDiscoveryKeyring,
+    KmsKeyring,
+    MultiKeyring,
+    RawAesKeyring,
+    RawRsaKeyring,
+    RsaPadding,
+)
 from cofre.esdk.materials import (
     CryptoMaterialsManager,
     DecryptionMaterials,
@@ -36,12 +45,16 @@ __all__ = [
     "DecryptMaterialsRequest",
     "DecryptionMaterials",
     "DefaultCmm",
+    "DiscoveryFilter",
     "EncryptError",
     "EncryptedDataKey",
     "EncryptionMaterials",
     "EncryptionMaterialsRequest",
     "EsdkError",
     "Keyring",
+    "KmsClient",
+    "KmsDiscoveryKeyring",
+    "KmsKeyring",
     "MessageHeader",
     "MultiKeyring",
     "RawAesKeyring",
