@@ -9,7 +9,8 @@ Release policy of :func:`decrypt_stream` (what reaches ``sink`` and when):
 * Unsigned framed suites (0x0478, 0x0178, ...): each frame is written to ``sink`` as soon as
   its own GCM tag verifies. A later failure (a tampered or truncated frame) raises
   :class:`DecryptError` after earlier, authentic frames were written; the caller MUST then
-  discard what it received (the CLI writes to a temporary file and renames on success).
+  discard what it received (a command-line tool should write to a temporary file and
+  rename it only on success).
   Pass ``buffer_unsigned=True`` to get the signed-suite behaviour instead.
 
 :func:`decrypt` (bytes in, bytes out) returns plaintext only when the whole message,
