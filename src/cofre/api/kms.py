@@ -10,11 +10,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from cofre.core.ids import alias_arn
 from cofre.core.keys import KEY_SPECS, Key, KeyState, KeyVersion
 from cofre.core.principals import Caller
 from cofre.errors import ValidationError
 from cofre.service.container import Services
 from cofre.service.crypto import SYMMETRIC_DEFAULT, data_key_length
+from cofre.service.keys import Page
 
 Params = dict[str, Any]
 Result = dict[str, Any]
@@ -53,6 +55,14 @@ def key_metadata(key: Key) -> Result:
     return meta
 
 
+def _paged(out: Result, page: Page[Any]) -> Result:
+    """Add AWS's pagination members (Truncated, NextMarker) to a list response."""
+    out["Truncated"] = page.next_marker is not None
+    if page.next_marker:
+        out["NextMarker"] = page.next_marker
+    return out
+
+
 def _tags(params: Params) -> dict[str, str]:
     tags: dict[str, str] = {}
     for tag in params.get("Tags") or []:
@@ -83,11 +93,8 @@ def list_keys(s: Services, c: Caller, p: Params) -> Result:
     page = s.keys.list_keys(c, p.get("Limit"), p.get("Marker"))
     out: Result = {
         "Keys": [{"KeyId": k.key_id, "KeyArn": k.arn} for k in page.items],
-        "Truncated": page.next_marker is not None,
     }
-    if page.next_marker:
-        out["NextMarker"] = page.next_marker
-    return out
+    return _paged(out, page)
 
 
 def enable_key(s: Services, c: Caller, p: Params) -> Result:
@@ -141,18 +148,15 @@ def list_aliases(s: Services, c: Caller, p: Params) -> Result:
         "Aliases": [
             {
                 "AliasName": a.name,
-                "AliasArn": f"arn:aws:kms:{a.region}:{a.account_id}:{a.name}",
+                "AliasArn": alias_arn(a.region, a.account_id, a.name),
                 "TargetKeyId": a.key_id,
                 "CreationDate": a.created_at,
                 "LastUpdatedDate": a.updated_at,
             }
             for a in page.items
         ],
-        "Truncated": page.next_marker is not None,
     }
-    if page.next_marker:
-        out["NextMarker"] = page.next_marker
-    return out
+    return _paged(out, page)
 
 
 def tag_resource(s: Services, c: Caller, p: Params) -> Result:
@@ -169,11 +173,8 @@ def list_resource_tags(s: Services, c: Caller, p: Params) -> Result:
     page = s.aliases.list_resource_tags(c, p["KeyId"], p.get("Limit"), p.get("Marker"))
     out: Result = {
         "Tags": [{"TagKey": k, "TagValue": v} for k, v in page.items],
-        "Truncated": page.next_marker is not None,
     }
-    if page.next_marker:
-        out["NextMarker"] = page.next_marker
-    return out
+    return _paged(out, page)
 
 
 # rotation and policies ---------------------------------------------------------------
@@ -222,11 +223,8 @@ def list_key_rotations(s: Services, c: Caller, p: Params) -> Result:
     )
     out: Result = {
         "Rotations": [_rotation_entry(key, v) for v in page.items],
-        "Truncated": page.next_marker is not None,
     }
-    if page.next_marker:
-        out["NextMarker"] = page.next_marker
-    return out
+    return _paged(out, page)
 
 
 def get_key_policy(s: Services, c: Caller, p: Params) -> Result:

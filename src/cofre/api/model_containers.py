@@ -16,7 +16,8 @@ from cofre.api.model_scalars import (
     DocumentNode,
     Node,
     StringNode,
-    length_constraints,
+    limit_constraints,
+    limit_failures,
 )
 from cofre.errors import SerializationError
 
@@ -35,7 +36,7 @@ class ListNode(Node):
         self.low: int = shape.get("min", 0)
         self.high: int = shape.get("max", NO_MAX)
         self.member: Node = DocumentNode(echo=False)  # set by the compiler
-        super().__init__(echo=echo, constraints=length_constraints(shape))
+        super().__init__(echo=echo, constraints=limit_constraints(shape, "length"))
         self.nested = True
 
     def convert(self, value: Any, prefix: str, name: str, errors: list[str]) -> Any:
@@ -83,12 +84,7 @@ class ListNode(Node):
         return self.low <= len(decoded) <= self.high
 
     def failures(self, decoded: Any) -> list[str]:
-        found: list[str] = []
-        if len(decoded) > self.high:
-            found.append(f"Member must have length less than or equal to {self.high}")
-        if len(decoded) < self.low:
-            found.append(f"Member must have length greater than or equal to {self.low}")
-        return found
+        return limit_failures(len(decoded), self.low, self.high, "length")
 
 
 class MapNode(ListNode):

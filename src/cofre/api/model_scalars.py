@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import binascii
 import re
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any, Final
@@ -34,7 +35,8 @@ __all__ = [
     "Node",
     "StringNode",
     "TimestampNode",
-    "length_constraints",
+    "limit_constraints",
+    "limit_failures",
 ]
 
 _JAVA_INT: Final = (-(2**31), 2**31 - 1)
@@ -45,7 +47,7 @@ NO_MAX: Final = 2**63
 Decoder = Callable[[Any, str, str, list[str]], Any]
 
 
-class Node:
+class Node(ABC):
     """One compiled shape.
 
     ``decode`` converts a raw JSON value (never None), checks everything below it and the
@@ -63,8 +65,9 @@ class Node:
         self.has_own = bool(constraints)
         self.nested = False  # reports under its own path (structures, lists, maps)
 
+    @abstractmethod
     def convert(self, value: Any, prefix: str, name: str, errors: list[str]) -> Any:
-        raise NotImplementedError
+        """Decode ``value`` and everything below it, without this node's own constraints."""
 
     def ok(self, decoded: Any) -> bool:
         return True
@@ -85,20 +88,31 @@ class Node:
         return decoded
 
 
-def length_constraints(shape: Mapping[str, Any]) -> tuple[str, ...]:
+def limit_constraints(shape: Mapping[str, Any], noun: str) -> tuple[str, ...]:
+    """The model's max/min as AWS words them; ``noun`` is "length" or "value"."""
     found: list[str] = []
     if "max" in shape:
-        found.append(f"Member must have length less than or equal to {shape['max']}")
+        found.append(f"Member must have {noun} less than or equal to {shape['max']}")
     if "min" in shape:
-        found.append(f"Member must have length greater than or equal to {shape['min']}")
+        found.append(f"Member must have {noun} greater than or equal to {shape['min']}")
     return tuple(found)
+
+
+def limit_failures(measure: Any, low: Any, high: Any, noun: str) -> list[str]:
+    """The max/min constraints ``measure`` breaks, max first (AWS's order)."""
+    found: list[str] = []
+    if measure > high:
+        found.append(f"Member must have {noun} less than or equal to {high}")
+    if measure < low:
+        found.append(f"Member must have {noun} greater than or equal to {low}")
+    return found
 
 
 class StringNode(Node):
     __slots__ = ("enum", "enum_text", "fullmatch", "high", "low", "pattern_text")
 
     def __init__(self, shape: Mapping[str, Any], *, echo: bool) -> None:
-        constraints = list(length_constraints(shape))
+        constraints = list(limit_constraints(shape, "length"))
         self.low: int = shape.get("min", 0)
         self.high: int = shape.get("max", NO_MAX)
         pattern = shape.get("pattern")
@@ -131,12 +145,7 @@ class StringNode(Node):
         return self.enum is None or decoded in self.enum
 
     def failures(self, decoded: Any) -> list[str]:
-        found: list[str] = []
-        size = len(decoded)
-        if size > self.high:
-            found.append(f"Member must have length less than or equal to {self.high}")
-        if size < self.low:
-            found.append(f"Member must have length greater than or equal to {self.low}")
+        found = limit_failures(len(decoded), self.low, self.high, "length")
         if self.fullmatch is not None and self.fullmatch(decoded) is None:
             found.append(self.pattern_text)
         if self.enum is not None and decoded not in self.enum:
@@ -198,7 +207,7 @@ class BlobNode(Node):
     def __init__(self, shape: Mapping[str, Any]) -> None:
         self.low: int = shape.get("min", 0)
         self.high: int = shape.get("max", NO_MAX)
-        super().__init__(echo=False, constraints=length_constraints(shape))
+        super().__init__(echo=False, constraints=limit_constraints(shape, "length"))
 
     def convert(self, value: Any, prefix: str, name: str, errors: list[str]) -> Any:
         return _decode_base64(value)
@@ -207,12 +216,7 @@ class BlobNode(Node):
         return self.low <= len(decoded) <= self.high
 
     def failures(self, decoded: Any) -> list[str]:
-        found: list[str] = []
-        if len(decoded) > self.high:
-            found.append(f"Member must have length less than or equal to {self.high}")
-        if len(decoded) < self.low:
-            found.append(f"Member must have length greater than or equal to {self.low}")
-        return found
+        return limit_failures(len(decoded), self.low, self.high, "length")
 
     def decode(self, value: Any, prefix: str, name: str, errors: list[str]) -> Any:
         decoded = _decode_base64(value)
@@ -222,15 +226,6 @@ class BlobNode(Node):
             for constraint in self.failures(decoded):
                 report(errors, None, path, constraint)
         return decoded
-
-
-def _value_constraints(shape: Mapping[str, Any]) -> tuple[str, ...]:
-    found: list[str] = []
-    if "max" in shape:
-        found.append(f"Member must have value less than or equal to {shape['max']}")
-    if "min" in shape:
-        found.append(f"Member must have value greater than or equal to {shape['min']}")
-    return tuple(found)
 
 
 class IntegerNode(Node):
@@ -246,7 +241,7 @@ class IntegerNode(Node):
         self.java_low, self.java_high = _JAVA_LONG if is_long else _JAVA_INT
         self.low: int | float = shape.get("min", -NO_MAX * 2)
         self.high: int | float = shape.get("max", NO_MAX * 2)
-        super().__init__(echo=echo, constraints=_value_constraints(shape))
+        super().__init__(echo=echo, constraints=limit_constraints(shape, "value"))
 
     def convert(self, value: Any, prefix: str, name: str, errors: list[str]) -> Any:
         kind = type(value)
@@ -264,12 +259,7 @@ class IntegerNode(Node):
         return bool(self.low <= decoded <= self.high)
 
     def failures(self, decoded: Any) -> list[str]:
-        found: list[str] = []
-        if decoded > self.high:
-            found.append(f"Member must have value less than or equal to {self.high}")
-        if decoded < self.low:
-            found.append(f"Member must have value greater than or equal to {self.low}")
-        return found
+        return limit_failures(decoded, self.low, self.high, "value")
 
 
 class FloatNode(Node):
@@ -279,7 +269,7 @@ class FloatNode(Node):
         self.target = "a Float" if shape["type"] == "float" else "a Double"
         self.low: float = shape.get("min", float("-inf"))
         self.high: float = shape.get("max", float("inf"))
-        super().__init__(echo=echo, constraints=_value_constraints(shape))
+        super().__init__(echo=echo, constraints=limit_constraints(shape, "value"))
 
     def convert(self, value: Any, prefix: str, name: str, errors: list[str]) -> Any:
         kind = type(value)
@@ -291,12 +281,7 @@ class FloatNode(Node):
         return bool(self.low <= decoded <= self.high)
 
     def failures(self, decoded: Any) -> list[str]:
-        found: list[str] = []
-        if decoded > self.high:
-            found.append(f"Member must have value less than or equal to {self.high}")
-        if decoded < self.low:
-            found.append(f"Member must have value greater than or equal to {self.low}")
-        return found
+        return limit_failures(decoded, self.low, self.high, "value")
 
 
 # AWS's deserialiser reads these strings as booleans (case-insensitively, untrimmed).

@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from cofre.core.blob import BlobHeader
 from cofre.core.crypto import Cipher, credential_aad, key_version_aad, unwrap
@@ -105,9 +105,7 @@ class KeyCache:
         entry = CachedKey(
             key, ciphers, BlobHeader(key.key_id, key.current_version_id).encode(), time.monotonic()
         )
-        with self._lock:
-            if generation == self._generation:
-                self._keys.put(key_id, entry)
+        self._remember(self._keys, key_id, entry, generation)
         return entry
 
     def key_with_version(self, key_id: str, version_id: bytes) -> CachedKey | None:
@@ -138,9 +136,7 @@ class KeyCache:
             alias = tx.get_alias(account_id, region, name)
         if alias is None:
             return None
-        with self._lock:
-            if generation == self._generation:
-                self._aliases.put(ref, alias.key_id)
+        self._remember(self._aliases, ref, alias.key_id, generation)
         return alias.key_id
 
     # credentials -----------------------------------------------------------------------
@@ -155,10 +151,14 @@ class KeyCache:
             return None
         secret = unwrap(self._root, credential.secret_wrapped, credential_aad(access_key_id))
         entry = CachedCredential(credential, secret.decode())
+        self._remember(self._credentials, access_key_id, entry, generation)
+        return entry
+
+    def _remember(self, table: _Bounded[Any, Any], key: Any, value: Any, generation: int) -> None:
+        """Cache a loaded value unless an invalidation happened since the load began."""
         with self._lock:
             if generation == self._generation:
-                self._credentials.put(access_key_id, entry)
-        return entry
+                table.put(key, value)
 
     # invalidation ----------------------------------------------------------------------
     def invalidate(self, kind: str, ref: str) -> None:

@@ -27,7 +27,6 @@ from cofre.core.keys import (
 from cofre.core.policy_default import default_key_policy
 from cofre.core.principals import Caller
 from cofre.errors import (
-    DryRunError,
     LimitExceededError,
     NotFoundError,
     UnsupportedOperationError,
@@ -115,13 +114,6 @@ class KeyService:
         more = len(keys) > size
         keys = keys[:size]
         return Page(keys, encode_marker(keys[-1].key_id) if more else None)
-
-    def current_version(self, key: Key) -> KeyVersion:
-        with self._r.storage.read() as tx:
-            for version in tx.versions(key.key_id):
-                if version.version_id == key.current_version_id:
-                    return version
-        raise NotFoundError(f"Key '{key.arn}' has no key material")
 
     # state changes ---------------------------------------------------------------------
     def _change(
@@ -311,7 +303,3 @@ class KeyService:
                     done += 1
             self._r.cache.invalidate("key", candidate.key_id)
         return done
-
-    def check_dry_run(self, dry_run: bool | None) -> None:
-        if dry_run:
-            raise DryRunError()

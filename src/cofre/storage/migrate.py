@@ -27,6 +27,3 @@ def migrations(dialect: str) -> list[Migration]:
             version = int(entry.name.split("_", 1)[0])
             found.append(Migration(version, entry.name, entry.read_text(encoding="utf-8")))
     return sorted(found, key=lambda m: m.version)
-
-
-LATEST_VERSION_QUERY = "SELECT COALESCE(MAX(version), 0) FROM schema_migrations"

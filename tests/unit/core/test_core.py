@@ -134,13 +134,3 @@ def test_state_rules(rule: StateRule, state: KeyState, error: type[Exception] | 
             check_state(_key(state), rule)
     if error is DisabledError:
         assert not issubclass(KeyStateError, DisabledError)
-
-
-def test_random_pool_hands_out_each_byte_once() -> None:
-    from cofre.service.randomness import RandomPool
-
-    pool = RandomPool(block=1024)
-    chunks = [pool(12) for _ in range(500)]
-    assert all(len(c) == 12 for c in chunks)
-    assert len(set(chunks)) == len(chunks)
-    assert len(pool(4096)) == 4096  # larger than a quarter block: straight from the OS
