@@ -9,7 +9,12 @@ from typing import Any
 
 import pytest
 
-from tests.support.server import CofreServer, postgres_available, postgres_database
+from tests.support.server import (
+    CLOCK_ENV,
+    CofreServer,
+    postgres_available,
+    postgres_database,
+)
 
 BACKENDS = ["sqlite", "postgres"]
 
@@ -29,16 +34,17 @@ def server(
 ) -> Iterator[CofreServer]:
     """One running server per test module and backend."""
     tmp = tmp_path_factory.mktemp(f"cofre-{request.param}")
+    env = {CLOCK_ENV: str(tmp / "clock-offset")}
     if request.param == "postgres":
         require_postgres()
         with postgres_database() as url:
-            srv = CofreServer(tmp / "data", database=url).start()
+            srv = CofreServer(tmp / "data", database=url, env=env).start()
             try:
                 yield srv
             finally:
                 srv.stop()
     else:
-        srv = CofreServer(tmp / "data").start()
+        srv = CofreServer(tmp / "data", env=env).start()
         try:
             yield srv
         finally:

@@ -26,6 +26,7 @@ class Settings:
     root_key_b64: str | None = field(default=None, repr=False)
     change_poll_interval: float = 0.2
     job_interval: float = 5.0
+    clock_offset_file: Path | None = None  # tests only: see service.clock.OffsetClock
 
     @property
     def database_url(self) -> str:
@@ -42,6 +43,9 @@ class Settings:
             admin_secret_access_key=env.get("COFRE_ADMIN_SECRET_ACCESS_KEY") or None,
             account_id=env.get("COFRE_ACCOUNT_ID") or None,
             root_key_b64=env.get("COFRE_ROOT_KEY") or None,
+            clock_offset_file=Path(env["COFRE_CLOCK_OFFSET_FILE"])
+            if env.get("COFRE_CLOCK_OFFSET_FILE")
+            else None,
             **flags,  # type: ignore[arg-type]
         )
 
@@ -57,7 +61,7 @@ class Settings:
         data = json.loads(os.environ[SERVE_ENV])
         data["data_dir"] = Path(data["data_dir"])
         data["regions"] = tuple(data["regions"])
-        for name in ("tls_cert", "tls_key"):
+        for name in ("tls_cert", "tls_key", "clock_offset_file"):
             data[name] = Path(data[name]) if data[name] else None
         data["root_key_b64"] = os.environ.get("COFRE_ROOT_KEY") or None
         return cls(**data)

@@ -12,11 +12,15 @@ The tree::
     │   ├── MissingAuthenticationError
     │   ├── IncompleteSignatureError
     │   ├── InvalidSignatureError    (also: signature expired / clock skew)
-    │   └── UnrecognizedClientError  unknown or inactive access key
+    │   ├── UnrecognizedClientError  unknown or inactive access key
+    │   └── ExpiredTokenError        temporary credentials past their expiry
     ├── AccessDeniedError            the caller may not do this
     ├── NotAuthorizedError           reserved names (alias/aws/...)
     ├── NotFoundError                no such key / alias
     ├── AlreadyExistsError
+    ├── DeleteConflictError          an IAM entity still has what must go first
+    ├── InvalidGrantIdError
+    ├── InvalidGrantTokenError
     ├── InvalidAliasNameError
     ├── InvalidArnError
     ├── InvalidMarkerError
@@ -93,6 +97,15 @@ class UnrecognizedClientError(AuthenticationError):
         super().__init__(message)
 
 
+class ExpiredTokenError(AuthenticationError):
+    """Temporary credentials whose expiry has passed."""
+
+    def __init__(
+        self, message: str = "The security token included in the request is expired"
+    ) -> None:
+        super().__init__(message)
+
+
 class AccessDeniedError(CofreError):
     """The caller is not allowed to perform the action on the resource."""
 
@@ -107,6 +120,18 @@ class NotFoundError(CofreError):
 
 class AlreadyExistsError(CofreError):
     """The resource to create already exists."""
+
+
+class DeleteConflictError(CofreError):
+    """An IAM entity cannot be deleted while it still has keys, policies or attachments."""
+
+
+class InvalidGrantIdError(CofreError):
+    """A grant id that is not one KMS could have issued."""
+
+
+class InvalidGrantTokenError(CofreError):
+    """A grant token that Cofre did not issue."""
 
 
 class InvalidAliasNameError(CofreError):

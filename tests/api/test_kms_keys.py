@@ -272,8 +272,6 @@ def test_other_region_does_not_see_keys(server: Any, key_id: str) -> None:
 
 def test_operations_not_yet_served_say_so(kms: Any, key_id: str) -> None:
     with pytest.raises(ClientError) as exc:
-        kms.create_grant(
-            KeyId=key_id, GranteePrincipal="arn:aws:iam::111122223333:root", Operations=["Decrypt"]
-        )
+        kms.get_public_key(KeyId=key_id)
     assert error_code(exc) == "UnsupportedOperationException"
-    assert "CreateGrant" in exc.value.response["Error"]["Message"]
+    assert "GetPublicKey" in exc.value.response["Error"]["Message"]

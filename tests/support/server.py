@@ -70,6 +70,9 @@ def postgres_database() -> Iterator[str]:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'.encode())
 
 
+CLOCK_ENV = "COFRE_CLOCK_OFFSET_FILE"  # service.clock.OffsetClock
+
+
 @dataclass
 class CofreServer:
     """One ``cofre serve`` process tree.
@@ -165,6 +168,18 @@ class CofreServer:
         self.process.kill()
         self.process.wait(timeout=15)
         self.process = None
+
+    @contextmanager
+    def clock_offset(self, seconds: float) -> Iterator[None]:
+        """Move the server's clock by ``seconds`` for the duration (needs ``CLOCK_ENV``)."""
+        path = Path(self.env[CLOCK_ENV])
+        path.write_text(str(seconds))
+        time.sleep(0.25)  # the server rereads the file at most every 0.1 s
+        try:
+            yield
+        finally:
+            path.write_text("0")
+            time.sleep(0.25)
 
     def client(self, service: str = "kms", *, validate: bool = True, **overrides: Any) -> Any:
         """A boto3 client; ``validate=False`` lets bad input reach the server's own checks.

@@ -1,4 +1,9 @@
-"""The single error table: Cofre's domain errors as AWS error types and HTTP statuses."""
+"""The single error table: Cofre's domain errors as AWS error types and HTTP statuses.
+
+Two protocols, two columns: the JSON services (KMS, SSM, Cofre's admin API) name errors
+``...Exception`` with status 400; the Query services (IAM, STS) use bare codes and
+REST-like statuses (404 NoSuchEntity, 409 EntityAlreadyExists, 403 AccessDenied).
+"""
 
 from __future__ import annotations
 
@@ -14,11 +19,15 @@ _TABLE: tuple[tuple[type[e.CofreError], str, int], ...] = (
     (e.IncompleteSignatureError, "IncompleteSignatureException", 400),
     (e.InvalidSignatureError, "InvalidSignatureException", 400),
     (e.UnrecognizedClientError, "UnrecognizedClientException", 400),
+    (e.ExpiredTokenError, "ExpiredTokenException", 400),
     (e.AccessDeniedError, "AccessDeniedException", 400),
     (e.NotAuthorizedError, "NotAuthorizedException", 400),
     (e.NotFoundError, "NotFoundException", 400),
     (e.AlreadyExistsError, "AlreadyExistsException", 400),
     (e.InvalidAliasNameError, "InvalidAliasNameException", 400),
+    (e.InvalidGrantIdError, "InvalidGrantIdException", 400),
+    (e.InvalidGrantTokenError, "InvalidGrantTokenException", 400),
+    (e.DeleteConflictError, "ConflictException", 400),
     (e.InvalidArnError, "InvalidArnException", 400),
     (e.InvalidMarkerError, "InvalidMarkerException", 400),
     (e.InvalidCiphertextError, "InvalidCiphertextException", 400),
@@ -35,10 +44,39 @@ _TABLE: tuple[tuple[type[e.CofreError], str, int], ...] = (
 
 INTERNAL_ERROR = ("KMSInternalException", 500)
 
+_QUERY_TABLE: tuple[tuple[type[e.CofreError], str, int], ...] = (
+    (e.UnknownOperationError, "InvalidAction", 400),
+    (e.MissingAuthenticationError, "MissingAuthenticationToken", 403),
+    (e.IncompleteSignatureError, "IncompleteSignature", 400),
+    (e.InvalidSignatureError, "SignatureDoesNotMatch", 403),
+    (e.UnrecognizedClientError, "InvalidClientTokenId", 403),
+    (e.ExpiredTokenError, "ExpiredToken", 403),
+    (e.AccessDeniedError, "AccessDenied", 403),
+    (e.NotFoundError, "NoSuchEntity", 404),
+    (e.AlreadyExistsError, "EntityAlreadyExists", 409),
+    (e.DeleteConflictError, "DeleteConflict", 409),
+    (e.LimitExceededError, "LimitExceeded", 409),
+    (e.MalformedPolicyDocumentError, "MalformedPolicyDocument", 400),
+    (e.UnsupportedOperationError, "UnsupportedOperation", 400),
+    (e.RequestError, "ValidationError", 400),
+    (e.CofreError, "ValidationError", 400),
+)
+QUERY_INTERNAL_ERROR = ("ServiceFailure", 500)
+
 
 def wire_error(error: e.CofreError) -> tuple[str, int]:
-    """The AWS ``__type`` and HTTP status for ``error``."""
+    """The AWS ``__type`` and HTTP status for ``error`` (JSON protocol services)."""
     for cls, type_name, status in _TABLE:
         if isinstance(error, cls):
             return type_name, status
     return INTERNAL_ERROR
+
+
+def query_error(error: e.CofreError) -> tuple[str, int]:
+    """The error code and HTTP status for ``error`` (Query protocol services)."""
+    if isinstance(error, e.InternalError):
+        return QUERY_INTERNAL_ERROR
+    for cls, code, status in _QUERY_TABLE:
+        if isinstance(error, cls):
+            return code, status
+    return QUERY_INTERNAL_ERROR

@@ -6,27 +6,14 @@ Each handler takes the wired services, the authenticated caller and the decoded 
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
-
+from cofre.api.kms_grants import GRANT_OPERATIONS
+from cofre.api.operation import Operation, Params, Result, inline, paged, threaded
 from cofre.core.ids import alias_arn
 from cofre.core.keys import KEY_SPECS, Key, KeyState, KeyVersion
 from cofre.core.principals import Caller
 from cofre.errors import ValidationError
 from cofre.service.container import Services
 from cofre.service.crypto import SYMMETRIC_DEFAULT, data_key_length
-from cofre.service.keys import Page
-
-Params = dict[str, Any]
-Result = dict[str, Any]
-Handler = Callable[[Services, Caller, Params], Result]
-
-
-@dataclass(frozen=True, slots=True)
-class Operation:
-    handler: Handler
-    inline: bool  # runs on the event loop (hot path, cache only); else in a worker thread
 
 
 def key_metadata(key: Key) -> Result:
@@ -55,12 +42,9 @@ def key_metadata(key: Key) -> Result:
     return meta
 
 
-def _paged(out: Result, page: Page[Any]) -> Result:
-    """Add AWS's pagination members (Truncated, NextMarker) to a list response."""
-    out["Truncated"] = page.next_marker is not None
-    if page.next_marker:
-        out["NextMarker"] = page.next_marker
-    return out
+def _tokens(params: Params) -> tuple[str, ...]:
+    tokens = params.get("GrantTokens")
+    return tuple(tokens) if tokens else ()
 
 
 def _tags(params: Params) -> dict[str, str]:
@@ -81,6 +65,7 @@ def create_key(s: Services, c: Caller, p: Params) -> Result:
         policy=p.get("Policy"),
         tags=_tags(p),
         multi_region=bool(p.get("MultiRegion", False)),
+        bypass_lockout_check=bool(p.get("BypassPolicyLockoutSafetyCheck")),
     )
     return {"KeyMetadata": key_metadata(key)}
 
@@ -94,7 +79,7 @@ def list_keys(s: Services, c: Caller, p: Params) -> Result:
     out: Result = {
         "Keys": [{"KeyId": k.key_id, "KeyArn": k.arn} for k in page.items],
     }
-    return _paged(out, page)
+    return paged(out, page)
 
 
 def enable_key(s: Services, c: Caller, p: Params) -> Result:
@@ -156,7 +141,7 @@ def list_aliases(s: Services, c: Caller, p: Params) -> Result:
             for a in page.items
         ],
     }
-    return _paged(out, page)
+    return paged(out, page)
 
 
 def tag_resource(s: Services, c: Caller, p: Params) -> Result:
@@ -174,7 +159,7 @@ def list_resource_tags(s: Services, c: Caller, p: Params) -> Result:
     out: Result = {
         "Tags": [{"TagKey": k, "TagValue": v} for k, v in page.items],
     }
-    return _paged(out, page)
+    return paged(out, page)
 
 
 # rotation and policies ---------------------------------------------------------------
@@ -224,7 +209,7 @@ def list_key_rotations(s: Services, c: Caller, p: Params) -> Result:
     out: Result = {
         "Rotations": [_rotation_entry(key, v) for v in page.items],
     }
-    return _paged(out, page)
+    return paged(out, page)
 
 
 def get_key_policy(s: Services, c: Caller, p: Params) -> Result:
@@ -232,6 +217,17 @@ def get_key_policy(s: Services, c: Caller, p: Params) -> Result:
         "Policy": s.keys.get_key_policy(c, p["KeyId"], p.get("PolicyName")),
         "PolicyName": "default",
     }
+
+
+def put_key_policy(s: Services, c: Caller, p: Params) -> Result:
+    s.keys.put_key_policy(
+        c,
+        p["KeyId"],
+        p.get("PolicyName"),
+        p["Policy"],
+        bool(p.get("BypassPolicyLockoutSafetyCheck")),
+    )
+    return {}
 
 
 def list_key_policies(s: Services, c: Caller, p: Params) -> Result:
@@ -247,6 +243,7 @@ def encrypt(s: Services, c: Caller, p: Params) -> Result:
         p.get("EncryptionContext"),
         p.get("EncryptionAlgorithm"),
         bool(p.get("DryRun")),
+        _tokens(p),
     )
     return {
         "CiphertextBlob": sealed.blob,
@@ -265,6 +262,7 @@ def decrypt(s: Services, c: Caller, p: Params) -> Result:
         p.get("KeyId"),
         p.get("EncryptionAlgorithm"),
         bool(p.get("DryRun")),
+        _tokens(p),
     )
     return {
         "KeyId": opened.key_arn,
@@ -285,6 +283,7 @@ def re_encrypt(s: Services, c: Caller, p: Params) -> Result:
         source_algorithm=p.get("SourceEncryptionAlgorithm"),
         destination_algorithm=p.get("DestinationEncryptionAlgorithm"),
         dry_run=bool(p.get("DryRun")),
+        grant_tokens=_tokens(p),
     )
     return {
         "CiphertextBlob": result.blob,
@@ -306,6 +305,7 @@ def generate_data_key(s: Services, c: Caller, p: Params) -> Result:
         data_key_length(p.get("KeySpec"), p.get("NumberOfBytes")),
         p.get("EncryptionContext"),
         bool(p.get("DryRun")),
+        grant_tokens=_tokens(p),
     )
     return {
         "CiphertextBlob": key.blob,
@@ -323,6 +323,7 @@ def generate_data_key_without_plaintext(s: Services, c: Caller, p: Params) -> Re
         p.get("EncryptionContext"),
         bool(p.get("DryRun")),
         action="kms:GenerateDataKeyWithoutPlaintext",
+        grant_tokens=_tokens(p),
     )
     return {"CiphertextBlob": key.blob, "KeyId": key.key_arn, "KeyMaterialId": key.material_id}
 
@@ -338,41 +339,35 @@ def generate_random(s: Services, c: Caller, p: Params) -> Result:
     return {"Plaintext": s.crypto.generate_random(c, count)}
 
 
-def _threaded(handler: Handler) -> Operation:
-    return Operation(handler, inline=False)
-
-
-def _inline(handler: Handler) -> Operation:
-    return Operation(handler, inline=True)
-
-
 OPERATIONS: dict[str, Operation] = {
-    "CreateKey": _threaded(create_key),
-    "DescribeKey": _threaded(describe_key),
-    "ListKeys": _threaded(list_keys),
-    "EnableKey": _threaded(enable_key),
-    "DisableKey": _threaded(disable_key),
-    "UpdateKeyDescription": _threaded(update_key_description),
-    "ScheduleKeyDeletion": _threaded(schedule_key_deletion),
-    "CancelKeyDeletion": _threaded(cancel_key_deletion),
-    "CreateAlias": _threaded(create_alias),
-    "UpdateAlias": _threaded(update_alias),
-    "DeleteAlias": _threaded(delete_alias),
-    "ListAliases": _threaded(list_aliases),
-    "TagResource": _threaded(tag_resource),
-    "UntagResource": _threaded(untag_resource),
-    "ListResourceTags": _threaded(list_resource_tags),
-    "EnableKeyRotation": _threaded(enable_key_rotation),
-    "DisableKeyRotation": _threaded(disable_key_rotation),
-    "GetKeyRotationStatus": _threaded(get_key_rotation_status),
-    "RotateKeyOnDemand": _threaded(rotate_key_on_demand),
-    "ListKeyRotations": _threaded(list_key_rotations),
-    "GetKeyPolicy": _threaded(get_key_policy),
-    "ListKeyPolicies": _threaded(list_key_policies),
-    "Encrypt": _inline(encrypt),
-    "Decrypt": _inline(decrypt),
-    "ReEncrypt": _inline(re_encrypt),
-    "GenerateDataKey": _inline(generate_data_key),
-    "GenerateDataKeyWithoutPlaintext": _inline(generate_data_key_without_plaintext),
-    "GenerateRandom": _inline(generate_random),
+    "CreateKey": threaded(create_key),
+    "DescribeKey": threaded(describe_key),
+    "ListKeys": threaded(list_keys),
+    "EnableKey": threaded(enable_key),
+    "DisableKey": threaded(disable_key),
+    "UpdateKeyDescription": threaded(update_key_description),
+    "ScheduleKeyDeletion": threaded(schedule_key_deletion),
+    "CancelKeyDeletion": threaded(cancel_key_deletion),
+    "CreateAlias": threaded(create_alias),
+    "UpdateAlias": threaded(update_alias),
+    "DeleteAlias": threaded(delete_alias),
+    "ListAliases": threaded(list_aliases),
+    "TagResource": threaded(tag_resource),
+    "UntagResource": threaded(untag_resource),
+    "ListResourceTags": threaded(list_resource_tags),
+    "EnableKeyRotation": threaded(enable_key_rotation),
+    "DisableKeyRotation": threaded(disable_key_rotation),
+    "GetKeyRotationStatus": threaded(get_key_rotation_status),
+    "RotateKeyOnDemand": threaded(rotate_key_on_demand),
+    "ListKeyRotations": threaded(list_key_rotations),
+    "GetKeyPolicy": threaded(get_key_policy),
+    "ListKeyPolicies": threaded(list_key_policies),
+    "Encrypt": inline(encrypt),
+    "Decrypt": inline(decrypt),
+    "ReEncrypt": inline(re_encrypt),
+    "GenerateDataKey": inline(generate_data_key),
+    "GenerateDataKeyWithoutPlaintext": inline(generate_data_key_without_plaintext),
+    "GenerateRandom": inline(generate_random),
+    "PutKeyPolicy": threaded(put_key_policy),
+    **GRANT_OPERATIONS,
 }

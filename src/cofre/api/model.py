@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 import orjson
@@ -79,6 +80,20 @@ __all__ = [
 
 def _lower_first(name: str) -> str:
     return name[:1].lower() + name[1:]
+
+
+class _TimestampNode(TimestampNode):
+    """Epoch seconds as in JSON, and also a ``datetime`` already parsed by another protocol's
+    decoder (the Query protocol's ISO 8601 text); a JSON document never holds one."""
+
+    __slots__ = ()
+
+    def convert(self, value: Any, prefix: str, name: str, errors: list[str]) -> Any:
+        if isinstance(value, datetime):
+            return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+        return super().convert(value, prefix, name, errors)
+
+    decode = convert
 
 
 def _unsafe_to_echo(shapes: Mapping[str, Mapping[str, Any]]) -> frozenset[str]:
@@ -136,6 +151,22 @@ class OperationModel:
                 node = self._service._node(self.input_shape)
             self._decode = node.decode
 
+    def validate(self, document: Mapping[str, Any]) -> dict[str, Any]:
+        """Validate an input already decoded into JSON's types, exactly as :meth:`parse_input`
+        does after parsing the JSON (other protocols' decoders use this); timestamps may also be
+        ``datetime``s. Returns a new dict; raises as :meth:`parse_input` does."""
+        decode = self._decode
+        if decode is None:
+            self.compile()
+            decode = self._decode
+            assert decode is not None
+        errors: list[str] = []
+        value = document if type(document) is dict else dict(document)
+        decoded: dict[str, Any] = decode(value, "", "", errors)
+        if errors:
+            raise ValidationError(validation_message(errors))
+        return decoded
+
     def parse_input(self, body: bytes) -> dict[str, Any]:
         """Decode and validate a request body; returns a new dict of decoded members.
 
@@ -176,9 +207,12 @@ class ServiceModel:
     def __init__(self, service_name: str, model: Mapping[str, Any]) -> None:
         metadata: Mapping[str, Any] = model["metadata"]
         self.service_name = service_name
-        self.target_prefix: str = metadata["targetPrefix"]
+        self.metadata = metadata
+        # Only the JSON protocols have a target prefix (Query services name the Action).
+        self.target_prefix: str = metadata.get("targetPrefix", "")
         self.api_version: str = metadata["apiVersion"]
         self._shapes: Mapping[str, Mapping[str, Any]] = model["shapes"]
+        self._specs: Mapping[str, Mapping[str, Any]] = model["operations"]
         self._unsafe = _unsafe_to_echo(self._shapes)
         self._nodes: dict[tuple[str, bool], Node] = {}
         self._compile_lock = threading.RLock()
@@ -225,6 +259,15 @@ class ServiceModel:
 
     def error_shapes(self) -> frozenset[str]:
         return self._error_shapes
+
+    @property
+    def shapes(self) -> Mapping[str, Mapping[str, Any]]:
+        """The model's raw shape definitions, by name (read-only)."""
+        return self._shapes
+
+    def operation_spec(self, name: str) -> Mapping[str, Any]:
+        """The model's raw definition of operation ``name`` (read-only)."""
+        return self._specs[name]
 
     def compile_all(self) -> None:
         """Compile every operation's decoder (start-up warm-up; also proves the model)."""
@@ -276,7 +319,7 @@ class ServiceModel:
         elif kind == "boolean":
             node = BooleanNode(echo=echo)
         elif kind == "timestamp":
-            node = TimestampNode(echo=echo)
+            node = _TimestampNode(echo=echo)
         elif kind == "document":
             node = DocumentNode(echo=False)
         else:

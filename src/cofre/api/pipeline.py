@@ -1,15 +1,19 @@
 """What happens to one request, whatever carries it over the network.
 
-read body -> find the operation (X-Amz-Target) -> authenticate (SigV4) -> decode and
-validate the input (botocore model) -> handler (service) -> encode. Every CofreError is
-mapped once (``errors.py``); anything else is logged and answered as an internal error
-with no detail. Cryptographic operations (cache only) complete synchronously; the others
-run in a thread pool and complete through a future.
+read body -> authenticate (SigV4) -> find the operation -> decode and validate the input
+(botocore model) -> handler (service) -> encode. Two protocols share the endpoint: AWS
+JSON 1.1 (an ``X-Amz-Target`` header: KMS, and Cofre's admin API) and the AWS Query
+protocol (a form body, answered in XML: IAM and STS, told apart by the service in the
+signature's credential scope). Every CofreError is mapped once (``errors.py``); anything
+else is logged and answered as an internal error with no detail. Cryptographic operations
+(cache only) complete synchronously; the others run in a thread pool and complete through
+a future.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hmac
 import itertools
 import logging
 import os
@@ -19,15 +23,21 @@ from datetime import UTC, datetime
 
 import orjson
 
-from cofre.api import kms
-from cofre.api.errors import wire_error
+from cofre.api import admin, kms
+from cofre.api.errors import query_error, wire_error
+from cofre.api.iam import IAM_OPERATIONS, STS_OPERATIONS
 from cofre.api.model import ServiceModel, encode_output
-from cofre.api.sigv4 import HttpRequest, SigV4Verifier
+from cofre.api.operation import Operation, Params
+from cofre.api.query import QueryOperation, QueryService
+from cofre.api.query import encode_error as query_error_body
+from cofre.api.sigv4 import HttpRequest, SigV4Caller, SigV4Verifier
 from cofre.config import Settings
 from cofre.core.ids import is_region
 from cofre.core.principals import Caller
 from cofre.errors import (
     CofreError,
+    ExpiredTokenError,
+    InternalError,
     InvalidSignatureError,
     UnknownOperationError,
     UnrecognizedClientError,
@@ -35,12 +45,16 @@ from cofre.errors import (
     ValidationError,
 )
 from cofre.service.container import Services
+from cofre.service.iam_roles import session_token_hash
 from cofre.service.keycache import CachedCredential
 
 log = logging.getLogger("cofre.api")
 
 MAX_BODY = 1024 * 1024
 JSON_TYPE = b"application/x-amz-json-1.1"
+XML_TYPE = b"text/xml"
+QUERY_SERVICES = {"iam": IAM_OPERATIONS, "sts": STS_OPERATIONS}
+_SIGNING_SERVICES = frozenset({"kms", "iam", "sts", "cofre"})
 _HEALTH = orjson.dumps({"status": "ok"})
 _INTERNAL = orjson.dumps(
     {"__type": "KMSInternalException", "message": "An internal error occurred."}
@@ -96,10 +110,21 @@ class _RequestIds:
 _request_id = _RequestIds()
 
 
-def error_response(error: CofreError, request_id: str) -> Outgoing:
+def error_response(error: CofreError, request_id: str, query: bool = False) -> Outgoing:
+    if query:
+        code, status = query_error(error)
+        body = query_error_body(code, error.message, request_id, sender=status < 500)
+        return Outgoing(status, body, XML_TYPE, request_id)
     type_name, status = wire_error(error)
     body = orjson.dumps({"__type": type_name, "message": error.message})
     return Outgoing(status, body, JSON_TYPE, request_id)
+
+
+def _header(request: Incoming, name: bytes) -> str:
+    for header, value in request.headers:
+        if header == name:
+            return value.decode("latin-1")
+    return ""
 
 
 class Pipeline:
@@ -122,28 +147,37 @@ class Pipeline:
         if request.method == "GET" and request.path == b"/health":
             return Outgoing(200, _HEALTH, b"application/json")
         request_id = _request_id()
+        target = _header(request, b"x-amz-target")
         try:
-            return self._dispatch(request, request_id)
+            return self._dispatch(request, target, request_id)
         except CofreError as error:
-            return error_response(error, request_id)
+            return error_response(error, request_id, query=not target)
         except Exception:
             log.exception("internal error in request %s", request_id)
+            if not target:
+                return error_response(InternalError(), request_id, query=True)
             return Outgoing(500, _INTERNAL, JSON_TYPE, request_id)
 
-    def _dispatch(self, request: Incoming, request_id: str) -> Outgoing | asyncio.Future[Outgoing]:
+    def _dispatch(
+        self, request: Incoming, target: str, request_id: str
+    ) -> Outgoing | asyncio.Future[Outgoing]:
         if request.body is None:
             raise ValidationError(f"The request body is larger than {MAX_BODY} bytes.")
         if request.method != "POST":
-            raise UnknownOperationError("Only POST / with X-Amz-Target is served.")
-        target = ""
-        for header, value in request.headers:
-            if header == b"x-amz-target":
-                target = value.decode("latin-1")
-                break
-        caller = self._authenticate(request)
+            raise UnknownOperationError("Only POST / is served.")
+        caller, signed = self._authenticate(request)
+        if not target:
+            return self._dispatch_query(request.body, caller, signed.service, request_id)
+        if target.startswith(admin.TARGET_PREFIX):
+            self._require_service(signed, "cofre")
+            operation = admin.OPERATIONS.get(target[len(admin.TARGET_PREFIX) :])
+            if operation is None:
+                raise UnknownOperationError(f"Unknown operation {target[:100]!r}")
+            return self._submit(operation, caller, admin.parse_input(request.body), request_id)
         operation = None
         op_name = ""
         if target.startswith(self._kms_prefix):
+            self._require_service(signed, "kms")
             op_name = target[len(self._kms_prefix) :]
             operation = kms.OPERATIONS.get(op_name)
         if operation is None:
@@ -154,13 +188,43 @@ class Pipeline:
         if operation.inline:
             return Outgoing(200, encode_output(operation.handler(self.services, caller, params)),
                             JSON_TYPE, request_id)  # fmt: skip
+        return self._submit(operation, caller, params, request_id)
+
+    def _dispatch_query(
+        self, body: bytes, caller: Caller, service: str, request_id: str
+    ) -> asyncio.Future[Outgoing]:
+        operations = QUERY_SERVICES.get(service)
+        if operations is None:
+            raise UnknownOperationError(
+                "A request without X-Amz-Target must be an IAM or STS Query request."
+            )
+        query = QueryService.load(service)
+        wire_op, params = query.decode_request(body)
+        operation = operations.get(wire_op.name)
+        if operation is None:
+            raise UnsupportedOperationError(f"{wire_op.name} is not supported by Cofre yet.")
+        pending: Future[Outgoing] = self._executor.submit(
+            self._run_query, wire_op, operation, caller, params, request_id
+        )
+        return asyncio.wrap_future(pending)
+
+    @staticmethod
+    def _require_service(signed: SigV4Caller, service: str) -> None:
+        if signed.service != service:
+            raise InvalidSignatureError(
+                f"Credential should be scoped to correct service: '{service}'."
+            )
+
+    def _submit(
+        self, operation: Operation, caller: Caller, params: Params, request_id: str
+    ) -> asyncio.Future[Outgoing]:
         pending: Future[Outgoing] = self._executor.submit(
             self._run, operation, caller, params, request_id
         )
         return asyncio.wrap_future(pending)
 
     def _run(
-        self, operation: kms.Operation, caller: Caller, params: kms.Params, request_id: str
+        self, operation: Operation, caller: Caller, params: Params, request_id: str
     ) -> Outgoing:
         try:
             result = operation.handler(self.services, caller, params)
@@ -171,8 +235,26 @@ class Pipeline:
             log.exception("internal error in request %s", request_id)
             return Outgoing(500, _INTERNAL, JSON_TYPE, request_id)
 
-    def _authenticate(self, request: Incoming) -> Caller:
+    def _run_query(
+        self,
+        wire_op: QueryOperation,
+        operation: Operation,
+        caller: Caller,
+        params: Params,
+        request_id: str,
+    ) -> Outgoing:
+        try:
+            result = operation.handler(self.services, caller, params)
+            return Outgoing(200, wire_op.encode_response(result, request_id), XML_TYPE, request_id)
+        except CofreError as error:
+            return error_response(error, request_id, query=True)
+        except Exception:
+            log.exception("internal error in request %s", request_id)
+            return error_response(InternalError(), request_id, query=True)
+
+    def _authenticate(self, request: Incoming) -> tuple[Caller, SigV4Caller]:
         assert request.body is not None
+        now = datetime.now(UTC)
         signed = self._verifier.verify(
             HttpRequest(
                 method=request.method,
@@ -181,11 +263,17 @@ class Pipeline:
                 headers=request.headers,
                 body=request.body,
             ),
-            datetime.now(UTC),
+            now,
         )
-        if signed.service != "kms":
-            raise InvalidSignatureError("Credential should be scoped to correct service: 'kms'.")
-        if not is_region(signed.region) or (self._regions and signed.region not in self._regions):
+        if signed.service not in _SIGNING_SERVICES:
+            raise InvalidSignatureError(
+                f"Credential should be scoped to a service Cofre serves, not"
+                f" '{signed.service[:40]}'."
+            )
+        regional = signed.service == "kms"
+        if not is_region(signed.region) or (
+            regional and self._regions and signed.region not in self._regions
+        ):
             raise UnrecognizedClientError(
                 f"The region '{signed.region[:40]}' is not served by this endpoint."
             )
@@ -194,17 +282,29 @@ class Pipeline:
             entry = self.services.cache.credential(signed.access_key_id)
         if entry is None:
             raise UnrecognizedClientError()
-        user_agent = ""
-        for header, value in request.headers:
-            if header == b"user-agent":
-                user_agent = value.decode("latin-1")
-                break
+        credential = entry.credential
+        if credential.session_token_hash is not None:
+            token = signed.session_token
+            if token is None or not hmac.compare_digest(
+                session_token_hash(token), credential.session_token_hash
+            ):
+                raise UnrecognizedClientError()
+            if (
+                credential.expires_at is not None
+                and credential.expires_at <= self.services.clock.now()
+            ):
+                raise ExpiredTokenError()
+        elif signed.session_token is not None:
+            raise UnrecognizedClientError()
         return Caller(
-            account_id=entry.credential.account_id,
-            principal_arn=entry.credential.principal_arn,
+            account_id=credential.account_id,
+            principal_arn=credential.principal_arn,
             access_key_id=signed.access_key_id,
             region=signed.region,
             source_ip=request.client_ip,
-            user_agent=user_agent,
+            user_agent=_header(request, b"user-agent"),
             secure_transport=request.secure,
-        )
+            user_name=credential.user_name,
+            principal_id=credential.principal_id,
+            role_arn=credential.role_arn,
+        ), signed

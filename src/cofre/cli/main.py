@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from cofre.api.server import check_port_free, run_supervisor, run_worker
+from cofre.cli.accounts import accounts
 from cofre.config import Settings
 from cofre.core.ids import is_region
 from cofre.errors import CofreError
@@ -104,6 +105,8 @@ def serve(
     else:
         run_supervisor(settings)
 
+
+main.add_command(accounts)
 
 if __name__ == "__main__":
     main()

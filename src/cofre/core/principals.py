@@ -30,6 +30,14 @@ class Credential:
     secret_wrapped: bytes
     status: CredentialStatus
     created_at: datetime
+    principal_id: str = ""  # aws:userid: the account id, AIDA..., or AROA...:<session>
+    expires_at: datetime | None = None  # temporary (STS) credentials only
+    session_token_hash: bytes | None = None  # SHA-256 of the session token, never the token
+    role_arn: str | None = None  # the role behind an assumed-role session
+
+    @property
+    def is_temporary(self) -> bool:
+        return self.session_token_hash is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +52,16 @@ class Caller:
     user_agent: str = ""
     secure_transport: bool = False
     via_service: str | None = None  # set when a Cofre service (e.g. SSM) calls KMS for a user
+    user_name: str | None = None  # IAM users
+    principal_id: str = ""  # aws:userid
+    role_arn: str | None = None  # assumed-role sessions
+
+    @property
+    def identity_type(self) -> str:
+        """CloudTrail's userIdentity.type."""
+        if self.role_arn is not None:
+            return "AssumedRole"
+        return "Root" if self.is_account_root else "IAMUser"
 
     @property
     def is_account_root(self) -> bool:

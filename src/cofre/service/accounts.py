@@ -9,10 +9,12 @@ import string
 from dataclasses import dataclass
 from pathlib import Path
 
-from cofre.core.crypto import Cipher, Random, credential_aad, wrap
+from cofre.core.crypto import Cipher, Random
 from cofre.core.ids import is_account_id, root_arn
-from cofre.core.principals import Account, Credential, CredentialStatus
-from cofre.errors import ValidationError
+from cofre.core.principals import Account, Caller, Credential
+from cofre.errors import AccessDeniedError, AlreadyExistsError, ValidationError
+from cofre.service.authz import Authorizer
+from cofre.service.iam_common import check, new_credential
 from cofre.service.ports import Clock, Storage
 
 ADMIN_CREDENTIALS_FILE = "admin-credentials.json"
@@ -36,11 +38,55 @@ def new_account_id() -> str:
 
 
 class AccountService:
-    def __init__(self, storage: Storage, root: Cipher, clock: Clock, random: Random) -> None:
+    """Accounts (tenants). The bootstrap admin's account administers the others."""
+
+    def __init__(
+        self,
+        storage: Storage,
+        root: Cipher,
+        clock: Clock,
+        random: Random,
+        authorizer: Authorizer,
+    ) -> None:
         self._storage = storage
         self._root = root
         self._clock = clock
         self._random = random
+        self._authorizer = authorizer
+
+    def _admin(self, caller: Caller, action: str) -> None:
+        """Only principals of the server's default account may administer accounts, and
+        among them those whose identity policies allow it (the root always may)."""
+        with self._storage.read() as tx:
+            admin_account = tx.get_meta("default_account")
+        if caller.account_id != admin_account:
+            raise AccessDeniedError(
+                f"User: {caller.principal_arn} is not authorized to perform: {action}"
+                " because only the server's administrative account manages accounts"
+            )
+        check(self._authorizer, caller, action)
+
+    def create_account(
+        self, caller: Caller, account_id: str | None, name: str
+    ) -> tuple[Account, AccessKeyPair]:
+        """A new account and its root access key pair (the secret is shown only here)."""
+        self._admin(caller, "cofre:CreateAccount")
+        account_id = account_id or new_account_id()
+        if not is_account_id(account_id):
+            raise ValidationError(f"Account id {account_id!r} must be 12 digits")
+        account = Account(account_id, name, self._clock.now())
+        pair = new_access_key_pair()
+        with self._storage.write() as tx:
+            if tx.get_account(account_id) is not None:
+                raise AlreadyExistsError(f"Account {account_id} already exists.")
+            tx.insert_account(account)
+            tx.put_credential(self._root_credential(account_id, pair))
+        return account, pair
+
+    def list_accounts(self, caller: Caller) -> list[Account]:
+        self._admin(caller, "cofre:ListAccounts")
+        with self._storage.read() as tx:
+            return tx.list_accounts()
 
     def ensure_account(self, account_id: str, name: str) -> Account:
         if not is_account_id(account_id):
@@ -52,23 +98,21 @@ class AccountService:
                 tx.insert_account(account)
             return account
 
-    def put_root_access_key(self, account_id: str, pair: AccessKeyPair) -> None:
-        credential = Credential(
+    def _root_credential(self, account_id: str, pair: AccessKeyPair) -> Credential:
+        return new_credential(
+            self._root,
+            self._random,
+            self._clock.now(),
             access_key_id=pair.access_key_id,
+            secret_access_key=pair.secret_access_key,
             account_id=account_id,
             principal_arn=root_arn(account_id),
-            user_name=None,
-            secret_wrapped=wrap(
-                self._root,
-                pair.secret_access_key.encode(),
-                credential_aad(pair.access_key_id),
-                self._random,
-            ),
-            status=CredentialStatus.ACTIVE,
-            created_at=self._clock.now(),
+            principal_id=account_id,
         )
+
+    def put_root_access_key(self, account_id: str, pair: AccessKeyPair) -> None:
         with self._storage.write() as tx:
-            tx.put_credential(credential)
+            tx.put_credential(self._root_credential(account_id, pair))
 
 
 @dataclass(frozen=True, slots=True)

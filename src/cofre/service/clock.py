@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 
 class SystemClock:
@@ -21,3 +23,27 @@ class ManualClock:
 
     def advance(self, delta: timedelta) -> None:
         self._now += delta
+
+
+class OffsetClock:
+    """The system clock moved by the number of seconds written in a file.
+
+    For end-to-end tests of expiry against a real server (``COFRE_CLOCK_OFFSET_FILE``):
+    the test writes ``3600`` and the server lives an hour later. The file is read at most
+    ten times a second; a missing or unreadable file means no offset.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._offset = timedelta(0)
+        self._read_at = 0.0
+
+    def now(self) -> datetime:
+        moment = time.monotonic()
+        if moment - self._read_at > 0.1:
+            self._read_at = moment
+            try:
+                self._offset = timedelta(seconds=float(self._path.read_text().strip() or 0))
+            except (OSError, ValueError):
+                self._offset = timedelta(0)
+        return datetime.now(UTC) + self._offset

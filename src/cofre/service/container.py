@@ -10,14 +10,20 @@ from pathlib import Path
 
 from cofre.config import Settings
 from cofre.core.crypto import Cipher, Random
+from cofre.core.keys import Key
 from cofre.service.accounts import AccountService
 from cofre.service.aliases import AliasService
-from cofre.service.authz import AccountRootAuthorizer, Authorizer
+from cofre.service.authz import PolicyAuthorizer
 from cofre.service.changefeed import ChangeFollower
-from cofre.service.clock import SystemClock
+from cofre.service.clock import OffsetClock, SystemClock
 from cofre.service.crypto import CryptoService
+from cofre.service.grants import GrantService, GrantTokens
+from cofre.service.iam_policies import IamPolicies
+from cofre.service.iam_roles import IamRoles
+from cofre.service.iam_users import IamUsers
 from cofre.service.keycache import KeyCache
 from cofre.service.keys import KeyService
+from cofre.service.policies import PolicyStore
 from cofre.service.ports import Clock, Storage
 from cofre.service.randomness import RandomPool
 from cofre.service.resolver import KeyResolver
@@ -52,6 +58,11 @@ class Services:
     aliases: AliasService
     crypto: CryptoService
     accounts: AccountService
+    authorizer: PolicyAuthorizer
+    grants: GrantService
+    users: IamUsers
+    policies: IamPolicies
+    roles: IamRoles
     follower: ChangeFollower
     _stop: threading.Event
     _jobs: threading.Thread | None = None
@@ -62,18 +73,27 @@ class Services:
         settings: Settings,
         clock: Clock | None = None,
         random: Random | None = None,
-        authorizer: Authorizer | None = None,
     ) -> Services:
-        clock = clock or SystemClock()
+        if clock is None:
+            offset_file = settings.clock_offset_file
+            clock = OffsetClock(offset_file) if offset_file is not None else SystemClock()
         random = random or RandomPool()
         settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         storage = open_storage(settings.database_url, clock)
         root = Cipher(load_root_key(settings.data_dir, settings.root_key_b64, random))
         verify_root_key(storage, root, random)
         cache = KeyCache(storage, root)
-        resolver = KeyResolver(
-            storage, cache, authorizer or AccountRootAuthorizer(), clock, random, root
-        )
+        policy_store = PolicyStore(storage)
+        cache.add_listener(policy_store)
+        tokens = GrantTokens(root, random)
+
+        def aliases_of(key: Key) -> list[str]:
+            with storage.read() as tx:
+                found = tx.list_aliases(key.account_id, key.region, key.key_id, None, 100)
+            return [a.name for a in found]
+
+        authorizer = PolicyAuthorizer(policy_store, clock, tokens.grant_id, aliases_of)
+        resolver = KeyResolver(storage, cache, authorizer, clock, random, root)
         return cls(
             settings=settings,
             storage=storage,
@@ -83,7 +103,12 @@ class Services:
             keys=KeyService(resolver),
             aliases=AliasService(resolver),
             crypto=CryptoService(resolver, random),
-            accounts=AccountService(storage, root, clock, random),
+            accounts=AccountService(storage, root, clock, random, authorizer),
+            authorizer=authorizer,
+            grants=GrantService(resolver, tokens),
+            users=IamUsers(storage, cache, authorizer, clock, random, root),
+            policies=IamPolicies(storage, cache, authorizer, clock, random),
+            roles=IamRoles(storage, cache, authorizer, clock, random, root),
             follower=ChangeFollower(storage, cache, settings.change_poll_interval),
             _stop=threading.Event(),
         )
@@ -101,6 +126,7 @@ class Services:
                 self.keys.run_due_jobs(now)
                 with self.storage.write() as tx:
                     tx.prune_changes(now - timedelta(hours=1))
+                    tx.delete_expired_credentials(now - timedelta(minutes=5))
             except Exception:
                 log.exception("background jobs failed; retrying at the next interval")
 

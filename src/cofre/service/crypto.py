@@ -98,8 +98,9 @@ class CryptoService:
         context: Mapping[str, str] | None,
         algorithm: str | None,
         dry_run: bool,
+        grant_tokens: tuple[str, ...],
     ) -> CachedKey:
-        entry = self._r.for_use(caller, key_id, Request(action, dict(context or {})))
+        entry = self._r.for_use(caller, key_id, Request(action, context or None, "*", grant_tokens))
         _check_algorithm(entry, algorithm)
         if dry_run:
             raise DryRunError()
@@ -113,8 +114,11 @@ class CryptoService:
         context: Mapping[str, str] | None = None,
         algorithm: str | None = None,
         dry_run: bool = False,
+        grant_tokens: tuple[str, ...] = (),
     ) -> Sealed:
-        entry = self._for_encrypt(caller, key_id, "kms:Encrypt", context, algorithm, dry_run)
+        entry = self._for_encrypt(
+            caller, key_id, "kms:Encrypt", context, algorithm, dry_run, grant_tokens
+        )
         return Sealed(entry.key.arn, self._seal(entry, plaintext, context))
 
     def _open(
@@ -125,6 +129,7 @@ class CryptoService:
         key_id: str | None,
         action: str,
         algorithm: str | None,
+        grant_tokens: tuple[str, ...],
     ) -> tuple[CachedKey, bytes, str]:
         parsed = parse_blob(blob)
         named = parsed.header.key_id
@@ -141,7 +146,7 @@ class CryptoService:
         if entry is None or entry.key.region != caller.region:
             raise InvalidCiphertextError()
         self._r.authorize_loaded(
-            caller, entry, Request(action, dict(context or {})), StateRule.ENABLED
+            caller, entry, Request(action, context or None, "*", grant_tokens), StateRule.ENABLED
         )
         _check_algorithm(entry, algorithm)
         cipher = entry.ciphers.get(parsed.header.version_id)
@@ -158,9 +163,10 @@ class CryptoService:
         key_id: str | None = None,
         algorithm: str | None = None,
         dry_run: bool = False,
+        grant_tokens: tuple[str, ...] = (),
     ) -> Opened:
         entry, plaintext, material_id = self._open(
-            caller, blob, context, key_id, "kms:Decrypt", algorithm
+            caller, blob, context, key_id, "kms:Decrypt", algorithm, grant_tokens
         )
         if dry_run:
             raise DryRunError()
@@ -177,9 +183,16 @@ class CryptoService:
         source_algorithm: str | None = None,
         destination_algorithm: str | None = None,
         dry_run: bool = False,
+        grant_tokens: tuple[str, ...] = (),
     ) -> Reencrypted:
         source, plaintext, source_material = self._open(
-            caller, blob, source_context, source_key_id, "kms:ReEncryptFrom", source_algorithm
+            caller,
+            blob,
+            source_context,
+            source_key_id,
+            "kms:ReEncryptFrom",
+            source_algorithm,
+            grant_tokens,
         )
         destination = self._for_encrypt(
             caller,
@@ -188,6 +201,7 @@ class CryptoService:
             destination_context,
             destination_algorithm,
             dry_run,
+            grant_tokens,
         )
         return Reencrypted(
             source.key.arn,
@@ -205,8 +219,9 @@ class CryptoService:
         context: Mapping[str, str] | None = None,
         dry_run: bool = False,
         action: str = "kms:GenerateDataKey",
+        grant_tokens: tuple[str, ...] = (),
     ) -> DataKey:
-        entry = self._for_encrypt(caller, key_id, action, context, None, dry_run)
+        entry = self._for_encrypt(caller, key_id, action, context, None, dry_run, grant_tokens)
         plaintext = self._random(length)
         return DataKey(
             entry.key.arn,

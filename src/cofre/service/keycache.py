@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from cofre.core.blob import BlobHeader
 from cofre.core.crypto import Cipher, credential_aad, key_version_aad, unwrap
@@ -34,6 +34,13 @@ class CachedKey:
 class CachedCredential:
     credential: Credential
     secret: str
+
+
+class Invalidated(Protocol):
+    """Another cache that must forget what a change touched (e.g. policy decisions)."""
+
+    def invalidate(self, kind: str, ref: str) -> None: ...
+    def clear(self) -> None: ...
 
 
 K = TypeVar("K")
@@ -83,6 +90,11 @@ class KeyCache:
         self._credentials: _Bounded[str, CachedCredential] = _Bounded(max_entries, ttl)
         self._generation = 0
         self._lock = threading.Lock()
+        self._listeners: list[Invalidated] = []
+
+    def add_listener(self, listener: Invalidated) -> None:
+        """``listener`` hears of every invalidation, local or from the change feed."""
+        self._listeners.append(listener)
 
     # keys ------------------------------------------------------------------------------
     def key(self, key_id: str) -> CachedKey | None:
@@ -171,13 +183,17 @@ class KeyCache:
                 self._aliases.pop((account_id, region, name))
             elif kind == "credential":
                 self._credentials.pop(ref)
-            else:
+            elif kind not in ("iam", "grant"):
                 self.clear_locked()
+        for listener in self._listeners:
+            listener.invalidate(kind, ref)
 
     def clear(self) -> None:
         with self._lock:
             self._generation += 1
             self.clear_locked()
+        for listener in self._listeners:
+            listener.clear()
 
     def clear_locked(self) -> None:
         self._keys.clear()

@@ -24,10 +24,12 @@ from cofre.core.keys import (
     RotationType,
     StateRule,
 )
+from cofre.core.policy import PolicyKind, parse_policy
 from cofre.core.policy_default import default_key_policy
 from cofre.core.principals import Caller
 from cofre.errors import (
     LimitExceededError,
+    MalformedPolicyDocumentError,
     NotFoundError,
     UnsupportedOperationError,
     ValidationError,
@@ -63,8 +65,11 @@ class KeyService:
         policy: str | None = None,
         tags: Mapping[str, str] | None = None,
         multi_region: bool = False,
+        bypass_lockout_check: bool = False,
     ) -> Key:
         self._r.authorizer.authorize(caller, Request("kms:CreateKey"), None)
+        if policy is not None:
+            parse_policy(policy, PolicyKind.KEY)
         spec = KEY_SPECS.get(key_spec)
         if spec is None:
             raise UnsupportedOperationError(f"KeySpec {key_spec} is not supported by Cofre yet.")
@@ -94,6 +99,8 @@ class KeyService:
             policy=policy if policy is not None else default_key_policy(caller.account_id),
             current_version_id=version.version_id,
         )
+        if policy is not None and not bypass_lockout_check:
+            self._check_lockout(caller, key)
         with self._r.storage.write() as tx:
             tx.insert_key(key, version)
             if tags:
@@ -263,6 +270,36 @@ class KeyService:
         if policy_name not in (None, "default"):
             raise NotFoundError("No such policy exists")
         return key.policy
+
+    def put_key_policy(
+        self,
+        caller: Caller,
+        key_id: str,
+        policy_name: str | None,
+        policy: str,
+        bypass_lockout_check: bool,
+    ) -> None:
+        if policy_name not in (None, "default"):
+            raise NotFoundError("No such policy exists")
+        parse_policy(policy, PolicyKind.KEY)
+        with self._r.storage.write() as tx:
+            key = self._r.locked(tx, caller, key_id, Request("kms:PutKeyPolicy"), StateRule.MANAGE)
+            if key.key_manager is KeyManager.AWS:
+                raise UnsupportedOperationError(
+                    f"{key.arn} is an AWS managed key; its policy cannot be changed."
+                )
+            updated = key.evolve(policy=policy)
+            if not bypass_lockout_check:
+                self._check_lockout(caller, updated)
+            tx.update_key(updated)
+        self._r.cache.invalidate("key", key.key_id)
+
+    def _check_lockout(self, caller: Caller, key: Key) -> None:
+        """The policy safety check: the caller must still be able to change the policy."""
+        if not self._r.authorizer.allows(caller, Request("kms:PutKeyPolicy"), key):
+            raise MalformedPolicyDocumentError(
+                "The new key policy will not allow you to update the key policy in the future."
+            )
 
     def list_key_policies(self, caller: Caller, key_id: str) -> list[str]:
         with self._r.storage.read() as tx:

@@ -1,52 +1,33 @@
 """The SQL both backends share: one transaction class over a DB-API connection.
 
 Statements are written with ``?`` placeholders; the PostgreSQL backend rewrites them to
-``%s`` once. Times are stored as integer microseconds since the epoch (UTC).
+``%s`` once. Times are stored as integer microseconds since the epoch (UTC). The IAM and
+grant statements are mixins of ``SqlTx``: ``sql_iam`` and ``sql_grants``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from datetime import datetime
+from typing import Any
 
 from cofre.core.ids import alias_arn
 from cofre.core.keys import Alias, Key, KeyManager, KeyState, KeyVersion, Origin, RotationType
-from cofre.core.principals import Account, Credential, CredentialStatus
+from cofre.core.principals import Account, Credential
 from cofre.errors import AlreadyExistsError
 from cofre.service.ports import Change
-
-Row = Sequence[Any]
-
-
-class Cursor(Protocol):
-    def execute(self, sql: Any, params: Sequence[Any] = ...) -> Any: ...
-    def fetchone(self) -> Any: ...
-    def fetchall(self) -> list[Any]: ...
-    @property
-    def rowcount(self) -> int: ...
-
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MICROSECOND = timedelta(microseconds=1)
-
-
-def to_micros(value: datetime | None) -> int | None:
-    """Exact integer arithmetic: float timestamps lose a microsecond for some dates."""
-    if value is None:
-        return None
-    return (value - _EPOCH) // _MICROSECOND
-
-
-def from_micros(value: int | None) -> datetime | None:
-    if value is None:
-        return None
-    return _EPOCH + timedelta(microseconds=value)
-
-
-def _dt(value: int) -> datetime:
-    return _EPOCH + timedelta(microseconds=value)
-
+from cofre.storage.sql_common import (
+    CREDENTIAL_COLUMNS,
+    Cursor,
+    Row,
+    credential_from_row,
+    credential_row,
+    from_micros,
+    to_micros,
+)
+from cofre.storage.sql_common import dt as _dt
+from cofre.storage.sql_grants import GrantSql
+from cofre.storage.sql_iam import IamSql
 
 KEY_COLUMNS = (
     "key_id, account_id, region, arn, created_at, description, key_spec, key_usage, origin,"
@@ -110,19 +91,7 @@ def _alias_from_row(row: Row) -> Alias:
     return Alias(row[0], row[1], row[2], row[3], _dt(row[4]), _dt(row[5]))
 
 
-def _credential_from_row(row: Row) -> Credential:
-    return Credential(
-        access_key_id=row[0],
-        account_id=row[1],
-        principal_arn=row[2],
-        user_name=row[3],
-        secret_wrapped=bytes(row[4]),
-        status=CredentialStatus(row[5]),
-        created_at=_dt(row[6]),
-    )
-
-
-class SqlTx:
+class SqlTx(IamSql, GrantSql):
     """Every read and write Cofre makes, as SQL; one instance per transaction."""
 
     def __init__(
@@ -181,28 +150,20 @@ class SqlTx:
 
     def get_credential(self, access_key_id: str) -> Credential | None:
         row = self._one(
-            "SELECT access_key_id, account_id, principal_arn, user_name, secret_wrapped, status,"
-            " created_at FROM credentials WHERE access_key_id = ?",
+            f"SELECT {CREDENTIAL_COLUMNS} FROM credentials WHERE access_key_id = ?",
             (access_key_id,),
         )
-        return None if row is None else _credential_from_row(row)
+        return None if row is None else credential_from_row(row)
 
     def put_credential(self, credential: Credential) -> None:
         self._exec(
-            "INSERT INTO credentials (access_key_id, account_id, principal_arn, user_name,"
-            " secret_wrapped, status, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)"
+            f"INSERT INTO credentials ({CREDENTIAL_COLUMNS}) VALUES ({', '.join('?' * 11)})"
             " ON CONFLICT (access_key_id) DO UPDATE SET account_id = excluded.account_id,"
             " principal_arn = excluded.principal_arn, user_name = excluded.user_name,"
-            " secret_wrapped = excluded.secret_wrapped, status = excluded.status",
-            (
-                credential.access_key_id,
-                credential.account_id,
-                credential.principal_arn,
-                credential.user_name,
-                credential.secret_wrapped,
-                credential.status.value,
-                to_micros(credential.created_at),
-            ),
+            " secret_wrapped = excluded.secret_wrapped, status = excluded.status,"
+            " principal_id = excluded.principal_id, expires_at = excluded.expires_at,"
+            " session_token_hash = excluded.session_token_hash, role_arn = excluded.role_arn",
+            credential_row(credential),
         )
         self.record_change("credential", credential.access_key_id)
 
@@ -264,6 +225,9 @@ class SqlTx:
         ):
             self.record_change("alias", f"{row[0]}/{row[1]}/{row[2]}")
         self._exec("DELETE FROM aliases WHERE key_id = ?", (key_id,))
+        self._exec("DELETE FROM grants WHERE key_id = ?", (key_id,))
+        if self._cur.rowcount > 0:
+            self.record_change("grant", key_id)
         self._exec("DELETE FROM key_tags WHERE key_id = ?", (key_id,))
         self._exec("DELETE FROM key_versions WHERE key_id = ?", (key_id,))
         self._exec("DELETE FROM keys WHERE key_id = ?", (key_id,))

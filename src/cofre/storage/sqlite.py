@@ -78,6 +78,15 @@ class SqliteStorage:
     def _transaction(self, begin: str) -> Iterator[SqlTx]:
         conn = self._connection()
         cursor = conn.cursor()
+        if conn.in_transaction:
+            # A transaction opened inside another on the same thread (the authorization
+            # step reads policies while a use case holds its transaction): it joins the
+            # outer one, which commits or rolls back for both.
+            try:
+                yield SqlTx(cursor, _identity, self._now, "", (sqlite3.IntegrityError,))
+            finally:
+                cursor.close()
+            return
         try:
             cursor.execute(begin)
         except sqlite3.Error as exc:

@@ -13,6 +13,8 @@ from cofre.core.policy.evaluate import (
     PolicyResult,
     Reason,
     authorize,
+    authorize_identity,
+    condition_keys,
     evaluate_policy,
 )
 from cofre.core.policy.model import Effect, Policy, PolicyKind, Statement
@@ -31,6 +33,8 @@ __all__ = [
     "RequestContext",
     "Statement",
     "authorize",
+    "authorize_identity",
+    "condition_keys",
     "evaluate_policy",
     "parse_policy",
 ]

@@ -128,6 +128,8 @@ class GrantRecord:
 
 
 class Reason(StrEnum):
+    ACCOUNT_ROOT = "account-root"  # allowed: the account root, no resource policy involved
+    IDENTITY_POLICY = "identity-policy"  # allowed: an identity policy (no resource policy)
     KEY_POLICY = "key-policy"  # allowed: the key policy names the caller
     IAM_DELEGATION = "iam-delegation"  # allowed: key policy delegates, identity allows
     GRANT = "grant"  # allowed by a grant
@@ -181,8 +183,8 @@ def authorize(
     grants: Sequence[GrantRecord] = (),
 ) -> AuthorizationDecision:
     """KMS's decision for ``ctx`` on a key (see the module docstring for the rule)."""
-    if key_policy.kind is not PolicyKind.KEY:
-        raise ValueError("key_policy must be parsed with PolicyKind.KEY")
+    if key_policy.kind is PolicyKind.IDENTITY:
+        raise ValueError("key_policy must be a resource policy (PolicyKind.KEY or TRUST)")
 
     key = evaluate_policy(key_policy, ctx)
     if key.decision is Decision.DENY:
@@ -219,3 +221,28 @@ def authorize(
     if key_direct or key.delegated:
         return _decide(ctx, Reason.NO_IDENTITY_ALLOW, False)
     return _decide(ctx, Reason.NO_KEY_POLICY_ALLOW, False)
+
+
+def authorize_identity(
+    identity_policies: Sequence[Policy], ctx: RequestContext
+) -> AuthorizationDecision:
+    """The decision for an action with no resource policy (CreateKey, ListKeys, IAM and STS
+    actions): the account root may do anything in its own account; anyone else needs an
+    identity policy that allows and none that denies."""
+    allows: tuple[str, ...] = ()
+    for policy in identity_policies:
+        result = evaluate_policy(policy, ctx)
+        if result.decision is Decision.DENY:
+            return _decide(ctx, Reason.EXPLICIT_DENY_IDENTITY, False, result.statements)
+        if result.decision is Decision.ALLOW:
+            allows += result.statements
+    if ctx.is_account_root and not ctx.is_cross_account:
+        return _decide(ctx, Reason.ACCOUNT_ROOT, True)
+    if allows and not ctx.is_cross_account:
+        return _decide(ctx, Reason.IDENTITY_POLICY, True, allows)
+    return _decide(ctx, Reason.NO_IDENTITY_ALLOW, False)
+
+
+def condition_keys(policy: Policy) -> frozenset[str]:
+    """The normalised condition keys a policy's conditions test."""
+    return frozenset(c.key for st in policy.statements for c in st.conditions)

@@ -10,10 +10,12 @@ from cofre.core.policy.conditions import Condition
 
 
 class PolicyKind(StrEnum):
-    """A key policy (resource-based: names principals) or an IAM identity policy."""
+    """A key policy (resource-based: names principals), an IAM identity policy, or a role's
+    trust policy (names principals, has no Resource element)."""
 
     KEY = "key"
     IDENTITY = "identity"
+    TRUST = "trust"
 
 
 class Effect(StrEnum):

@@ -17,6 +17,7 @@ DEFAULT_VERSION = "2008-10-17"  # what IAM assumes when Version is omitted
 # Limits: key policy 32 KB (KMS quotas); managed identity policy 6,144 characters
 # excluding white space (IAM quotas).
 KEY_POLICY_MAX_BYTES = 32 * 1024
+TRUST_POLICY_MAX_CHARS = 2048  # the default quota for role trust policies
 IDENTITY_POLICY_MAX_CHARS = 6144
 
 _TOP_KEYS = frozenset({"Version", "Id", "Statement"})
@@ -174,6 +175,10 @@ def _statement(raw: Any, index: int, kind: PolicyKind, variables: bool) -> State
             raise _fail(f"{where}.{action_el}", f"invalid action {action!r}")
         actions.append(Template(action.lower(), variables=False, ignore_case=True))
 
+    if kind is PolicyKind.TRUST:
+        if "Resource" in raw or "NotResource" in raw:
+            raise _fail(where, "a trust policy cannot have a Resource or NotResource")
+        raw = {**raw, "Resource": "*"}  # the role itself
     if ("Resource" in raw) == ("NotResource" in raw):
         raise _fail(where, "needs exactly one of Resource or NotResource")
     not_resource = "NotResource" in raw
@@ -213,6 +218,11 @@ def check_size(text: str | bytes, kind: PolicyKind) -> None:
         size = len(text) if isinstance(text, bytes) else len(text.encode("utf-8", "replace"))
         if size > KEY_POLICY_MAX_BYTES:
             raise _fail("", f"the key policy is {size} bytes; the limit is 32768")
+    elif kind is PolicyKind.TRUST:
+        chars = text.decode("utf-8", "replace") if isinstance(text, bytes) else text
+        count = len(_WHITESPACE.sub("", chars))
+        if count > TRUST_POLICY_MAX_CHARS:
+            raise _fail("", f"the trust policy has {count} characters; the limit is 2048")
     else:
         chars = text.decode("utf-8", "replace") if isinstance(text, bytes) else text
         count = len(_WHITESPACE.sub("", chars))
