@@ -310,3 +310,29 @@ def test_assumed_role_credentials_work_until_they_expire(server: CofreServer, ke
     with pytest.raises(ClientError) as exc:
         server.client("sts").assume_role(RoleArn=role["Arn"], RoleSessionName="root")
     assert error(exc)[0] == "AccessDenied"
+
+
+def test_alias_condition_keys(server: CofreServer, kms: Any, key_id: str) -> None:
+    alias = f"alias/{unique('authz')}"
+    kms.create_alias(AliasName=alias, TargetKeyId=key_id)
+    by_alias = make_user(
+        server,
+        allow("kms:Encrypt", Condition={"StringEquals": {"kms:RequestAlias": alias}}),
+    )
+    client = by_alias.client(server)
+    client.encrypt(KeyId=alias, Plaintext=b"x")
+    with pytest.raises(ClientError) as exc:
+        client.encrypt(KeyId=key_id, Plaintext=b"x")
+    assert error(exc)[0] == "AccessDeniedException"
+    tagged = make_user(
+        server,
+        allow(
+            "kms:Encrypt",
+            Condition={"ForAnyValue:StringEquals": {"kms:ResourceAliases": alias}},
+        ),
+    )
+    tagged.client(server).encrypt(KeyId=key_id, Plaintext=b"x")
+    kms.delete_alias(AliasName=alias)
+    with pytest.raises(ClientError) as exc:
+        tagged.client(server).encrypt(KeyId=key_id, Plaintext=b"x")
+    assert error(exc)[0] == "AccessDeniedException"

@@ -25,6 +25,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from tests.conftest import require_postgres
+from tests.support.iam import allow, deny, document, make_user
 from tests.support.server import CofreServer, child_pids, postgres_database, random_root_key
 
 PROPAGATION_LIMIT = 1.0  # seconds from the acknowledged change to every node honouring it
@@ -191,6 +192,40 @@ def test_update_alias_propagates(kms_a: Any, kms_b: Any) -> None:
         return str(target).endswith(f":key/{second}")
 
     assert_propagated("UpdateAlias (postgres, A -> B)", b_follows, started)
+
+
+def test_authorization_changes_propagate(
+    nodes: tuple[CofreServer, CofreServer], kms_a: Any
+) -> None:
+    """Identity policies, key policies, grants and access keys changed on A hold on B."""
+    node_a, node_b = nodes
+    iam_a = node_a.client("iam")
+    key_id = new_key(kms_a)
+    user = make_user(node_a, allow("kms:Encrypt"))
+    on_b = user.client(node_b)
+    assert encrypt_outcome(on_b, key_id) == "ok"  # B caches the decision
+    iam_a.put_user_policy(
+        UserName=user.name, PolicyName="inline", PolicyDocument=document(deny("kms:Encrypt"))
+    )
+    assert_encrypt_turns("PutUserPolicy (postgres, A -> B)", on_b, key_id, "AccessDeniedException")
+    iam_a.delete_user_policy(UserName=user.name, PolicyName="inline")
+    grant = kms_a.create_grant(KeyId=key_id, GranteePrincipal=user.arn, Operations=["Encrypt"])
+    assert_encrypt_turns("CreateGrant (postgres, A -> B)", on_b, key_id, "ok")
+    kms_a.revoke_grant(KeyId=key_id, GrantId=grant["GrantId"])
+    assert_encrypt_turns("RevokeGrant (postgres, A -> B)", on_b, key_id, "AccessDeniedException")
+    root = node_b.client()
+    assert encrypt_outcome(root, key_id) == "ok"
+    locked = document(
+        {"Effect": "Allow", "Principal": {"AWS": user.arn}, "Action": "kms:*", "Resource": "*"}
+    )
+    kms_a.put_key_policy(
+        KeyId=key_id, PolicyName="default", Policy=locked, BypassPolicyLockoutSafetyCheck=True
+    )
+    assert_encrypt_turns("PutKeyPolicy (postgres, A -> B)", root, key_id, "AccessDeniedException")
+    iam_a.update_access_key(UserName=user.name, AccessKeyId=user.access_key_id, Status="Inactive")
+    assert_encrypt_turns(
+        "UpdateAccessKey Inactive (postgres, A -> B)", on_b, key_id, "UnrecognizedClientException"
+    )
 
 
 def test_node_with_another_root_key_refuses_to_start(

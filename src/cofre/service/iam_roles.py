@@ -196,14 +196,15 @@ class IamRoles:
         )
         limit = role.max_session_duration
         if caller.role_arn is not None:
-            limit = min(limit, ROLE_CHAINING_MAX_SECONDS)
-        duration = DEFAULT_MAX_SESSION_SECONDS if duration_seconds is None else duration_seconds
-        duration = min(duration, limit) if duration_seconds is None else duration
-        if duration > limit:
-            raise ValidationError(
-                f"The requested DurationSeconds exceeds the MaxSessionDuration set for this"
-                f" role ({limit} seconds)."
-            )
+            limit = min(limit, ROLE_CHAINING_MAX_SECONDS)  # role chaining: one hour at most
+        duration = min(DEFAULT_MAX_SESSION_SECONDS, limit)
+        if duration_seconds is not None:
+            if duration_seconds > limit:
+                raise ValidationError(
+                    "The requested DurationSeconds exceeds the MaxSessionDuration set for this"
+                    f" role ({limit} seconds)."
+                )
+            duration = duration_seconds
         now = self._clock.now()
         secret = secret_key(self._random)
         token = base64.b64encode(self._random(96)).decode()

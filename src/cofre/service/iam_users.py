@@ -109,6 +109,7 @@ class IamUsers:
             if tx.list_attached(caller.account_id, OwnerKind.USER, user.name):
                 raise DeleteConflictError("Cannot delete entity, must detach all policies first.")
             tx.delete_user(caller.account_id, user.name)
+        self._cache.invalidate("iam", caller.account_id)
 
     # access keys -----------------------------------------------------------------------
     def create_access_key(self, caller: Caller, user_name: str | None) -> NewSecret:

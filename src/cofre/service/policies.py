@@ -52,9 +52,6 @@ class Lru(Generic[K, V]):
         with self._lock:
             self._data.clear()
 
-    def __len__(self) -> int:
-        return len(self._data)
-
 
 def identity_owner(caller: Caller) -> tuple[OwnerKind, str] | None:
     """Whose identity policies apply to the caller: a user's, or the role of a session."""
@@ -133,9 +130,7 @@ class PolicyStore:
             self._generation += 1
         if kind == "iam":
             self._identity.clear()
-        elif kind == "grant":
-            self._grants.pop(ref)
-        elif kind == "key":
+        elif kind in ("grant", "key"):  # a deleted key takes its grants with it
             self._grants.pop(ref)
 
     def clear(self) -> None:

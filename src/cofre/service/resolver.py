@@ -6,6 +6,7 @@ Shared by the key-management and cryptographic use cases.
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from datetime import timedelta
 
 from cofre.core.crypto import Cipher, Random, key_version_aad, wrap
@@ -55,6 +56,14 @@ _PROTECTS = {
 
 def key_not_found(arn: str) -> NotFoundError:
     return NotFoundError(f"Key '{arn}' does not exist")
+
+
+def _with_alias(request: Request, ref: KeyRef) -> Request:
+    """kms:RequestAlias: the alias the request named the key by, when it did."""
+    if ref.alias_name is None:
+        return request
+    keys = {**request.condition_keys, "kms:RequestAlias": ref.alias_name}
+    return replace(request, condition_keys=keys)
 
 
 class KeyResolver:
@@ -133,7 +142,7 @@ class KeyResolver:
         entry = self.cache.key(key_id)
         self._check_owner(caller, ref, None if entry is None else entry.key, key_id)
         assert entry is not None
-        self.authorizer.authorize(caller, request, entry.key)
+        self.authorizer.authorize(caller, _with_alias(request, ref), entry.key)
         check_state(entry.key, rule)
         return entry
 
@@ -159,7 +168,7 @@ class KeyResolver:
         key_id = ref.key_id if not ref.is_alias else self._alias_in_tx(tx, caller, ref)
         assert key_id is not None
         key = self._check_owner(caller, ref, tx.lock_key(key_id), key_id)
-        self.authorizer.authorize(caller, request, key)
+        self.authorizer.authorize(caller, _with_alias(request, ref), key)
         check_state(key, rule)
         return key
 
@@ -171,7 +180,7 @@ class KeyResolver:
         key_id = ref.key_id if not ref.is_alias else self._alias_in_tx(tx, caller, ref)
         assert key_id is not None
         key = self._check_owner(caller, ref, tx.get_key(key_id), key_id)
-        self.authorizer.authorize(caller, request, key)
+        self.authorizer.authorize(caller, _with_alias(request, ref), key)
         return key
 
     def _alias_in_tx(self, tx: ReadTx, caller: Caller, ref: KeyRef) -> str:

@@ -7,9 +7,11 @@ take an advisory lock so that nodes starting together migrate once.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
+from typing import Any
 
 import psycopg
 from psycopg_pool import ConnectionPool
@@ -31,6 +33,7 @@ def _placeholders(statement: str) -> str:
 class PostgresStorage:
     def __init__(self, url: str, now: Callable[[], datetime], max_connections: int = 8) -> None:
         self._now = now
+        self._local = threading.local()
         try:
             self._pool = ConnectionPool(
                 url, min_size=1, max_size=max_connections, open=True, timeout=15.0
@@ -62,11 +65,29 @@ class PostgresStorage:
 
     @contextmanager
     def _transaction(self, lock_suffix: str) -> Iterator[SqlTx]:
-        try:
-            with self._pool.connection() as conn, conn.transaction(), conn.cursor() as cursor:
+        outer: psycopg.Connection[Any] | None = getattr(self._local, "conn", None)
+        if outer is not None:
+            # Opened inside another transaction on this thread (the authorization step
+            # reads policies while a use case holds its transaction): join it, as the
+            # SQLite backend does, rather than take a second pooled connection.
+            with outer.cursor() as cursor:
                 yield SqlTx(
                     cursor, _placeholders, self._now, lock_suffix, (psycopg.errors.UniqueViolation,)
                 )
+            return
+        try:
+            with self._pool.connection() as conn, conn.transaction(), conn.cursor() as cursor:
+                self._local.conn = conn
+                try:
+                    yield SqlTx(
+                        cursor,
+                        _placeholders,
+                        self._now,
+                        lock_suffix,
+                        (psycopg.errors.UniqueViolation,),
+                    )
+                finally:
+                    self._local.conn = None
         except psycopg.OperationalError as exc:
             log.warning("database error: %s", type(exc).__name__)
             raise InternalError("The database is unavailable.") from exc
