@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 
 import orjson
 
-from cofre.api import admin, kms
+from cofre.api import admin, kms, ssm
 from cofre.api.errors import query_error, wire_error
 from cofre.api.iam import IAM_OPERATIONS, STS_OPERATIONS
 from cofre.api.model import ServiceModel, encode_output
@@ -54,7 +54,7 @@ MAX_BODY = 1024 * 1024
 JSON_TYPE = b"application/x-amz-json-1.1"
 XML_TYPE = b"text/xml"
 QUERY_SERVICES = {"iam": IAM_OPERATIONS, "sts": STS_OPERATIONS}
-_SIGNING_SERVICES = frozenset({"kms", "iam", "sts", "cofre"})
+_SIGNING_SERVICES = frozenset({"kms", "ssm", "iam", "sts", "cofre"})
 _HEALTH = orjson.dumps({"status": "ok"})
 _INTERNAL = orjson.dumps(
     {"__type": "KMSInternalException", "message": "An internal error occurred."}
@@ -127,13 +127,30 @@ def _header(request: Incoming, name: bytes) -> str:
     return ""
 
 
+@dataclass(frozen=True, slots=True)
+class JsonService:
+    """An AWS JSON 1.1 service: its model, its handlers, the SigV4 service it signs for."""
+
+    signing_name: str
+    model: ServiceModel
+    operations: dict[str, Operation]
+
+    @classmethod
+    def load(cls, name: str, operations: dict[str, Operation]) -> JsonService:
+        return cls(name, ServiceModel.load(name), operations)
+
+
 class Pipeline:
     def __init__(self, settings: Settings, services: Services, threads: int = 8) -> None:
         self.settings = settings
         self.services = services
-        self._kms_model = ServiceModel.load("kms")
-        self._kms_prefix = self._kms_model.target_prefix + "."
-        self._kms_operations = self._kms_model.operation_names()
+        self._json: dict[str, JsonService] = {
+            service.model.target_prefix: service
+            for service in (
+                JsonService.load("kms", kms.OPERATIONS),
+                JsonService.load("ssm", ssm.OPERATIONS),
+            )
+        }
         self._regions = frozenset(settings.regions)
         self._executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="cofre-op")
         self._secrets = _Secrets(services)
@@ -174,17 +191,17 @@ class Pipeline:
             if operation is None:
                 raise UnknownOperationError(f"Unknown operation {target[:100]!r}")
             return self._submit(operation, caller, admin.parse_input(request.body), request_id)
-        operation = None
-        op_name = ""
-        if target.startswith(self._kms_prefix):
-            self._require_service(signed, "kms")
-            op_name = target[len(self._kms_prefix) :]
-            operation = kms.OPERATIONS.get(op_name)
+        prefix, _, op_name = target.partition(".")
+        service = self._json.get(prefix)
+        if service is None:
+            raise UnknownOperationError(f"Unknown operation {target[:100]!r}")
+        self._require_service(signed, service.signing_name)
+        operation = service.operations.get(op_name)
         if operation is None:
-            if target.startswith(self._kms_prefix) and op_name in self._kms_operations:
+            if op_name in service.model.operation_names():
                 raise UnsupportedOperationError(f"{op_name} is not supported by Cofre yet.")
             raise UnknownOperationError(f"Unknown operation {target[:100]!r}")
-        params = self._kms_model.operation(op_name).parse_input(request.body)
+        params = service.model.operation(op_name).parse_input(request.body)
         if operation.inline:
             return Outgoing(200, encode_output(operation.handler(self.services, caller, params)),
                             JSON_TYPE, request_id)  # fmt: skip
@@ -270,7 +287,7 @@ class Pipeline:
                 f"Credential should be scoped to a service Cofre serves, not"
                 f" '{signed.service[:40]}'."
             )
-        regional = signed.service == "kms"
+        regional = signed.service in ("kms", "ssm")
         if not is_region(signed.region) or (
             regional and self._regions and signed.region not in self._regions
         ):
