@@ -27,6 +27,8 @@ The tree::
     ├── InvalidCiphertextError       every decrypt failure, whatever the cause (no oracle)
     ├── IncorrectKeyError            Decrypt's KeyId is not the ciphertext's key
     ├── InvalidKeyUsageError
+    ├── InvalidSignatureValueError   Verify: the signature does not match
+    ├── InvalidMacError              VerifyMac: the MAC does not match
     ├── KeyStateError                the key's state forbids the operation
     │   └── DisabledError
     ├── UnsupportedOperationError
@@ -159,6 +161,14 @@ class IncorrectKeyError(CofreError):
 
 class InvalidKeyUsageError(CofreError):
     """The key's usage does not allow the operation."""
+
+
+class InvalidSignatureValueError(CofreError):
+    """A signature given to Verify is not valid."""
+
+
+class InvalidMacError(CofreError):
+    """A MAC given to VerifyMac is not valid."""
 
 
 class KeyStateError(CofreError):

@@ -683,7 +683,7 @@ def test_no_authorization_header(server: CofreServer) -> None:
 
 
 @pytest.mark.parametrize(
-    "target", ["TrentService.NoSuchOperation", "TrentService.", "AmazonSSM.GetParameter"]
+    "target", ["TrentService.NoSuchOperation", "TrentService.", "secretsmanager.GetSecretValue"]
 )
 def test_unknown_target(server: CofreServer, target: str) -> None:
     response = signed_post(server, b"{}", target)

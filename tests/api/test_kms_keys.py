@@ -272,6 +272,6 @@ def test_other_region_does_not_see_keys(server: Any, key_id: str) -> None:
 
 def test_operations_not_yet_served_say_so(kms: Any, key_id: str) -> None:
     with pytest.raises(ClientError) as exc:
-        kms.get_public_key(KeyId=key_id)
+        kms.describe_custom_key_stores()
     assert error_code(exc) == "UnsupportedOperationException"
-    assert "GetPublicKey" in exc.value.response["Error"]["Message"]
+    assert "DescribeCustomKeyStores" in exc.value.response["Error"]["Message"]

@@ -33,6 +33,8 @@ _TABLE: tuple[tuple[type[e.CofreError], str, int], ...] = (
     (e.InvalidCiphertextError, "InvalidCiphertextException", 400),
     (e.IncorrectKeyError, "IncorrectKeyException", 400),
     (e.InvalidKeyUsageError, "InvalidKeyUsageException", 400),
+    (e.InvalidSignatureValueError, "KMSInvalidSignatureException", 400),
+    (e.InvalidMacError, "KMSInvalidMacException", 400),
     (e.DisabledError, "DisabledException", 400),
     (e.KeyStateError, "KMSInvalidStateException", 400),
     (e.UnsupportedOperationError, "UnsupportedOperationException", 400),

@@ -6,14 +6,23 @@ Each handler takes the wired services, the authenticated caller and the decoded 
 
 from __future__ import annotations
 
+from cofre.api.kms_asymmetric import ASYMMETRIC_OPERATIONS
 from cofre.api.kms_grants import GRANT_OPERATIONS
 from cofre.api.operation import Operation, Params, Result, inline, paged, threaded
 from cofre.core.ids import alias_arn
-from cofre.core.keys import KEY_SPECS, Key, KeyState, KeyVersion
+from cofre.core.keys import Key, KeyState, KeyVersion
+from cofre.core.keyspecs import KEY_SPECS
 from cofre.core.principals import Caller
 from cofre.errors import ValidationError
 from cofre.service.container import Services
 from cofre.service.crypto import SYMMETRIC_DEFAULT, data_key_length
+
+_ALGORITHM_MEMBERS = {
+    "ENCRYPT_DECRYPT": "EncryptionAlgorithms",
+    "SIGN_VERIFY": "SigningAlgorithms",
+    "GENERATE_VERIFY_MAC": "MacAlgorithms",
+    "KEY_AGREEMENT": "KeyAgreementAlgorithms",
+}
 
 
 def key_metadata(key: Key) -> Result:
@@ -34,8 +43,9 @@ def key_metadata(key: Key) -> Result:
         "MultiRegion": False,
         "CurrentKeyMaterialId": key.current_version_id.hex(),
     }
-    if spec is not None and spec.encryption_algorithms:
-        meta["EncryptionAlgorithms"] = list(spec.encryption_algorithms)
+    if spec is not None:
+        member = _ALGORITHM_MEMBERS[key.key_usage]
+        meta[member] = list(spec.algorithms.get(key.key_usage, ()))
     if key.state is KeyState.PENDING_DELETION:
         meta["DeletionDate"] = key.deletion_date
         meta["PendingDeletionWindowInDays"] = key.pending_window_days
@@ -248,7 +258,7 @@ def encrypt(s: Services, c: Caller, p: Params) -> Result:
     return {
         "CiphertextBlob": sealed.blob,
         "KeyId": sealed.key_arn,
-        "EncryptionAlgorithm": SYMMETRIC_DEFAULT,
+        "EncryptionAlgorithm": sealed.algorithm,
     }
 
 
@@ -267,7 +277,7 @@ def decrypt(s: Services, c: Caller, p: Params) -> Result:
     return {
         "KeyId": opened.key_arn,
         "Plaintext": opened.plaintext,
-        "EncryptionAlgorithm": SYMMETRIC_DEFAULT,
+        "EncryptionAlgorithm": opened.algorithm,
         "KeyMaterialId": opened.material_id,
     }
 
@@ -370,4 +380,5 @@ OPERATIONS: dict[str, Operation] = {
     "GenerateRandom": inline(generate_random),
     "PutKeyPolicy": threaded(put_key_policy),
     **GRANT_OPERATIONS,
+    **ASYMMETRIC_OPERATIONS,
 }

@@ -32,23 +32,6 @@ class RotationType(StrEnum):
     ON_DEMAND = "ON_DEMAND"
 
 
-@dataclass(frozen=True, slots=True)
-class KeySpecInfo:
-    """What a key spec is for; one row of KEY_SPECS."""
-
-    spec: str
-    usages: tuple[str, ...]
-    encryption_algorithms: tuple[str, ...]
-    material_bytes: int
-
-
-# The key specs Cofre serves. Asymmetric and HMAC specs arrive with their own issue.
-KEY_SPECS: dict[str, KeySpecInfo] = {
-    "SYMMETRIC_DEFAULT": KeySpecInfo(
-        "SYMMETRIC_DEFAULT", ("ENCRYPT_DECRYPT",), ("SYMMETRIC_DEFAULT",), 32
-    ),
-}
-
 DEFAULT_ROTATION_PERIOD_DAYS = 365
 MIN_ROTATION_PERIOD_DAYS = 90
 MAX_ROTATION_PERIOD_DAYS = 2560

@@ -13,6 +13,7 @@ from cofre.core.crypto import Cipher, Random
 from cofre.core.keys import Key
 from cofre.service.accounts import AccountService
 from cofre.service.aliases import AliasService
+from cofre.service.asymmetric import AsymmetricService
 from cofre.service.authz import PolicyAuthorizer
 from cofre.service.changefeed import ChangeFollower
 from cofre.service.clock import OffsetClock, SystemClock
@@ -57,6 +58,7 @@ class Services:
     keys: KeyService
     aliases: AliasService
     crypto: CryptoService
+    asymmetric: AsymmetricService
     accounts: AccountService
     authorizer: PolicyAuthorizer
     grants: GrantService
@@ -103,6 +105,7 @@ class Services:
             keys=KeyService(resolver),
             aliases=AliasService(resolver),
             crypto=CryptoService(resolver, random),
+            asymmetric=AsymmetricService(resolver),
             accounts=AccountService(storage, root, clock, random, authorizer),
             authorizer=authorizer,
             grants=GrantService(resolver, tokens),

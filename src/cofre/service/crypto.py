@@ -8,17 +8,27 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from cofre.core.asymmetric import (
+    generate_private_der,
+    load_private,
+    public_der,
+    rsa_decrypt,
+    rsa_encrypt,
+    rsa_max_plaintext,
+)
 from cofre.core.blob import IV_LEN, parse_blob
 from cofre.core.context import canonical_context
 from cofre.core.crypto import Random
 from cofre.core.ids import key_arn
 from cofre.core.keys import StateRule
+from cofre.core.keyspecs import DATA_KEY_PAIR_SPECS, KEY_SPECS, REFUSED_SPECS
 from cofre.core.principals import Caller
 from cofre.errors import (
     DryRunError,
     IncorrectKeyError,
     InvalidCiphertextError,
     InvalidKeyUsageError,
+    UnsupportedOperationError,
     ValidationError,
 )
 from cofre.service.authz import Request
@@ -33,12 +43,23 @@ DATA_KEY_SPECS = {"AES_256": 32, "AES_128": 16}
 class Sealed:
     key_arn: str
     blob: bytes
+    algorithm: str = SYMMETRIC_DEFAULT
 
 
 @dataclass(frozen=True, slots=True)
 class Opened:
     key_arn: str
     plaintext: bytes
+    material_id: str
+    algorithm: str = SYMMETRIC_DEFAULT
+
+
+@dataclass(frozen=True, slots=True)
+class DataKeyPair:
+    key_arn: str
+    private_plaintext: bytes  # PKCS#8 DER
+    private_blob: bytes
+    public_key: bytes  # DER SubjectPublicKeyInfo
     material_id: str
 
 
@@ -59,14 +80,23 @@ class Reencrypted:
     destination_material_id: str
 
 
-def _check_algorithm(entry: CachedKey, algorithm: str | None) -> None:
-    if entry.key.key_usage != "ENCRYPT_DECRYPT":
-        raise InvalidKeyUsageError(f"{entry.key.arn} key usage is {entry.key.key_usage}")
-    if algorithm is not None and algorithm != SYMMETRIC_DEFAULT:
+def _check_algorithm(entry: CachedKey, algorithm: str | None) -> str:
+    """The encryption algorithm to use with the key; InvalidKeyUsage if it has none such."""
+    key = entry.key
+    if key.key_usage != "ENCRYPT_DECRYPT":
+        raise InvalidKeyUsageError(f"{key.arn} key usage is {key.key_usage}")
+    chosen = algorithm or SYMMETRIC_DEFAULT
+    if not KEY_SPECS[key.key_spec].offers("ENCRYPT_DECRYPT", chosen):
         raise InvalidKeyUsageError(
-            f"{entry.key.arn} key usage is ENCRYPT_DECRYPT and key spec is"
-            f" {entry.key.key_spec}; it does not support {algorithm}"
+            f"{key.arn} key usage is ENCRYPT_DECRYPT and key spec is"
+            f" {key.key_spec}; it does not support {chosen}"
         )
+    return chosen
+
+
+def _no_context(context: Mapping[str, str] | None) -> None:
+    if context:
+        raise ValidationError("EncryptionContext is not supported with asymmetric KMS keys.")
 
 
 def data_key_length(key_spec: str | None, number_of_bytes: int | None) -> int:
@@ -119,7 +149,17 @@ class CryptoService:
         entry = self._for_encrypt(
             caller, key_id, "kms:Encrypt", context, algorithm, dry_run, grant_tokens
         )
-        return Sealed(entry.key.arn, self._seal(entry, plaintext, context))
+        if entry.key.key_spec == SYMMETRIC_DEFAULT:
+            return Sealed(entry.key.arn, self._seal(entry, plaintext, context))
+        chosen = _check_algorithm(entry, algorithm)
+        _no_context(context)
+        limit = rsa_max_plaintext(KEY_SPECS[entry.key.key_spec], chosen)
+        if len(plaintext) > limit:
+            raise ValidationError(
+                f"Plaintext is too long for {chosen} with {entry.key.key_spec}"
+                f" ({limit} bytes at most)."
+            )
+        return Sealed(entry.key.arn, rsa_encrypt(entry.current_material, chosen, plaintext), chosen)
 
     def _open(
         self,
@@ -165,12 +205,64 @@ class CryptoService:
         dry_run: bool = False,
         grant_tokens: tuple[str, ...] = (),
     ) -> Opened:
+        if key_id is not None and algorithm not in (None, SYMMETRIC_DEFAULT):
+            return self._rsa_decrypt(
+                caller, blob, context, key_id, algorithm, dry_run, grant_tokens
+            )
         entry, plaintext, material_id = self._open(
             caller, blob, context, key_id, "kms:Decrypt", algorithm, grant_tokens
         )
         if dry_run:
             raise DryRunError()
         return Opened(entry.key.arn, plaintext, material_id)
+
+    def _rsa_decrypt(
+        self,
+        caller: Caller,
+        blob: bytes,
+        context: Mapping[str, str] | None,
+        key_id: str,
+        algorithm: str | None,
+        dry_run: bool,
+        grant_tokens: tuple[str, ...],
+    ) -> Opened:
+        request = Request("kms:Decrypt", context or None, "*", grant_tokens)
+        entry = self._r.for_use(caller, key_id, request)
+        chosen = _check_algorithm(entry, algorithm)
+        _no_context(context)
+        plaintext = rsa_decrypt(entry.current_material, chosen, blob)
+        if dry_run:
+            raise DryRunError()
+        return Opened(entry.key.arn, plaintext, entry.key.current_version_id.hex(), chosen)
+
+    def generate_data_key_pair(
+        self,
+        caller: Caller,
+        key_id: str,
+        pair_spec: str,
+        context: Mapping[str, str] | None = None,
+        dry_run: bool = False,
+        action: str = "kms:GenerateDataKeyPair",
+        grant_tokens: tuple[str, ...] = (),
+    ) -> DataKeyPair:
+        if pair_spec not in DATA_KEY_PAIR_SPECS:
+            raise UnsupportedOperationError(
+                REFUSED_SPECS.get(pair_spec, f"KeyPairSpec {pair_spec} is not supported.")
+            )
+        entry = self._for_encrypt(caller, key_id, action, context, None, dry_run, grant_tokens)
+        if entry.key.key_spec != SYMMETRIC_DEFAULT:
+            raise InvalidKeyUsageError(
+                f"{entry.key.arn} key spec is {entry.key.key_spec}; data key pairs are"
+                " encrypted under symmetric encryption keys only"
+            )
+        private = generate_private_der(pair_spec)
+        return DataKeyPair(
+            entry.key.arn,
+            private,
+            self._seal(entry, private, context),
+            public_der(load_private(private)),
+            entry.key.current_version_id.hex(),
+        )
 
     def re_encrypt(
         self,

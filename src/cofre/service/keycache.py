@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Generic, Protocol, TypeVar
 
+from cofre.core.asymmetric import load_private
 from cofre.core.blob import BlobHeader
 from cofre.core.crypto import Cipher, credential_aad, key_version_aad, unwrap
 from cofre.core.keys import Key
+from cofre.core.keyspecs import KEY_SPECS, Family
 from cofre.core.principals import Credential, CredentialStatus
 from cofre.service.ports import Storage
 
@@ -25,9 +27,15 @@ RELOAD_INTERVAL = 1.0
 @dataclass(frozen=True, slots=True)
 class CachedKey:
     key: Key
-    ciphers: dict[bytes, Cipher]  # version id -> cipher
+    ciphers: dict[bytes, Cipher]  # version id -> cipher (symmetric keys)
     header: bytes  # the blob header for the current version (format, key id, version id)
     loaded_at: float  # time.monotonic() of the load
+    # version id -> private key object (asymmetric) or key bytes (HMAC)
+    materials: dict[bytes, Any] = field(default_factory=dict)
+
+    @property
+    def current_material(self) -> Any:
+        return self.materials[self.key.current_version_id]
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,14 +116,27 @@ class KeyCache:
             versions = tx.versions(key_id) if key is not None else []
         if key is None:
             return None
-        ciphers = {
-            v.version_id: Cipher(
-                unwrap(self._root, v.wrapped_material, key_version_aad(key.arn, v.version_id))
+        raw = {
+            v.version_id: unwrap(
+                self._root, v.wrapped_material, key_version_aad(key.arn, v.version_id)
             )
             for v in versions
         }
+        family = KEY_SPECS[key.key_spec].family
+        ciphers: dict[bytes, Cipher] = {}
+        materials: dict[bytes, Any] = {}
+        if family is Family.SYMMETRIC:
+            ciphers = {version_id: Cipher(material) for version_id, material in raw.items()}
+        elif family is Family.HMAC:
+            materials = raw
+        else:
+            materials = {version_id: load_private(der) for version_id, der in raw.items()}
         entry = CachedKey(
-            key, ciphers, BlobHeader(key.key_id, key.current_version_id).encode(), time.monotonic()
+            key,
+            ciphers,
+            BlobHeader(key.key_id, key.current_version_id).encode(),
+            time.monotonic(),
+            materials,
         )
         self._remember(self._keys, key_id, entry, generation)
         return entry

@@ -12,7 +12,6 @@ from cofre.core.ids import key_arn
 from cofre.core.keys import (
     DEFAULT_PENDING_WINDOW_DAYS,
     DEFAULT_ROTATION_PERIOD_DAYS,
-    KEY_SPECS,
     MAX_ON_DEMAND_ROTATIONS,
     MAX_PENDING_WINDOW_DAYS,
     MIN_PENDING_WINDOW_DAYS,
@@ -24,6 +23,7 @@ from cofre.core.keys import (
     RotationType,
     StateRule,
 )
+from cofre.core.keyspecs import KEY_SPECS, REFUSED_SPECS
 from cofre.core.policy import PolicyKind, parse_policy
 from cofre.core.policy_default import default_key_policy
 from cofre.core.principals import Caller
@@ -72,9 +72,13 @@ class KeyService:
             parse_policy(policy, PolicyKind.KEY)
         spec = KEY_SPECS.get(key_spec)
         if spec is None:
-            raise UnsupportedOperationError(f"KeySpec {key_spec} is not supported by Cofre yet.")
+            reason = REFUSED_SPECS.get(key_spec, f"KeySpec {key_spec} is not supported by Cofre.")
+            raise UnsupportedOperationError(reason)
         if key_usage not in spec.usages:
-            raise ValidationError(f"KeyUsage {key_usage} is not compatible with KeySpec {key_spec}")
+            raise ValidationError(
+                f"KeyUsage {key_usage} is not compatible with KeySpec {key_spec}; use"
+                f" {' or '.join(spec.usages)}."
+            )
         if origin != Origin.AWS_KMS.value:
             raise UnsupportedOperationError(f"Origin {origin} is not supported by Cofre yet.")
         if multi_region:
@@ -83,7 +87,7 @@ class KeyService:
         now = self._r.clock.now()
         key_id = str(uuid.UUID(bytes=self._r.random(16), version=4))
         arn = key_arn(caller.region, caller.account_id, key_id)
-        version = self._r.new_version(arn, key_id, None)
+        version = self._r.new_version(arn, key_id, None, key_spec)
         key = Key(
             key_id=key_id,
             account_id=caller.account_id,

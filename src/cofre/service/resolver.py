@@ -9,6 +9,7 @@ import uuid
 from dataclasses import replace
 from datetime import timedelta
 
+from cofre.core.asymmetric import generate_private_der
 from cofre.core.crypto import Cipher, Random, key_version_aad, wrap
 from cofre.core.ids import AWS_ALIAS_PREFIX, KeyRef, alias_arn, key_arn, parse_key_ref
 from cofre.core.keys import (
@@ -23,6 +24,7 @@ from cofre.core.keys import (
     StateRule,
     check_state,
 )
+from cofre.core.keyspecs import KEY_SPECS, Family
 from cofre.core.policy_default import aws_managed_key_policy
 from cofre.core.principals import Caller
 from cofre.errors import NotFoundError
@@ -200,9 +202,19 @@ class KeyResolver:
             self.key_id_for(caller, text, allow_alias=True)
 
     # material --------------------------------------------------------------------------
-    def new_version(self, arn: str, key_id: str, rotation_type: RotationType | None) -> KeyVersion:
+    def new_version(
+        self,
+        arn: str,
+        key_id: str,
+        rotation_type: RotationType | None,
+        spec: str = "SYMMETRIC_DEFAULT",
+    ) -> KeyVersion:
         version_id = self.random(32)
-        material = self.random(32)
+        info = KEY_SPECS[spec]
+        if info.family in (Family.SYMMETRIC, Family.HMAC):
+            material = self.random(info.material_bytes)
+        else:
+            material = generate_private_der(spec)
         wrapped = wrap(self.root, material, key_version_aad(arn, version_id), self.random)
         return KeyVersion(key_id, version_id, wrapped, self.clock.now(), rotation_type)
 

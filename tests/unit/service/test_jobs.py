@@ -398,7 +398,11 @@ def test_change_follower_applies_a_change_that_commits_out_of_order(cluster: Clu
         locked = slow.lock_key(slow_key.key_id)
         assert locked is not None
         slow.update_key(locked.evolve(state=KeyState.DISABLED))
-        b.keys.disable_key(CALLER, fast_key.key_id)  # seq n + 1, committed at once
+        # seq n + 1, committed at once (in another thread: a transaction opened on this
+        # thread would join the open one)
+        worker = threading.Thread(target=b.keys.disable_key, args=(CALLER, fast_key.key_id))
+        worker.start()
+        worker.join(timeout=30)
         assert a.follower.poll_once() == 1
         with pytest.raises(DisabledError):
             a.crypto.encrypt(CALLER, fast_key.key_id, b"x")

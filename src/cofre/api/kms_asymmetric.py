@@ -1,0 +1,141 @@
+"""KMS operations of asymmetric and HMAC keys on the wire."""
+
+from __future__ import annotations
+
+from cofre.api.operation import Operation, Params, Result, inline
+from cofre.core.principals import Caller
+from cofre.errors import ValidationError
+from cofre.service.container import Services
+
+
+def _tokens(p: Params) -> tuple[str, ...]:
+    return tuple(p.get("GrantTokens") or ())
+
+
+def get_public_key(s: Services, c: Caller, p: Params) -> Result:
+    info = s.asymmetric.get_public_key(c, p["KeyId"], _tokens(p))
+    out: Result = {
+        "KeyId": info.key_arn,
+        "PublicKey": info.public_key,
+        "CustomerMasterKeySpec": info.spec.spec,
+        "KeySpec": info.spec.spec,
+        "KeyUsage": info.key_usage,
+    }
+    algorithms = info.spec.algorithms[info.key_usage]
+    member = {
+        "ENCRYPT_DECRYPT": "EncryptionAlgorithms",
+        "SIGN_VERIFY": "SigningAlgorithms",
+        "KEY_AGREEMENT": "KeyAgreementAlgorithms",
+    }[info.key_usage]
+    out[member] = list(algorithms)
+    return out
+
+
+def sign(s: Services, c: Caller, p: Params) -> Result:
+    arn, signature = s.asymmetric.sign(
+        c,
+        p["KeyId"],
+        p["Message"],
+        p.get("MessageType", "RAW"),
+        p["SigningAlgorithm"],
+        _tokens(p),
+        bool(p.get("DryRun")),
+    )
+    return {"KeyId": arn, "Signature": signature, "SigningAlgorithm": p["SigningAlgorithm"]}
+
+
+def verify(s: Services, c: Caller, p: Params) -> Result:
+    arn = s.asymmetric.verify(
+        c,
+        p["KeyId"],
+        p["Message"],
+        p.get("MessageType", "RAW"),
+        p["SigningAlgorithm"],
+        p["Signature"],
+        _tokens(p),
+        bool(p.get("DryRun")),
+    )
+    return {"KeyId": arn, "SignatureValid": True, "SigningAlgorithm": p["SigningAlgorithm"]}
+
+
+def generate_mac(s: Services, c: Caller, p: Params) -> Result:
+    arn, tag = s.asymmetric.generate_mac(
+        c, p["KeyId"], p["Message"], p["MacAlgorithm"], _tokens(p), bool(p.get("DryRun"))
+    )
+    return {"KeyId": arn, "Mac": tag, "MacAlgorithm": p["MacAlgorithm"]}
+
+
+def verify_mac(s: Services, c: Caller, p: Params) -> Result:
+    arn = s.asymmetric.verify_mac(
+        c,
+        p["KeyId"],
+        p["Message"],
+        p["MacAlgorithm"],
+        p["Mac"],
+        _tokens(p),
+        bool(p.get("DryRun")),
+    )
+    return {"KeyId": arn, "MacValid": True, "MacAlgorithm": p["MacAlgorithm"]}
+
+
+def derive_shared_secret(s: Services, c: Caller, p: Params) -> Result:
+    if p.get("Recipient") is not None:
+        raise ValidationError("Recipient (attested enclaves) is not supported by Cofre.")
+    arn, secret = s.asymmetric.derive_shared_secret(
+        c,
+        p["KeyId"],
+        p["KeyAgreementAlgorithm"],
+        p["PublicKey"],
+        _tokens(p),
+        bool(p.get("DryRun")),
+    )
+    return {
+        "KeyId": arn,
+        "SharedSecret": secret,
+        "KeyAgreementAlgorithm": p["KeyAgreementAlgorithm"],
+        "KeyOrigin": "AWS_KMS",
+    }
+
+
+def _pair(s: Services, c: Caller, p: Params, action: str) -> Result:
+    pair = s.crypto.generate_data_key_pair(
+        c,
+        p["KeyId"],
+        p["KeyPairSpec"],
+        p.get("EncryptionContext"),
+        bool(p.get("DryRun")),
+        action,
+        _tokens(p),
+    )
+    out: Result = {
+        "PrivateKeyCiphertextBlob": pair.private_blob,
+        "PublicKey": pair.public_key,
+        "KeyId": pair.key_arn,
+        "KeyPairSpec": p["KeyPairSpec"],
+        "KeyMaterialId": pair.material_id,
+    }
+    if action == "kms:GenerateDataKeyPair":
+        out["PrivateKeyPlaintext"] = pair.private_plaintext
+    return out
+
+
+def generate_data_key_pair(s: Services, c: Caller, p: Params) -> Result:
+    if p.get("Recipient") is not None:
+        raise ValidationError("Recipient (attested enclaves) is not supported by Cofre.")
+    return _pair(s, c, p, "kms:GenerateDataKeyPair")
+
+
+def generate_data_key_pair_without_plaintext(s: Services, c: Caller, p: Params) -> Result:
+    return _pair(s, c, p, "kms:GenerateDataKeyPairWithoutPlaintext")
+
+
+ASYMMETRIC_OPERATIONS: dict[str, Operation] = {
+    "GetPublicKey": inline(get_public_key),
+    "Sign": inline(sign),
+    "Verify": inline(verify),
+    "GenerateMac": inline(generate_mac),
+    "VerifyMac": inline(verify_mac),
+    "DeriveSharedSecret": inline(derive_shared_secret),
+    "GenerateDataKeyPair": inline(generate_data_key_pair),
+    "GenerateDataKeyPairWithoutPlaintext": inline(generate_data_key_pair_without_plaintext),
+}
