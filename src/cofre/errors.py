@@ -20,6 +20,8 @@ The tree::
     ├── AlreadyExistsError
     ├── DeleteConflictError          an IAM entity still has what must go first
     ├── InvalidGrantIdError
+    ├── InvalidImportTokenError / ExpiredImportTokenError
+    ├── IncorrectKeyMaterialError    a reimport that is not the key's material
     ├── InvalidGrantTokenError
     ├── InvalidAliasNameError
     ├── InvalidArnError
@@ -134,6 +136,18 @@ class InvalidGrantIdError(CofreError):
 
 class InvalidGrantTokenError(CofreError):
     """A grant token that Cofre did not issue."""
+
+
+class InvalidImportTokenError(CofreError):
+    """An import token Cofre did not issue, or issued for another key."""
+
+
+class ExpiredImportTokenError(CofreError):
+    """An import token past its 24 hours."""
+
+
+class IncorrectKeyMaterialError(CofreError):
+    """Imported material that is not the material the key held before."""
 
 
 class InvalidAliasNameError(CofreError):

@@ -41,8 +41,13 @@ def key_metadata(key: Key) -> Result:
         "CustomerMasterKeySpec": key.key_spec,
         "KeySpec": key.key_spec,
         "MultiRegion": False,
-        "CurrentKeyMaterialId": key.current_version_id.hex(),
     }
+    if key.current_version_id:
+        meta["CurrentKeyMaterialId"] = key.current_version_id.hex()
+    if key.expiration_model is not None:
+        meta["ExpirationModel"] = key.expiration_model
+    if key.material_valid_to is not None:
+        meta["ValidTo"] = key.material_valid_to
     if spec is not None:
         member = _ALGORITHM_MEMBERS[key.key_usage]
         meta[member] = list(spec.algorithms.get(key.key_usage, ()))

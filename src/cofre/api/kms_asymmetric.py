@@ -1,8 +1,8 @@
-"""KMS operations of asymmetric and HMAC keys on the wire."""
+"""KMS operations of asymmetric and HMAC keys, and of imported key material, on the wire."""
 
 from __future__ import annotations
 
-from cofre.api.operation import Operation, Params, Result, inline
+from cofre.api.operation import Operation, Params, Result, inline, threaded
 from cofre.core.principals import Caller
 from cofre.errors import ValidationError
 from cofre.service.container import Services
@@ -129,7 +129,44 @@ def generate_data_key_pair_without_plaintext(s: Services, c: Caller, p: Params) 
     return _pair(s, c, p, "kms:GenerateDataKeyPairWithoutPlaintext")
 
 
+def get_parameters_for_import(s: Services, c: Caller, p: Params) -> Result:
+    found = s.imports.get_parameters_for_import(
+        c, p["KeyId"], p["WrappingAlgorithm"], p["WrappingKeySpec"]
+    )
+    return {
+        "KeyId": found.key_arn,
+        "ImportToken": found.import_token,
+        "PublicKey": found.public_key,
+        "ParametersValidTo": found.valid_to,
+    }
+
+
+def import_key_material(s: Services, c: Caller, p: Params) -> Result:
+    if p.get("ImportType") == "NEW_KEY_MATERIAL":
+        raise ValidationError("Importing new key material for rotation is not supported yet.")
+    key = s.imports.import_key_material(
+        c,
+        p["KeyId"],
+        p["ImportToken"],
+        p["EncryptedKeyMaterial"],
+        p.get("ExpirationModel"),
+        p.get("ValidTo"),
+    )
+    return {"KeyId": key.arn, "KeyMaterialId": key.current_version_id.hex()}
+
+
+def delete_imported_key_material(s: Services, c: Caller, p: Params) -> Result:
+    key = s.imports.delete_imported_key_material(c, p["KeyId"])
+    out: Result = {"KeyId": key.arn}
+    if key.imported_material_id is not None:
+        out["KeyMaterialId"] = key.imported_material_id.hex()
+    return out
+
+
 ASYMMETRIC_OPERATIONS: dict[str, Operation] = {
+    "GetParametersForImport": threaded(get_parameters_for_import),
+    "ImportKeyMaterial": threaded(import_key_material),
+    "DeleteImportedKeyMaterial": threaded(delete_imported_key_material),
     "GetPublicKey": inline(get_public_key),
     "Sign": inline(sign),
     "Verify": inline(verify),

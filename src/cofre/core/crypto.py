@@ -11,6 +11,7 @@ Two uses:
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 
 from cryptography.exceptions import InvalidTag
@@ -69,3 +70,15 @@ def credential_aad(access_key_id: str) -> bytes:
 
 ROOT_CHECK_AAD = b"cofre/root-key-check/v1"
 ROOT_CHECK_PLAINTEXT = b"cofre root key check value"
+
+
+def derive_key(root: Cipher, label: bytes) -> bytes:
+    """A 32-byte key for one purpose, derived from the root key.
+
+    AES-GCM over 32 zero bytes with an IV fixed by the label (the first 12 bytes of its
+    SHA-256): the output is AES-CTR keystream under the root key for that IV, a
+    pseudorandom function of the label. Wrapping uses random IVs, which meet these fixed
+    ones with negligible probability.
+    """
+    iv = hashlib.sha256(b"cofre/derived-key/v1\x00" + label).digest()[:IV_LEN]
+    return root.seal(iv, bytes(KEY_LEN), b"")[:KEY_LEN]

@@ -79,6 +79,9 @@ class Key:
     next_rotation_at: datetime | None = None
     on_demand_rotation_started_at: datetime | None = None
     revision: int = 1
+    expiration_model: str | None = None  # imported material: KEY_MATERIAL_(DOES_NOT_)EXPIRE(S)
+    material_valid_to: datetime | None = None  # imported material expires then
+    imported_material_id: bytes | None = None  # the material a reimport must match
 
     def evolve(self, **changes: object) -> Key:
         """A copy with ``changes`` applied and the revision bumped."""
@@ -97,6 +100,7 @@ class StateRule(StrEnum):
     MANAGE = "manage"  # management operations: Enabled or Disabled
     ROTATION = "rotation"  # rotation changes: Enabled only; Disabled is DisabledError
     PENDING_DELETION = "pending-deletion"  # CancelKeyDeletion
+    IMPORT = "import"  # importing material: Enabled, Disabled or PendingImport
 
 
 def check_state(key: Key, rule: StateRule) -> None:
@@ -111,11 +115,13 @@ def check_state(key: Key, rule: StateRule) -> None:
     if state is KeyState.ENABLED:
         return
     if state is KeyState.DISABLED:
-        if rule is StateRule.MANAGE:
+        if rule in (StateRule.MANAGE, StateRule.IMPORT):
             return
         raise DisabledError(f"{key.arn} is disabled.")
     if state is KeyState.PENDING_DELETION:
         raise KeyStateError(f"{key.arn} is pending deletion.")
+    if rule is StateRule.IMPORT:
+        return
     raise KeyStateError(f"{key.arn} is pending import.")
 
 

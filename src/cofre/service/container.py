@@ -22,6 +22,7 @@ from cofre.service.grants import GrantService, GrantTokens
 from cofre.service.iam_policies import IamPolicies
 from cofre.service.iam_roles import IamRoles
 from cofre.service.iam_users import IamUsers
+from cofre.service.imports import ImportService
 from cofre.service.keycache import KeyCache
 from cofre.service.keys import KeyService
 from cofre.service.policies import PolicyStore
@@ -59,6 +60,7 @@ class Services:
     aliases: AliasService
     crypto: CryptoService
     asymmetric: AsymmetricService
+    imports: ImportService
     accounts: AccountService
     authorizer: PolicyAuthorizer
     grants: GrantService
@@ -106,6 +108,7 @@ class Services:
             aliases=AliasService(resolver),
             crypto=CryptoService(resolver, random),
             asymmetric=AsymmetricService(resolver),
+            imports=ImportService(resolver, root, random),
             accounts=AccountService(storage, root, clock, random, authorizer),
             authorizer=authorizer,
             grants=GrantService(resolver, tokens),

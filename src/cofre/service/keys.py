@@ -35,6 +35,7 @@ from cofre.errors import (
     ValidationError,
 )
 from cofre.service.authz import Request
+from cofre.service.imports import remove_material
 from cofre.service.pagination import decode_marker, decode_offset, encode_marker
 from cofre.service.ports import WriteTx
 from cofre.service.resolver import KeyResolver
@@ -79,15 +80,20 @@ class KeyService:
                 f"KeyUsage {key_usage} is not compatible with KeySpec {key_spec}; use"
                 f" {' or '.join(spec.usages)}."
             )
-        if origin != Origin.AWS_KMS.value:
-            raise UnsupportedOperationError(f"Origin {origin} is not supported by Cofre yet.")
+        if origin not in (Origin.AWS_KMS.value, Origin.EXTERNAL.value):
+            raise UnsupportedOperationError(f"Origin {origin} is not supported by Cofre.")
+        external = origin == Origin.EXTERNAL.value
+        if external and key_spec != "SYMMETRIC_DEFAULT":
+            raise UnsupportedOperationError(
+                "Cofre imports key material for SYMMETRIC_DEFAULT keys only."
+            )
         if multi_region:
             raise UnsupportedOperationError("Multi-Region keys are not supported by Cofre yet.")
         validate_new_tags({}, tags or {})
         now = self._r.clock.now()
         key_id = str(uuid.UUID(bytes=self._r.random(16), version=4))
         arn = key_arn(caller.region, caller.account_id, key_id)
-        version = self._r.new_version(arn, key_id, None, key_spec)
+        version = None if external else self._r.new_version(arn, key_id, None, key_spec)
         key = Key(
             key_id=key_id,
             account_id=caller.account_id,
@@ -97,11 +103,11 @@ class KeyService:
             description=description,
             key_spec=key_spec,
             key_usage=key_usage,
-            origin=Origin.AWS_KMS,
+            origin=Origin(origin),
             key_manager=KeyManager.CUSTOMER,
-            state=KeyState.ENABLED,
+            state=KeyState.PENDING_IMPORT if external else KeyState.ENABLED,
             policy=policy if policy is not None else default_key_policy(caller.account_id),
-            current_version_id=version.version_id,
+            current_version_id=b"" if version is None else version.version_id,
         )
         if policy is not None and not bypass_lockout_check:
             self._check_lockout(caller, key)
@@ -327,6 +333,13 @@ class KeyService:
                     and key.deletion_date <= now
                 ):
                     tx.delete_key(key.key_id)
+                    done += 1
+                elif (
+                    key.material_valid_to is not None
+                    and key.material_valid_to <= now
+                    and key.state is not KeyState.PENDING_IMPORT
+                ):
+                    remove_material(tx, key)  # imported material expired
                     done += 1
                 elif (
                     key.state is KeyState.ENABLED

@@ -33,7 +33,7 @@ KEY_COLUMNS = (
     "key_id, account_id, region, arn, created_at, description, key_spec, key_usage, origin,"
     " key_manager, state, policy, current_version_id, deletion_date, pending_window_days,"
     " rotation_enabled, rotation_period_days, next_rotation_at, on_demand_rotation_started_at,"
-    " revision"
+    " revision, expiration_model, material_valid_to, imported_material_id"
 )
 
 
@@ -59,6 +59,9 @@ def _key_row(key: Key) -> tuple[Any, ...]:
         to_micros(key.next_rotation_at),
         to_micros(key.on_demand_rotation_started_at),
         key.revision,
+        key.expiration_model,
+        to_micros(key.material_valid_to),
+        key.imported_material_id,
     )
 
 
@@ -84,6 +87,9 @@ def _key_from_row(row: Row) -> Key:
         next_rotation_at=from_micros(row[17]),
         on_demand_rotation_started_at=from_micros(row[18]),
         revision=row[19],
+        expiration_model=row[20],
+        material_valid_to=from_micros(row[21]),
+        imported_material_id=None if row[22] is None else bytes(row[22]),
     )
 
 
@@ -187,7 +193,7 @@ class SqlTx(IamSql, GrantSql):
         return [_key_from_row(r) for r in rows]
 
     def keys_due(self, now: datetime, limit: int) -> list[Key]:
-        # Two queries, so that each uses its partial index instead of scanning all keys.
+        # One query per reason, so that each uses its partial index instead of a scan.
         micros = to_micros(now)
         deleting = self._all(
             f"SELECT {KEY_COLUMNS} FROM keys WHERE deletion_date IS NOT NULL"
@@ -199,14 +205,20 @@ class SqlTx(IamSql, GrantSql):
             " AND next_rotation_at <= ? AND state = 'Enabled' ORDER BY next_rotation_at LIMIT ?",
             (micros, limit),
         )
-        due = {row[0]: row for row in (*deleting, *rotating)}
+        expiring = self._all(
+            f"SELECT {KEY_COLUMNS} FROM keys WHERE material_valid_to IS NOT NULL"
+            " AND material_valid_to <= ? ORDER BY material_valid_to LIMIT ?",
+            (micros, limit),
+        )
+        due = {row[0]: row for row in (*deleting, *rotating, *expiring)}
         return [_key_from_row(due[key_id]) for key_id in sorted(due)][:limit]
 
-    def insert_key(self, key: Key, first_version: KeyVersion) -> None:
+    def insert_key(self, key: Key, first_version: KeyVersion | None) -> None:
         self._exec(
-            f"INSERT INTO keys ({KEY_COLUMNS}) VALUES ({', '.join('?' * 20)})", _key_row(key)
+            f"INSERT INTO keys ({KEY_COLUMNS}) VALUES ({', '.join('?' * 23)})", _key_row(key)
         )
-        self.insert_version(first_version)
+        if first_version is not None:
+            self.insert_version(first_version)
 
     def update_key(self, key: Key) -> None:
         row = _key_row(key)
@@ -214,10 +226,14 @@ class SqlTx(IamSql, GrantSql):
             "UPDATE keys SET description = ?, state = ?, policy = ?, current_version_id = ?,"
             " deletion_date = ?, pending_window_days = ?, rotation_enabled = ?,"
             " rotation_period_days = ?, next_rotation_at = ?, on_demand_rotation_started_at = ?,"
-            " revision = ? WHERE key_id = ?",
-            (row[5], row[10], row[11], *row[12:20], key.key_id),
+            " revision = ?, expiration_model = ?, material_valid_to = ?,"
+            " imported_material_id = ? WHERE key_id = ?",
+            (row[5], row[10], row[11], *row[12:23], key.key_id),
         )
         self.record_change("key", key.key_id)
+
+    def delete_versions(self, key_id: str) -> None:
+        self._exec("DELETE FROM key_versions WHERE key_id = ?", (key_id,))
 
     def delete_key(self, key_id: str) -> None:
         for row in self._all(
