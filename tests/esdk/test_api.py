@@ -150,3 +150,45 @@ def test_public_surface() -> None:
     for name in esdk.__all__:
         assert hasattr(esdk, name)
     assert isinstance(esdk.RawAesKeyring("n", "k", bytes(16)), esdk.Keyring)
+
+
+@pytest.mark.parametrize(
+    ("size", "frame_length"),
+    [(0, 4096), (4096 * 3, 4096), (3 << 20, 4096), (5 << 20, 2 << 20), (100, 0)],
+    ids=["empty", "exact-frames", "batches", "frames-larger-than-a-batch", "non-framed"],
+)
+def test_stream_gives_back_bytes_after_the_message(
+    size: int, frame_length: int, aes_keyring: esdk.RawAesKeyring
+) -> None:
+    """Bodies are read in batches; a seekable source is left right after the message."""
+    plaintext = os.urandom(size)
+    message, _ = esdk.encrypt(
+        plaintext,
+        aes_keyring,
+        frame_length=frame_length,
+        algorithm=S.AES_256_GCM_HKDF_SHA512_COMMIT_KEY,
+    )
+    source, sink = io.BytesIO(message + b"next message"), io.BytesIO()
+    esdk.decrypt_stream(source, sink, aes_keyring)
+    assert sink.getvalue() == plaintext
+    assert source.read() == b"next message"
+    with pytest.raises(esdk.DecryptError, match="trailing bytes"):
+        esdk.decrypt_stream(io.BytesIO(message + b"x"), io.BytesIO(), aes_keyring, require_end=True)
+    with pytest.raises(esdk.DecryptError, match="trailing bytes"):
+        esdk.decrypt(message + b"x", aes_keyring)
+    # a pipe-like source: the message still decrypts, however reads are split
+    out = io.BytesIO()
+    esdk.decrypt_stream(_Trickle(message), out, aes_keyring, require_end=True)  # type: ignore[arg-type]
+    assert out.getvalue() == plaintext
+
+
+def test_large_signed_stream_round_trips(aes_keyring: esdk.RawAesKeyring) -> None:
+    """Several batches through the helper threads and the spool file."""
+    plaintext = os.urandom((3 << 20) + 12345)
+    sink = io.BytesIO()
+    esdk.encrypt_stream(io.BytesIO(plaintext), sink, aes_keyring, frame_length=65536)
+    out = io.BytesIO()
+    header = esdk.decrypt_stream(
+        io.BytesIO(sink.getvalue()), out, aes_keyring, spool_memory=1 << 20
+    )
+    assert out.getvalue() == plaintext and header.suite.signed

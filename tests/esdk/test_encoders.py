@@ -205,3 +205,27 @@ def _stdlib() -> frozenset[str]:
     import sys
 
     return frozenset(sys.stdlib_module_names)
+
+
+def test_into_fallbacks_match_cryptography() -> None:
+    """Batched frames use encrypt_into/decrypt_into; older cryptography gets a fallback."""
+    import os
+
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    from cofre.esdk.frames import open_into, seal_into
+
+    aead = AESGCM(os.urandom(32))
+
+    class Old:  # a cryptography release without the *_into methods
+        encrypt = aead.encrypt
+        decrypt = aead.decrypt
+
+    nonce, data, aad = frame_iv(7), os.urandom(100), b"aad"
+    new, old = bytearray(116), bytearray(116)
+    seal_into(aead)(nonce, data, aad, memoryview(new))
+    seal_into(Old())(memoryview(nonce), memoryview(data), aad, memoryview(old))  # type: ignore[arg-type]
+    assert new == old == aead.encrypt(nonce, data, aad)
+    plain = bytearray(100)
+    open_into(Old())(nonce, memoryview(new), aad, memoryview(plain))  # type: ignore[arg-type]
+    assert plain == data

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import io
+import os
 
 import pytest
 
 from cofre import esdk
+from cofre.esdk.frames import frames_per_batch
 
 S = esdk.AlgorithmSuite
 CASES = [
@@ -69,15 +71,18 @@ def test_signed_stream_releases_nothing_before_the_signature(
 
 
 def test_unsigned_stream_release_policy(aes_keyring: esdk.RawAesKeyring) -> None:
-    """Unsigned suites release each authenticated frame; buffer_unsigned=True releases none."""
+    """Unsigned suites release each batch of authenticated frames; a failure later releases
+    nothing more; buffer_unsigned=True releases none."""
     suite = S.AES_256_GCM_HKDF_SHA512_COMMIT_KEY
-    plaintext = bytes(range(256)) * 8  # 2048 bytes: 3 regular frames of 512 and a final frame
+    per_batch = frames_per_batch(suite.spec, 512)
+    plaintext = os.urandom(3 * per_batch * 512 + 100)  # three full batches and a tail
     message, _ = esdk.encrypt(plaintext, aes_keyring, algorithm=suite, frame_length=512)
     tampered = message[:-1] + bytes([message[-1] ^ 1])  # the final frame's tag
     sink = io.BytesIO()
     with pytest.raises(esdk.DecryptError):
         esdk.decrypt_stream(io.BytesIO(tampered), sink, aes_keyring)
-    assert sink.getvalue() == plaintext[:1536]  # authentic frames only, never the bad one
+    # authentic batches only, never the bad frame
+    assert sink.getvalue() == plaintext[: 3 * per_batch * 512]
     sink = io.BytesIO()
     with pytest.raises(esdk.DecryptError):
         esdk.decrypt_stream(io.BytesIO(tampered), sink, aes_keyring, buffer_unsigned=True)

@@ -6,8 +6,12 @@ Usable without the server: imports only the standard library and ``cryptography`
     keyring = esdk.RawAesKeyring("ns", "key", key_bytes)
     message, header = esdk.encrypt(b"data", keyring, encryption_context={"purpose": "demo"})
     plaintext, header = esdk.decrypt(message, keyring)
+
+Materials managers compose: ``CachingCmm`` reuses data keys within limits,
+``RequiredEncryptionContextCmm`` authenticates context pairs without storing them.
 """
 
+from cofre.esdk.caching import CachingCmm, LocalCache
 from cofre.esdk.cmm import DefaultCmm
 from cofre.esdk.decrypt import decrypt, decrypt_stream
 from cofre.esdk.encrypt import DEFAULT_FRAME_LENGTH, encrypt, encrypt_stream
@@ -32,11 +36,13 @@ from cofre.esdk.materials import (
     EncryptionMaterialsRequest,
     Keyring,
 )
+from cofre.esdk.required_context import RequiredEncryptionContextCmm
 from cofre.esdk.suites import AlgorithmSuite, CommitmentPolicy
 
 __all__ = [
     "DEFAULT_FRAME_LENGTH",
     "AlgorithmSuite",
+    "CachingCmm",
     "CommitmentPolicy",
     "ConfigurationError",
     "ContentType",
@@ -55,10 +61,12 @@ __all__ = [
     "KmsClient",
     "KmsDiscoveryKeyring",
     "KmsKeyring",
+    "LocalCache",
     "MessageHeader",
     "MultiKeyring",
     "RawAesKeyring",
     "RawRsaKeyring",
+    "RequiredEncryptionContextCmm",
     "RsaPadding",
     "decrypt",
     "decrypt_stream",

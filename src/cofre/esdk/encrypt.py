@@ -6,27 +6,27 @@ import io
 import os
 import tempfile
 from collections.abc import Mapping
+from dataclasses import replace
+from functools import partial
 from typing import BinaryIO
 
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from cofre.esdk._io import COPY_CHUNK, HashingWriter, copy_stream, read_full
+from cofre.esdk._io import COPY_CHUNK, Overlap, copy_stream, read_full
 from cofre.esdk.body import (
-    MAX_FRAMES,
     MAX_NON_FRAMED_LENGTH,
     BodyAadContent,
     body_aad,
-    encode_final_frame,
     encode_footer,
     encode_non_framed_prefix,
-    encode_regular_frame,
     frame_iv,
 )
 from cofre.esdk.cmm import DefaultCmm
 from cofre.esdk.context import check_no_reserved_keys, serialize_encryption_context
 from cofre.esdk.crypto import derive_keys, header_auth_tag, new_signature_hash, sign_digest
 from cofre.esdk.errors import ConfigurationError, EncryptError
+from cofre.esdk.frames import Buffer, FrameSealer, frames_per_batch, regular_frame_size
 from cofre.esdk.header import (
     MAX_FRAME_LENGTH,
     ContentType,
@@ -40,7 +40,12 @@ from cofre.esdk.materials import (
     EncryptionMaterialsRequest,
     Keyring,
 )
-from cofre.esdk.suites import DEFAULT_COMMITMENT_POLICY, AlgorithmSuite, CommitmentPolicy
+from cofre.esdk.suites import (
+    DEFAULT_COMMITMENT_POLICY,
+    AlgorithmSuite,
+    CommitmentPolicy,
+    SuiteSpec,
+)
 
 DEFAULT_FRAME_LENGTH = 4096
 SPOOL_MEMORY = 8 << 20
@@ -99,7 +104,9 @@ def encrypt_stream(
     max_encrypted_data_keys: int | None = None,
     plaintext_length: int | None = None,
 ) -> MessageHeader:
-    """Encrypt ``source`` into ``sink`` frame by frame; memory stays around one frame.
+    """Encrypt ``source`` into ``sink`` a batch of frames (about 1 MiB, at least one frame)
+    at a time; memory stays around four batches, whatever the input size. Writing the
+    output (and hashing it, for signed suites) overlaps encrypting the next batch.
 
     Non-framed messages (``frame_length=0``) need the length up front, so the source is
     first spooled to a temporary file (in memory up to 8 MiB).
@@ -127,23 +134,46 @@ def encrypt_stream(
         raise EncryptError("materials hold no data key")
     if suite.signed and materials.signing_key is None:
         raise EncryptError("materials hold no signing key for a signed suite")
+    # encrypt.md: every required (authenticate-only) key MUST have a value in the context
+    required = materials.required_encryption_context_keys
+    if any(k not in materials.encryption_context for k in required):
+        raise EncryptError("a required encryption context key has no value")
     header, key = _build_header(materials, frame_length)
-    out = HashingWriter(sink, new_signature_hash(suite) if suite.signed else None)
+    auth_only = {k: materials.encryption_context[k] for k in required}
     body = serialize_header_body(header)
-    auth_only = {
-        k: materials.encryption_context[k] for k in materials.required_encryption_context_keys
-    }
+    # encrypt.md#authentication-tag: AAD = header body || authenticate-only context
     tag = header_auth_tag(suite, key, body + serialize_encryption_context(auth_only))
-    out.write(body + serialize_header_auth(header, tag))
-    if frame_length:
-        _write_frames(out, source, header, key, plaintext_length)
-    else:
-        _write_non_framed(out, source, header, key)
-    if out.hasher is not None:
+    hasher = new_signature_hash(suite) if suite.signed else None
+    with Overlap() as writing, Overlap() as hashing:
+        out = _Output(sink, hasher, writing, hashing)
+        out.write(body + serialize_header_auth(header, tag))
+        if frame_length:
+            _write_frames(out, source, header, key, plaintext_length)
+        else:
+            _write_non_framed(out, source, header, key)
+    if hasher is not None:
         assert materials.signing_key is not None
-        signature = sign_digest(suite, materials.signing_key, out.hasher.finalize())
+        signature = sign_digest(suite, materials.signing_key, hasher.finalize())
         sink.write(encode_footer(signature))
-    return header
+    return replace(header, authenticated_only_context=auth_only) if auth_only else header
+
+
+class _Output:
+    """Writes to ``sink`` and feeds the signature hash, when there is one; ``background``
+    writes and hashing overlap the next batch's encryption, each on its own thread."""
+
+    def __init__(
+        self, sink: BinaryIO, hasher: hashes.Hash | None, writing: Overlap, hashing: Overlap
+    ) -> None:
+        self._sink = sink
+        self._hasher = hasher
+        self._writing = writing
+        self._hashing = hashing
+
+    def write(self, data: Buffer, *, background: bool = False) -> None:
+        self._writing.run(partial(self._sink.write, data), background=background)
+        if self._hasher is not None:
+            self._hashing.run(partial(self._hasher.update, data), background=background)
 
 
 def _build_header(materials: EncryptionMaterials, frame_length: int) -> tuple[MessageHeader, bytes]:
@@ -169,35 +199,48 @@ def _build_header(materials: EncryptionMaterials, frame_length: int) -> tuple[Me
 
 
 def _write_frames(
-    out: HashingWriter, source: BinaryIO, header: MessageHeader, key: bytes, bound: int | None
+    out: _Output, source: BinaryIO, header: MessageHeader, key: bytes, bound: int | None
 ) -> None:
-    aead = AESGCM(key)
-    fl, mid = header.frame_length, header.message_id
-    seq, total = 1, 0
-    current = read_full(source, fl)
+    """Seal the input a batch of frames at a time; two output buffers take turns, one being
+    written while the next batch is sealed."""
+    fl, spec = header.frame_length, header.suite.spec
+    sealer = FrameSealer(key, header.message_id, fl, spec)
+    per_batch = frames_per_batch(spec, fl)
+    batch = per_batch * fl
+    buffers: list[bytearray] = []
+    total = 0
+    current = read_full(source, batch)
     while True:
         total += len(current)
         if bound is not None and total > bound:
             raise EncryptError("plaintext is longer than the declared length")
-        # encrypt.md#construct-the-body: a frame that ends the input is the final frame
-        nxt = read_full(source, fl) if len(current) == fl else b""
-        iv = frame_iv(seq)
-        if not nxt:
-            aad = body_aad(mid, BodyAadContent.FINAL_FRAME, seq, len(current))
-            out.write(encode_final_frame(seq, iv, aead.encrypt(iv, current, aad)))
-            return
-        aad = body_aad(mid, BodyAadContent.REGULAR_FRAME, seq, fl)
-        out.write(encode_regular_frame(seq, iv, aead.encrypt(iv, current, aad)))
-        seq += 1
-        # message-body.md#sequence-number: at most 2^32 - 1 frames
-        if seq >= MAX_FRAMES:
-            raise EncryptError("plaintext needs more frames than the format allows")
-        current = nxt
+        following = read_full(source, batch) if len(current) == batch else b""
+        if following:
+            out.write(sealer.seal_regular(current, _buffer(buffers, spec, fl)), background=True)
+            current = following
+            continue
+        # encrypt.md#construct-the-body: the frame that ends the input is the final frame
+        # (a full one when the input is a multiple of the frame length; empty input: empty)
+        split = max(0, (len(current) - 1) // fl) * fl
+        view = memoryview(current)
+        if split:
+            sealed = sealer.seal_regular(view[:split], _buffer(buffers, spec, fl))
+            out.write(sealed, background=True)
+        out.write(sealer.seal_final(view[split:]))
+        return
 
 
-def _write_non_framed(
-    out: HashingWriter, source: BinaryIO, header: MessageHeader, key: bytes
-) -> None:
+def _buffer(buffers: list[bytearray], spec: SuiteSpec, frame_length: int) -> bytearray:
+    """The next of two alternating batch buffers, allocated on first use."""
+    if len(buffers) < 2:
+        size = frames_per_batch(spec, frame_length) * regular_frame_size(spec, frame_length)
+        buffers.append(bytearray(size))
+    else:
+        buffers.reverse()
+    return buffers[-1]
+
+
+def _write_non_framed(out: _Output, source: BinaryIO, header: MessageHeader, key: bytes) -> None:
     with tempfile.SpooledTemporaryFile(max_size=SPOOL_MEMORY) as spool:
         copy_stream(source, spool)
         length = spool.tell()

@@ -10,7 +10,7 @@ from __future__ import annotations
 import enum
 import struct
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from cofre.esdk.context import deserialize_encryption_context, serialize_encryption_context
 from cofre.esdk.errors import ConfigurationError, DecryptError, EsdkError
@@ -32,7 +32,12 @@ class ContentType(enum.IntEnum):
 
 @dataclass(frozen=True)
 class MessageHeader:
-    """The header body fields; ``suite_data`` is the commit key (v2) or empty (v1)."""
+    """The header body fields; ``suite_data`` is the commit key (v2) or empty (v1).
+
+    ``authenticated_only_context`` is not part of the header bytes: the pairs of the
+    encryption context that the header tag authenticates but the message does not store
+    (client-apis/decrypt.md: decrypt returns them with the stored context).
+    """
 
     version: int
     suite: AlgorithmSuite
@@ -42,6 +47,7 @@ class MessageHeader:
     content_type: ContentType
     frame_length: int
     suite_data: bytes = b""
+    authenticated_only_context: Mapping[str, str] = field(default_factory=dict)
 
 
 def _u16_field(data: bytes) -> bytes:

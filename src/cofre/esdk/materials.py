@@ -81,17 +81,27 @@ class Keyring(Protocol):
 
 @dataclass(frozen=True)
 class EncryptionMaterialsRequest:
-    """cmm-interface.md#encryption-materials-request."""
+    """cmm-interface.md#encryption-materials-request.
+
+    ``required_encryption_context_keys``: keys whose pairs are authenticated but not stored
+    in the message; set by CMMs for composition (the required-context CMM), never by
+    ``encrypt`` itself.
+    """
 
     encryption_context: Mapping[str, str]
     commitment_policy: CommitmentPolicy
     algorithm_suite: AlgorithmSuite | None = None
     max_plaintext_length: int | None = None
+    required_encryption_context_keys: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
 class DecryptMaterialsRequest:
-    """cmm-interface.md#decrypt-materials-request."""
+    """cmm-interface.md#decrypt-materials-request.
+
+    ``encryption_context`` is the context stored in the message header;
+    ``reproduced_encryption_context`` is the context the caller gave to ``decrypt``.
+    """
 
     algorithm_suite: AlgorithmSuite
     commitment_policy: CommitmentPolicy

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import functools
 from dataclasses import dataclass
 
 from cryptography.hazmat.primitives import hashes
@@ -34,7 +35,8 @@ _P384 = ec.SECP384R1
 
 
 class AlgorithmSuite(enum.Enum):
-    """The ESDK algorithm suites; the value is the table row."""
+    """The ESDK algorithm suites; the value is the table row (derived properties are
+    cached on the members: they are read for every message)."""
 
     # fmt: off
     #                                          id    ver key  kdf    commit curve  sighash
@@ -51,42 +53,42 @@ class AlgorithmSuite(enum.Enum):
     AES_128_GCM_IV12_TAG16_NO_KDF = SuiteSpec(0x0014, 1, 16, None, False, None, None)
     # fmt: on
 
-    @property
+    @functools.cached_property
     def spec(self) -> SuiteSpec:
         value: SuiteSpec = self.value
         return value
 
-    @property
+    @functools.cached_property
     def suite_id(self) -> int:
         return self.spec.suite_id
 
-    @property
+    @functools.cached_property
     def id_bytes(self) -> bytes:
         return self.spec.suite_id.to_bytes(2, "big")
 
-    @property
+    @functools.cached_property
     def message_format_version(self) -> int:
         return self.spec.message_format_version
 
-    @property
+    @functools.cached_property
     def data_key_length(self) -> int:
         """Key derivation input length: the length of the plaintext data key."""
         return self.spec.key_length
 
-    @property
+    @functools.cached_property
     def committing(self) -> bool:
         return self.spec.committing
 
-    @property
+    @functools.cached_property
     def signed(self) -> bool:
         return self.spec.curve is not None
 
-    @property
+    @functools.cached_property
     def message_id_length(self) -> int:
         # data-format/message-header.md#message-id: 16 bytes in v1, 32 bytes in v2
         return 32 if self.message_format_version == 2 else 16
 
-    @property
+    @functools.cached_property
     def suite_data_length(self) -> int:
         # data-format/message-header.md#algorithm-suite-data: the commit key, 32 bytes
         return 32 if self.committing else 0
