@@ -27,6 +27,8 @@ Examples::
     .venv/bin/python bench/loadgen.py --port 8100 --op bare --concurrency 1,8,32 --duration 5
     .venv/bin/python bench/loadgen.py --port 8200 --op encrypt64,decrypt --key-id alias/bench \\
         --access-key AKIA... --secret-key ... --concurrency 32 --json
+    .venv/bin/python bench/loadgen.py --port 8200 --op encrypt64 --key-id <key-id> \\
+        --access-key AKIA... --secret-key ... --context '{"app":"bench","tenant":"t-1"}'
 """
 
 from __future__ import annotations
@@ -141,24 +143,37 @@ def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
 
 
-def build_spec(op: str, endpoint: Endpoint, key_id: str | None) -> RequestSpec:
-    """The request an operation sends. ``decrypt`` first encrypts once to get a ciphertext."""
+def build_spec(
+    op: str,
+    endpoint: Endpoint,
+    key_id: str | None,
+    context: dict[str, str] | None = None,
+) -> RequestSpec:
+    """The request an operation sends. ``decrypt`` first encrypts once to get a ciphertext.
+
+    ``context`` (an encryption context) is added as ``EncryptionContext`` to the Encrypt,
+    Decrypt (and its priming Encrypt) and GenerateDataKey bodies, as a caller under a key
+    policy with ``kms:EncryptionContext:`` conditions must send it.
+    """
     key = key_id or "alias/cofre-bench"
+    extra: dict[str, Any] = {"EncryptionContext": context} if context else {}
     if op in ("encrypt64", "bare"):
         # ``bare`` sends the very bytes of encrypt64 (to the bare app, which ignores them).
-        body = {"KeyId": key, "Plaintext": _b64(os.urandom(64))}
+        body = {"KeyId": key, "Plaintext": _b64(os.urandom(64)), **extra}
         return RequestSpec("TrentService.Encrypt", json.dumps(body).encode())
     if op == "encrypt4k":
-        body = {"KeyId": key, "Plaintext": _b64(os.urandom(4096))}
+        body = {"KeyId": key, "Plaintext": _b64(os.urandom(4096)), **extra}
         return RequestSpec("TrentService.Encrypt", json.dumps(body).encode())
     if op == "decrypt":
         answer = call(
-            endpoint, "TrentService.Encrypt", {"KeyId": key, "Plaintext": _b64(os.urandom(64))}
+            endpoint,
+            "TrentService.Encrypt",
+            {"KeyId": key, "Plaintext": _b64(os.urandom(64)), **extra},
         )
-        body = {"CiphertextBlob": answer["CiphertextBlob"]}
+        body = {"CiphertextBlob": answer["CiphertextBlob"], **extra}
         return RequestSpec("TrentService.Decrypt", json.dumps(body).encode())
     if op == "generate-data-key":
-        body = {"KeyId": key, "KeySpec": "AES_256"}
+        body = {"KeyId": key, "KeySpec": "AES_256", **extra}
         return RequestSpec("TrentService.GenerateDataKey", json.dumps(body).encode())
     if op == "create-key":
         body = {"Description": "cofre-bench filler"}
@@ -509,13 +524,14 @@ def run_load(
     processes: int = DEFAULT_PROCESSES,
     key_id: str | None = None,
     spec: RequestSpec | None = None,
+    context: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """Run one operation at one concurrency; return the merged figures."""
     if not 1 <= concurrency <= MAX_CONCURRENCY:
         raise ValueError(f"concurrency must be within 1..{MAX_CONCURRENCY}")
     if not 0 < duration <= MAX_DURATION:
         raise ValueError(f"duration must be within (0, {MAX_DURATION}]")
-    spec = spec or build_spec(op, endpoint, key_id)
+    spec = spec or build_spec(op, endpoint, key_id, context)
     payload, _ = sign(endpoint, spec)
     processes = max(1, min(processes, concurrency))
     shares = [
@@ -658,6 +674,19 @@ def _op(text: str) -> str:
     return text
 
 
+def _context(text: str) -> dict[str, str]:
+    """An encryption context: a JSON object of strings."""
+    try:
+        value = json.loads(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not JSON: {exc}") from exc
+    if not isinstance(value, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+    ):
+        raise argparse.ArgumentTypeError("must be a JSON object of string values")
+    return value
+
+
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(
         description="Pre-signed keep-alive load generator for Cofre (and the bare-app floor).",
@@ -691,6 +720,14 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="generator processes (connections are split over them)",
     )
     p.add_argument("--key-id", default=None, help="KeyId for encrypt/decrypt/generate-data-key")
+    p.add_argument(
+        "--context",
+        type=_context,
+        default=None,
+        metavar="JSON",
+        help='encryption context (a JSON object, e.g. \'{"app":"bench"}\') sent with '
+        "encrypt*, decrypt and generate-data-key",
+    )
     p.add_argument(
         "--access-key", default=os.environ.get("COFRE_ADMIN_ACCESS_KEY_ID", "AKIACOFREBENCH000001")
     )
@@ -731,7 +768,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     results: list[dict[str, Any]] = []
     show(HEADER)
     for op in args.op:
-        spec = build_spec(op, endpoint, args.key_id)  # decrypt: one Encrypt, shared by runs
+        # decrypt: one Encrypt, shared by runs
+        spec = build_spec(op, endpoint, args.key_id, args.context)
         for concurrency in args.concurrency:
             result = run_load(
                 endpoint,

@@ -4,6 +4,7 @@
 
     .venv/bin/python bench/run.py --backend sqlite --workers 2 --concurrency 1,8,32 --duration 10
     .venv/bin/python bench/run.py --backend postgres --keys 100000
+    .venv/bin/python bench/run.py --skip-bare --ops encrypt64 --policy both --repeat 3
 
 Steps:
 
@@ -14,11 +15,17 @@ Steps:
    [--database URL]`` with bench admin credentials, wait for ``GET /health``;
 4. create the benchmark key with boto3 and run every operation at every concurrency
    through ``bench/loadgen.py``, sampling the server processes' RSS and CPU from /proc;
+   with ``--policy realistic`` (or ``both``) also create the IAM users ``bench-app`` and
+   ``bench-keyadmin``, a second key under a five-statement key policy with conditions on
+   the encryption context and an identity policy for ``bench-app``, check that the policy
+   holds (Encrypt with the context succeeds, without it is denied), and run the same
+   operations as ``bench-app`` with that context (``both``: admin then realistic at each
+   point, on the same server);
 5. with ``--keys N``: create N more keys (pre-signed CreateKey through the load generator),
    and run every operation again;
-6. print the table (req/s, p50, p99, ratio to the bare app at the same concurrency), the RSS
-   per worker and the issue's targets as PASS/FAIL; write everything to
-   ``bench/results/<time>-<backend>.json`` (git-ignored);
+6. print the table (req/s, p50, p99, ratio to the bare app at the same concurrency), the
+   realistic/admin comparison, the RSS per worker and the issue's targets as PASS/FAIL;
+   write everything to ``bench/results/<time>-<backend>.json`` (git-ignored);
 7. stop every process it started, by PID (SIGTERM, then SIGKILL after a timeout), also on
    Ctrl-C or error, and drop the PostgreSQL database.
 """
@@ -29,6 +36,7 @@ import argparse
 import contextlib
 import http.client
 import json
+import math
 import os
 import platform
 import resource
@@ -63,12 +71,19 @@ TARGET_OPS = ("encrypt64", "decrypt", "generate-data-key")  # those the issue se
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 PAGE_KIB = 1024
 
+POLICY_MODES = ("admin", "realistic")
+APP_USER = "bench-app"  # the realistic mode's caller
+KEYADMIN_USER = "bench-keyadmin"  # the key administrator its key policy names
+BENCH_CONTEXT = {"app": "bench", "tenant": "t-1"}
+
 # The issue's targets.
 MIN_RATIO_AT_32 = 0.50
 MAX_P99_MS = 15.0
 MAX_P50_MS_AT_1 = 0.5
 MAX_RSS_MIB = 150.0
 MAX_SLOWDOWN_WITH_KEYS = 0.10
+MIN_POLICY_RATIO = 0.85  # realistic-policy Encrypt req/s within 15% of admin-only
+POLICY_TARGET_OPS = ("encrypt64",)
 DISTURBED = 0.15  # other + steal cores above which a row is marked "!" (--max-other)
 
 
@@ -371,6 +386,18 @@ class Sampler:
         self._thread.join()
 
 
+@dataclass(frozen=True)
+class Caller:
+    """Whose credentials the load generator signs with, and the context it sends."""
+
+    access_key: str
+    secret_key: str
+    context: dict[str, str] | None = None
+
+
+ADMIN = Caller(ACCESS_KEY, SECRET_KEY)
+
+
 def run_loadgen(
     args: argparse.Namespace,
     port: int,
@@ -378,6 +405,7 @@ def run_loadgen(
     concurrency: int,
     key_id: str | None,
     *,
+    caller: Caller = ADMIN,
     duration: float | None = None,
     warmup: float | None = None,
     max_requests: int | None = None,
@@ -392,10 +420,13 @@ def run_loadgen(
         "--duration", str(duration), "--warmup", str(warmup),
         "--max-requests", str(max_requests or args.max_requests),
         "--processes", str(processes or args.processes),
-        "--access-key", ACCESS_KEY, "--secret-key", SECRET_KEY, "--region", REGION,
+        "--access-key", caller.access_key, "--secret-key", caller.secret_key,
+        "--region", REGION,
     ]  # fmt: skip
     if key_id:
         argv += ["--key-id", key_id]
+    if caller.context:
+        argv += ["--context", json.dumps(caller.context)]
     proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE)
     try:
         out, _ = proc.communicate(timeout=duration + warmup + 180.0)
@@ -425,6 +456,7 @@ def measure_once(
     concurrency: int,
     key_id: str | None,
     label: str,
+    caller: Caller = ADMIN,
 ) -> dict[str, Any]:
     """One load run, with the server's CPU and RSS and what else the machine did meanwhile."""
     tree0 = {p: cpu_seconds(p) for p in server.tree()}
@@ -434,7 +466,7 @@ def measure_once(
     self0 = resource.getrusage(resource.RUSAGE_SELF)
     t0 = time.monotonic()
     with Sampler(server) as sampler:
-        result = run_loadgen(args, port, op, concurrency, key_id)
+        result = run_loadgen(args, port, op, concurrency, key_id, caller=caller)
     wall = time.monotonic() - t0
     kids1 = resource.getrusage(resource.RUSAGE_CHILDREN)
     self1 = resource.getrusage(resource.RUSAGE_SELF)
@@ -456,6 +488,76 @@ def measure_once(
     return result
 
 
+@dataclass(frozen=True)
+class Target:
+    """What one series of load runs measures: a row label, the key and the caller."""
+
+    label: str
+    key_id: str | None
+    caller: Caller = ADMIN
+
+
+def measure_try(
+    args: argparse.Namespace, server: Managed, port: int, op: str, concurrency: int, t: Target
+) -> dict[str, Any]:
+    """One run, re-run up to ``--retries`` times while something else used more than
+    ``--max-other`` cores (other jobs or the hypervisor's steal); if every try was disturbed
+    the least disturbed one is kept."""
+    tries = []
+    for attempt in range(args.retries + 1):
+        if attempt:
+            time.sleep(args.retry_pause)
+        result = measure_once(args, server, port, op, concurrency, t.key_id, t.label, t.caller)
+        tries.append(result)
+        if disturbance(result) <= args.max_other:
+            break
+        print(f"    disturbed ({', '.join(result['other_top']) or 'steal/short jobs'}: "
+              f"other {result['other_cores']:.2f}, steal {result['steal_cores']:.2f} "
+              f"cores){'; again' if attempt < args.retries else ''}", flush=True)  # fmt: skip
+    best = min(tries, key=disturbance)
+    best["tries"] = len(tries)
+    return best
+
+
+def measure_set(
+    args: argparse.Namespace,
+    server: Managed,
+    port: int,
+    op: str,
+    concurrency: int,
+    targets: Sequence[Target],
+) -> list[dict[str, Any]]:
+    """Run ``op`` ``args.repeat`` times for each target; keep per target the run with the
+    median req/s.
+
+    The targets take turns within each repeat, in reverse order every other repeat (AB, BA,
+    AB, ...), so that a change in what else loads the machine hits each alike. Every target
+    after the first also gets ``paired_ratios``: its req/s over the first target's in the
+    same repeat.
+    """
+    runs: list[list[dict[str, Any]]] = [[] for _ in targets]
+    for n in range(args.repeat):
+        order = list(range(len(targets)))
+        for i in order if n % 2 == 0 else order[::-1]:
+            runs[i].append(measure_try(args, server, port, op, concurrency, targets[i]))
+    chosen_all = []
+    for i, series in enumerate(runs):
+        ordered = sorted(series, key=lambda r: r["rps"])
+        chosen = dict(ordered[len(ordered) // 2])
+        chosen["repeats_rps"] = [round(r["rps"]) for r in series]  # in the order run
+        if i:
+            chosen["paired_ratios"] = [
+                r["rps"] / base["rps"] for r, base in zip(series, runs[0], strict=True)
+            ]
+        print(row(chosen), flush=True)
+        if chosen["other_top"]:
+            print(f"    other load: {', '.join(chosen['other_top'])}", flush=True)
+        if chosen["first_error"]:
+            print(f"    first error: {chosen['first_error']}", flush=True)
+        chosen_all.append(chosen)
+    return chosen_all
+
+
 def measure(
     args: argparse.Namespace,
     server: Managed,
@@ -465,41 +567,12 @@ def measure(
     key_id: str | None,
     label: str,
 ) -> dict[str, Any]:
-    """Run ``op`` ``args.repeat`` times; keep the run with the median req/s.
-
-    A run during which something else used more than ``--max-other`` cores (other jobs or
-    the hypervisor's steal) is run again, up to ``--retries`` times; if every try was
-    disturbed the least disturbed one is kept.
-    """
-    runs: list[dict[str, Any]] = []
-    for _ in range(args.repeat):
-        tries = []
-        for attempt in range(args.retries + 1):
-            if attempt:
-                time.sleep(args.retry_pause)
-            result = measure_once(args, server, port, op, concurrency, key_id, label)
-            tries.append(result)
-            if disturbance(result) <= args.max_other:
-                break
-            print(f"    disturbed ({', '.join(result['other_top']) or 'steal/short jobs'}: "
-                  f"other {result['other_cores']:.2f}, steal {result['steal_cores']:.2f} "
-                  f"cores){'; again' if attempt < args.retries else ''}", flush=True)  # fmt: skip
-        best = min(tries, key=disturbance)
-        best["tries"] = len(tries)
-        runs.append(best)
-    runs.sort(key=lambda r: r["rps"])
-    chosen = dict(runs[len(runs) // 2])
-    chosen["repeats_rps"] = [round(r["rps"]) for r in runs]
-    print(row(chosen), flush=True)
-    if chosen["other_top"]:
-        print(f"    other load: {', '.join(chosen['other_top'])}", flush=True)
-    if chosen["first_error"]:
-        print(f"    first error: {chosen['first_error']}", flush=True)
-    return chosen
+    """Run ``op`` ``args.repeat`` times; keep the run with the median req/s."""
+    return measure_set(args, server, port, op, concurrency, [Target(label, key_id)])[0]
 
 
 HEAD = (
-    f"{'target':<19} {'op':<17} {'conc':>4} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7} "
+    f"{'target':<26} {'op':<17} {'conc':>4} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7} "
     f"{'ratio':>6} {'errors':>6} {'srv µs':>7} {'gen µs':>7} {'other':>5} {'steal':>5}"
 )
 
@@ -507,7 +580,7 @@ HEAD = (
 def row(r: dict[str, Any], ratio: float | None = None) -> str:
     ratio_text = f"{ratio:>6.2f}" if ratio is not None else f"{'':>6}"
     return (
-        f"{r['target']:<19} {r['op']:<17} {r['concurrency']:>4} {r['rps']:>8.0f} "
+        f"{r['target']:<26} {r['op']:<17} {r['concurrency']:>4} {r['rps']:>8.0f} "
         f"{r['p50_ms']:>7.3f} {r['p99_ms']:>7.3f} {ratio_text} {r['errors']:>6} "
         f"{r['server_cpu_us_per_req']:>7.1f} {r['gen_cpu_us_per_req']:>7.1f} "
         f"{r['other_cores']:>5.2f} {r['steal_cores']:>5.2f}"
@@ -537,18 +610,160 @@ def postgres_database(admin_url: str) -> Iterator[str]:
         print(f"postgres: dropped database {name}", flush=True)
 
 
-def kms_client(port: int) -> Any:
+def kms_client(port: int, caller: Caller = ADMIN, service: str = "kms") -> Any:
     import boto3
     from botocore.config import Config
 
     return boto3.client(
-        "kms",
+        service,
         endpoint_url=f"http://{HOST}:{port}",
         region_name=REGION,
-        aws_access_key_id=ACCESS_KEY,
-        aws_secret_access_key=SECRET_KEY,
+        aws_access_key_id=caller.access_key,
+        aws_secret_access_key=caller.secret_key,
         config=Config(retries={"max_attempts": 1}),
     )
+
+
+# --------------------------------------------------------------------------- --policy realistic
+
+
+def realistic_key_policy(app_arn: str, keyadmin_arn: str) -> dict[str, Any]:
+    """A key policy as a production key has one: five statements, the caller's conditioned
+    on its encryption context, and a deny of context-less cryptographic use."""
+    admin_actions = [
+        "kms:Create*", "kms:Describe*", "kms:Enable*", "kms:List*", "kms:Put*",
+        "kms:Update*", "kms:Revoke*", "kms:Disable*", "kms:Get*", "kms:Delete*",
+        "kms:TagResource", "kms:UntagResource", "kms:ScheduleKeyDeletion",
+        "kms:CancelKeyDeletion",
+    ]  # fmt: skip
+    return {
+        "Version": "2012-10-17",
+        "Id": "cofre-bench-realistic",
+        "Statement": [
+            {
+                "Sid": "Enable IAM User Permissions",
+                "Effect": "Allow",
+                "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT_ID}:root"},
+                "Action": "kms:*",
+                "Resource": "*",
+            },
+            {
+                "Sid": "Allow access for Key Administrators",
+                "Effect": "Allow",
+                "Principal": {"AWS": keyadmin_arn},
+                "Action": admin_actions,
+                "Resource": "*",
+            },
+            {
+                "Sid": "Allow use of the key",
+                "Effect": "Allow",
+                "Principal": {"AWS": app_arn},
+                "Action": [
+                    "kms:Encrypt",
+                    "kms:Decrypt",
+                    "kms:ReEncrypt*",
+                    "kms:GenerateDataKey*",
+                    "kms:DescribeKey",
+                ],
+                "Resource": "*",
+                "Condition": {
+                    "StringEquals": {"kms:EncryptionContext:app": "bench"},
+                    "StringLike": {"kms:EncryptionContext:tenant": "t-*"},
+                },
+            },
+            {
+                "Sid": "Allow attachment of persistent resources",
+                "Effect": "Allow",
+                "Principal": {"AWS": app_arn},
+                "Action": ["kms:CreateGrant", "kms:ListGrants", "kms:RevokeGrant"],
+                "Resource": "*",
+                "Condition": {"Bool": {"kms:GrantIsForAWSResource": "true"}},
+            },
+            {
+                "Sid": "Deny use without an encryption context",
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": ["kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey*"],
+                "Resource": "*",
+                "Condition": {"Null": {"kms:EncryptionContextKeys": "true"}},
+            },
+        ],
+    }
+
+
+def app_identity_policy(key_arn: str) -> dict[str, Any]:
+    """``bench-app``'s inline IAM policy: the three operations on the bench key, in context."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "UseBenchKeyInContext",
+                "Effect": "Allow",
+                "Action": ["kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey"],
+                "Resource": key_arn,
+                "Condition": {"StringEquals": {"kms:EncryptionContext:app": "bench"}},
+            }
+        ],
+    }
+
+
+def setup_realistic(port: int) -> tuple[str, Caller]:
+    """Create the IAM users, the key under the realistic policy and ``bench-app``'s identity
+    policy (as the bench admin), check the policy holds; return the key id and the caller."""
+    iam = kms_client(port, service="iam")
+    arns = {name: iam.create_user(UserName=name)["User"]["Arn"]
+            for name in (APP_USER, KEYADMIN_USER)}  # fmt: skip
+    access = iam.create_access_key(UserName=APP_USER)["AccessKey"]
+    policy = realistic_key_policy(arns[APP_USER], arns[KEYADMIN_USER])
+    key = kms_client(port).create_key(
+        Description="cofre bench (realistic policy)", Policy=json.dumps(policy)
+    )["KeyMetadata"]
+    iam.put_user_policy(
+        UserName=APP_USER,
+        PolicyName="bench-app-kms",
+        PolicyDocument=json.dumps(app_identity_policy(key["Arn"])),
+    )
+    caller = Caller(access["AccessKeyId"], access["SecretAccessKey"], dict(BENCH_CONTEXT))
+    check_realistic(port, key["KeyId"], caller)
+    print(f"policy realistic: key {key['KeyId']} (5 statements), caller {arns[APP_USER]}, "
+          f"context {json.dumps(BENCH_CONTEXT)}; sanity checks passed", flush=True)  # fmt: skip
+    return key["KeyId"], caller
+
+
+def check_realistic(port: int, key_id: str, caller: Caller, wait: float = 3.0) -> None:
+    """As ``bench-app``: the three operations in context succeed (retried for up to ``wait``
+    seconds while the new policies reach every worker); Encrypt without a context, or with
+    another ``app``, is AccessDeniedException. Raise otherwise.
+
+    (A tenant outside ``t-*`` is allowed: statement 1 delegates to IAM, and the identity
+    policy asks for ``app`` only, as in AWS.)"""
+    from botocore.exceptions import ClientError
+
+    kms = kms_client(port, caller)
+    context = caller.context or {}
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            blob = kms.encrypt(KeyId=key_id, Plaintext=b"x", EncryptionContext=context)
+            kms.decrypt(CiphertextBlob=blob["CiphertextBlob"], EncryptionContext=context)
+            kms.generate_data_key(KeyId=key_id, KeySpec="AES_256", EncryptionContext=context)
+            break
+        except ClientError as exc:
+            if time.monotonic() >= deadline:
+                raise RuntimeError(
+                    f"realistic policy: {APP_USER} denied in context: {exc}"
+                ) from exc
+            time.sleep(0.2)
+    wrong_app = {**context, "app": "other"}
+    for label, denied in (("without a context", {}), ("with app=other", wrong_app)):
+        try:
+            kms.encrypt(KeyId=key_id, Plaintext=b"x", EncryptionContext=denied)
+        except ClientError as exc:
+            code = exc.response["Error"]["Code"]
+            if code != "AccessDeniedException":
+                raise RuntimeError(f"realistic policy: Encrypt {label} -> {code}: {exc}") from exc
+        else:
+            raise RuntimeError(f"realistic policy: Encrypt {label} was allowed")
 
 
 def fill_keys(args: argparse.Namespace, port: int, count: int) -> dict[str, Any]:
@@ -638,13 +853,41 @@ def ratios(result: dict[str, Any], bare: dict[str, Any] | None) -> tuple[float, 
     return result["rps"] / bare["rps"], cpu_bare / cpu_cofre
 
 
+def results_key(mode: str, with_keys: bool = False) -> str:
+    """The report's list of Cofre results for a policy mode and pass."""
+    return ("cofre" if mode == "admin" else f"cofre_{mode}") + ("_with_keys" if with_keys else "")
+
+
 def passes(report: dict[str, Any]) -> list[tuple[str, list[dict[str, Any]], dict[int, Any]]]:
     """(suffix, Cofre results, bare results by concurrency) for each pass that ran."""
     bare = {r["concurrency"]: r for r in report.get("bare", [])}
-    out = [("", report.get("cofre", []), bare)]
-    if report.get("cofre_with_keys"):
-        bare_keys = {r["concurrency"]: r for r in report.get("bare_with_keys", [])} or bare
-        out.append((f" [+{report['keys']['created']} keys]", report["cofre_with_keys"], bare_keys))
+    bare_keys = {r["concurrency"]: r for r in report.get("bare_with_keys", [])} or bare
+    out = []
+    for mode in POLICY_MODES:
+        tag = "" if mode == "admin" else f" [{mode} policy]"
+        if report.get(results_key(mode)):
+            out.append((tag, report[results_key(mode)], bare))
+        if report.get(results_key(mode, True)):
+            suffix = f" [+{report['keys']['created']} keys]{tag}"
+            out.append((suffix, report[results_key(mode, True)], bare_keys))
+    return out
+
+
+def policy_pairs(report: dict[str, Any]) -> list[tuple[str, dict[str, Any], dict[str, Any]]]:
+    """(suffix, admin result, realistic result) for each point measured in both modes."""
+    out = []
+    for with_keys in (False, True):
+        realistic = report.get(results_key("realistic", with_keys), [])
+        if not realistic:
+            continue
+        admin = {
+            (r["op"], r["concurrency"]): r for r in report.get(results_key("admin", with_keys), [])
+        }
+        suffix = f" [+{report['keys']['created']} keys]" if with_keys else ""
+        for r in realistic:
+            base = admin.get((r["op"], r["concurrency"]))
+            if base is not None:
+                out.append((suffix, base, r))
     return out
 
 
@@ -668,9 +911,12 @@ def checks(report: dict[str, Any]) -> list[tuple[str, bool]]:
                             f"{suffix}", r["p50_ms"] < MAX_P50_MS_AT_1))  # fmt: skip
             if r["errors"]:
                 out.append((f"{r['op']} c={c} errors {r['errors']} == 0{suffix}", False))
-    if report.get("cofre_with_keys"):
-        before = {(r["op"], r["concurrency"]): r for r in report["cofre"]}
-        for r in report["cofre_with_keys"]:
+    for mode in POLICY_MODES:
+        if not report.get(results_key(mode, True)):
+            continue
+        tag = "" if mode == "admin" else f" [{mode} policy]"
+        before = {(r["op"], r["concurrency"]): r for r in report.get(results_key(mode), [])}
+        for r in report[results_key(mode, True)]:
             base = before.get((r["op"], r["concurrency"]))
             if base is None or r["op"] not in TARGET_OPS:
                 continue
@@ -678,8 +924,17 @@ def checks(report: dict[str, Any]) -> list[tuple[str, bool]]:
             cpu = r["server_cpu_us_per_req"] / base["server_cpu_us_per_req"] - 1.0
             out.append((f"{r['op']} c={r['concurrency']} with {report['keys']['created']} keys: "
                         f"{base['rps']:.0f} -> {r['rps']:.0f} req/s ({change:+.1%}; server "
-                        f"CPU/request {cpu:+.1%}) >= -{MAX_SLOWDOWN_WITH_KEYS:.0%}",
+                        f"CPU/request {cpu:+.1%}) >= -{MAX_SLOWDOWN_WITH_KEYS:.0%}{tag}",
                         change >= -MAX_SLOWDOWN_WITH_KEYS))  # fmt: skip
+    for suffix, admin, real in policy_pairs(report):
+        if real["op"] not in POLICY_TARGET_OPS:
+            continue
+        share = real["rps"] / admin["rps"]
+        out.append((f"{real['op']} c={real['concurrency']} realistic policy {real['rps']:.0f} "
+                    f"req/s >= {MIN_POLICY_RATIO:.0%} of admin-only {admin['rps']:.0f}: "
+                    f"{share:.2f} (paired {paired_share(real):.2f}, CPU ratio "
+                    f"{cpu_share(admin, real):.2f}){suffix}",
+                    share >= MIN_POLICY_RATIO))  # fmt: skip
     for m in report.get("memory", []):
         if m["role"] == "worker" and m["hwm_kib"] is not None:
             mib = m["hwm_kib"] / 1024
@@ -688,8 +943,44 @@ def checks(report: dict[str, Any]) -> list[tuple[str, bool]]:
     return out
 
 
+def cpu_share(admin: dict[str, Any], real: dict[str, Any]) -> float:
+    """Realistic over admin-only throughput as predicted from CPU per request (server +
+    generator), the figure that moves least when other work shares the machine."""
+    cpu_admin = admin["server_cpu_us_per_req"] + admin["gen_cpu_us_per_req"]
+    cpu_real = real["server_cpu_us_per_req"] + real["gen_cpu_us_per_req"]
+    return float(cpu_admin / cpu_real)
+
+
+def paired_share(real: dict[str, Any]) -> float:
+    """The median of realistic over admin-only req/s, repeat by repeat (NaN if unpaired)."""
+    ratios = sorted(real.get("paired_ratios", []))
+    return float(ratios[len(ratios) // 2]) if ratios else math.nan
+
+
+def policy_summary(report: dict[str, Any]) -> None:
+    """Admin-only against realistic-policy figures, point by point."""
+    pairs = policy_pairs(report)
+    if not pairs:
+        return
+    print("\nrealistic key policy vs admin-only (same server, measured back to back):")
+    print(f"  {'op':<17} {'conc':>4}  {'admin req/s':>11} {'p50':>6} {'p99':>6} "
+          f"{'srv µs':>6}  {'real req/s':>10} {'p50':>6} {'p99':>6} {'srv µs':>6}  "
+          f"{'ratio':>5} {'pair':>5} {'cpu-r':>5}")  # fmt: skip
+    for suffix, a, r in pairs:
+        print(f"  {r['op']:<17} {r['concurrency']:>4}  {a['rps']:>11.0f} {a['p50_ms']:>6.3f} "
+              f"{a['p99_ms']:>6.2f} {a['server_cpu_us_per_req']:>6.0f}  {r['rps']:>10.0f} "
+              f"{r['p50_ms']:>6.3f} {r['p99_ms']:>6.2f} {r['server_cpu_us_per_req']:>6.0f}  "
+              f"{r['rps'] / a['rps']:>5.2f} {paired_share(r):>5.2f} "
+              f"{cpu_share(a, r):>5.2f}{suffix}")  # fmt: skip
+    print("  ratio = realistic req/s / admin-only req/s (medians of the repeats); pair = the "
+          "median of that ratio\n  repeat by repeat (the two modes alternate: AB, BA, ...); "
+          "cpu-r = the ratio predicted from CPU per\n  request (server + generator), "
+          "the figure least moved by other load; p50/p99 in ms")  # fmt: skip
+
+
 def summary(report: dict[str, Any]) -> None:
-    print("\n=== summary", report["backend"], f"workers={report['args']['workers']}", "===")
+    print("\n=== summary", report["backend"], f"workers={report['args']['workers']}",
+          f"policy={report['policy']}", "===")  # fmt: skip
     print(HEAD + f" {'cpu-r':>5}")
     for r in report.get("bare", []):
         print(row(r))
@@ -707,6 +998,7 @@ def summary(report: dict[str, Any]) -> None:
         "cores the hypervisor took (req/s and latency are unreliable unless both are ~0;\n"
         f"  '!' marks a run where together they exceeded {DISTURBED} cores)"
     )
+    policy_summary(report)
     if report.get("memory"):
         print("\nserver memory (VmRSS now / VmHWM peak):")
         for m in report["memory"]:
@@ -761,6 +1053,14 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     p.add_argument("--retry-pause", type=float, default=3.0)
     p.add_argument("--ops", type=names, default=list(COFRE_OPS))
+    p.add_argument(
+        "--policy",
+        choices=(*POLICY_MODES, "both"),
+        default="admin",
+        help="admin: the bench admin on a key with the default policy; realistic: IAM user "
+        f"{APP_USER} on a key with a 5-statement policy conditioned on the encryption context "
+        f"{json.dumps(BENCH_CONTEXT)}; both: admin then realistic at each point, same server",
+    )
     p.add_argument(
         "--keys",
         type=int,
@@ -840,12 +1140,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         "backend": args.backend,
         "machine": machine_facts(),
         "args": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
+        "policy": args.policy,
         "bare": [],
         "cofre": [],
     }
+    modes = POLICY_MODES if args.policy == "both" else (args.policy,)
     m = report["machine"]
     print(f"machine: nproc={m['nproc']} cpu={m['cpu_model']!r} python={m['python']} "
-          f"uvicorn={m.get('uvicorn')} loadgen processes={args.processes}")  # fmt: skip
+          f"uvicorn={m.get('uvicorn')} loadgen processes={args.processes} "
+          f"policy={args.policy}")  # fmt: skip
     registry: list[Managed] = []
     tmp = Path(tempfile.mkdtemp(prefix="cofre-bench-"))
     try:
@@ -882,27 +1185,42 @@ def main(argv: Sequence[str] | None = None) -> int:
                     "cofre", cofre_argv(args, port, data_dir, db_url), port, tmp, cofre_env(),
                     args.startup_timeout, registry,
                 ))  # fmt: skip
-                created = kms_client(port).create_key(Description="cofre bench")
-                key_id: str = created["KeyMetadata"]["KeyId"]
+                # mode -> (key id, caller, label suffix)
+                modes_used: dict[str, tuple[str, Caller, str]] = {}
+                if "admin" in modes:
+                    created = kms_client(port).create_key(Description="cofre bench")
+                    modes_used["admin"] = (created["KeyMetadata"]["KeyId"], ADMIN, "")
+                if "realistic" in modes:
+                    real_key, app = setup_realistic(port)
+                    modes_used["realistic"] = (real_key, app, "+policy")
+                report["keys_used"] = {
+                    mode: {"key_id": k, "access_key": c.access_key, "context": c.context}
+                    for mode, (k, c, _) in modes_used.items()
+                }
                 label = f"cofre-{args.backend}"
 
-                def one_pass(bare_key: str, cofre_key: str, label: str) -> None:
+                def one_pass(bare_key: str, with_keys: bool, label: str) -> None:
                     for c in args.concurrency:
                         if bare is not None:  # --interleave: the floor right before Cofre
                             report.setdefault(bare_key, []).append(bare_at(c))
+                        targets = [Target(label + tag, key, caller)
+                                   for key, caller, tag in modes_used.values()]  # fmt: skip
                         for op in args.ops:
-                            result = measure(args, server, port, op, c, key_id, label)
-                            report.setdefault(cofre_key, []).append(result)
+                            results = measure_set(args, server, port, op, c, targets)
+                            for mode, result in zip(modes_used, results, strict=True):
+                                result["policy"] = mode
+                                report.setdefault(results_key(mode, with_keys), []).append(result)
 
-                one_pass("bare", "cofre", label)
+                one_pass("bare", False, label)
                 if args.keys:
                     report["keys"] = fill_keys(args, port, args.keys)
                     report["keys"]["listed"] = count_keys(port)
-                    one_pass("bare_with_keys", "cofre_with_keys", f"{label}+keys")
+                    one_pass("bare_with_keys", True, f"{label}+keys")
                 report["memory"] = worker_memory(server)
         summary(report)
-        return 1 if any(r["errors"] for k in ("bare", "cofre", "bare_with_keys", "cofre_with_keys")
-                        for r in report.get(k, [])) else 0  # fmt: skip
+        lists = ["bare", "bare_with_keys"]
+        lists += [results_key(mode, keys) for mode in POLICY_MODES for keys in (False, True)]
+        return 1 if any(r["errors"] for k in lists for r in report.get(k, [])) else 0
     except KeyboardInterrupt:
         print("\ninterrupted; stopping what was started", file=sys.stderr)
         return 130
