@@ -168,11 +168,13 @@ ASYMMETRIC_OPERATIONS: dict[str, Operation] = {
     "ImportKeyMaterial": threaded(import_key_material),
     "DeleteImportedKeyMaterial": threaded(delete_imported_key_material),
     "GetPublicKey": inline(get_public_key),
-    "Sign": inline(sign),
+    # Private-key work that can take milliseconds (RSA, ML-DSA signing; key-pair generation)
+    # runs in the thread pool, not on the event loop.
+    "Sign": threaded(sign),
     "Verify": inline(verify),
     "GenerateMac": inline(generate_mac),
     "VerifyMac": inline(verify_mac),
-    "DeriveSharedSecret": inline(derive_shared_secret),
-    "GenerateDataKeyPair": inline(generate_data_key_pair),
-    "GenerateDataKeyPairWithoutPlaintext": inline(generate_data_key_pair_without_plaintext),
+    "DeriveSharedSecret": threaded(derive_shared_secret),
+    "GenerateDataKeyPair": threaded(generate_data_key_pair),
+    "GenerateDataKeyPairWithoutPlaintext": threaded(generate_data_key_pair_without_plaintext),
 }
