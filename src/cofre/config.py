@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import asdict, dataclass, field
+from datetime import timedelta
 from pathlib import Path
 
 SERVE_ENV = "_COFRE_SERVE_SETTINGS"  # how the serving process hands settings to its workers
@@ -27,6 +28,14 @@ class Settings:
     change_poll_interval: float = 0.2
     job_interval: float = 5.0
     clock_offset_file: Path | None = None  # tests only: see service.clock.OffsetClock
+    audit_digest_interval: float = 60.0  # seconds between signed digests of the audit chain
+    audit_retention_days: float | None = None  # None: keep audit events forever
+
+    @property
+    def audit_retention(self) -> timedelta | None:
+        if self.audit_retention_days is None:
+            return None
+        return timedelta(days=self.audit_retention_days)
 
     @property
     def database_url(self) -> str:
@@ -45,6 +54,10 @@ class Settings:
             root_key_b64=env.get("COFRE_ROOT_KEY") or None,
             clock_offset_file=Path(env["COFRE_CLOCK_OFFSET_FILE"])
             if env.get("COFRE_CLOCK_OFFSET_FILE")
+            else None,
+            audit_digest_interval=float(env.get("COFRE_AUDIT_DIGEST_INTERVAL") or 60.0),
+            audit_retention_days=float(env["COFRE_AUDIT_RETENTION_DAYS"])
+            if env.get("COFRE_AUDIT_RETENTION_DAYS")
             else None,
             **flags,  # type: ignore[arg-type]
         )

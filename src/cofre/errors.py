@@ -37,7 +37,22 @@ The tree::
     ├── LimitExceededError
     ├── TagError
     ├── MalformedPolicyDocumentError
+    ├── ParameterStoreError          Parameter Store (SSM), one class per AWS error type
+    │   ├── ParameterNotFoundError / ParameterVersionNotFoundError
+    │   ├── ParameterAlreadyExistsError / ParameterLimitExceededError
+    │   ├── ParameterMaxVersionLimitExceededError / ParameterVersionLabelLimitExceededError
+    │   ├── ParameterPatternMismatchError / InvalidAllowedPatternError
+    │   ├── HierarchyLevelLimitExceededError
+    │   ├── InvalidKeyIdError        a KMS failure behind a SecureString (not access)
+    │   ├── InvalidFilterKeyError / InvalidFilterOptionError / InvalidFilterValueError
+    │   ├── InvalidNextTokenError / InvalidResourceIdError / InvalidResourceTypeError
+    │   ├── TooManyTagsError / TooManyUpdatesError
+    │   └── PoliciesLimitExceededError / InvalidPolicyTypeError /
+    │       InvalidPolicyAttributeError / IncompatiblePolicyError
+    ├── AuditLookupError             CloudTrail LookupEvents, one class per AWS error type
+    │   └── InvalidLookupAttributesError / InvalidTimeRangeError / InvalidTrailTokenError
     └── InternalError                a real fault of ours (the only 500)
+        └── AuditUnavailableError    the audit record could not be written (fail closed)
 
 Messages never carry plaintext, key material or secrets.
 """
@@ -211,3 +226,127 @@ class MalformedPolicyDocumentError(CofreError):
 
 class InternalError(CofreError):
     """A fault of Cofre's own; the only error mapped to HTTP 500."""
+
+
+class AuditUnavailableError(InternalError):
+    """The audit trail could not record a call: the call fails rather than go unaudited."""
+
+    def __init__(self, message: str = "The audit trail could not be written.") -> None:
+        super().__init__(message)
+
+
+class AuditLookupError(CofreError):
+    """A LookupEvents request CloudTrail would refuse."""
+
+
+class InvalidLookupAttributesError(AuditLookupError):
+    """More than one lookup attribute, or a value the attribute cannot take."""
+
+
+class InvalidTimeRangeError(AuditLookupError):
+    """StartTime after EndTime."""
+
+
+class InvalidTrailTokenError(AuditLookupError):
+    """A NextToken LookupEvents did not hand out for these parameters."""
+
+
+# Parameter Store ---------------------------------------------------------------------
+class ParameterStoreError(CofreError):
+    """Root of the Parameter Store errors (each maps to one SSM error type)."""
+
+
+class ParameterNotFoundError(ParameterStoreError):
+    """No such parameter."""
+
+
+class ParameterVersionNotFoundError(ParameterStoreError):
+    """The parameter exists; the version or label asked for does not."""
+
+
+class ParameterAlreadyExistsError(ParameterStoreError):
+    """PutParameter without Overwrite on an existing parameter."""
+
+    def __init__(
+        self,
+        message: str = "The parameter already exists. To overwrite this value, set the"
+        " overwrite option in the request to true.",
+    ) -> None:
+        super().__init__(message)
+
+
+class ParameterLimitExceededError(ParameterStoreError):
+    """The account and Region hold as many parameters of the tier as they may."""
+
+
+class ParameterMaxVersionLimitExceededError(ParameterStoreError):
+    """A 101st version while the oldest version has a label."""
+
+
+class ParameterVersionLabelLimitExceededError(ParameterStoreError):
+    """More than ten labels on one version."""
+
+
+class ParameterPatternMismatchError(ParameterStoreError):
+    """The value does not match the parameter's AllowedPattern."""
+
+
+class InvalidAllowedPatternError(ParameterStoreError):
+    """AllowedPattern is not a regular expression."""
+
+
+class HierarchyLevelLimitExceededError(ParameterStoreError):
+    """A name or path deeper than 15 levels."""
+
+
+class InvalidKeyIdError(ParameterStoreError):
+    """The KMS key of a SecureString cannot be used (missing, disabled, wrong kind)."""
+
+
+class InvalidFilterKeyError(ParameterStoreError):
+    """A filter key the operation does not take, or given twice."""
+
+
+class InvalidFilterOptionError(ParameterStoreError):
+    """A filter option the key does not take."""
+
+
+class InvalidFilterValueError(ParameterStoreError):
+    """A filter value that is missing or not one the key takes."""
+
+
+class InvalidNextTokenError(ParameterStoreError):
+    """A NextToken Cofre did not hand out."""
+
+
+class InvalidResourceIdError(ParameterStoreError):
+    """Tagging a parameter that does not exist."""
+
+
+class InvalidResourceTypeError(ParameterStoreError):
+    """Tagging a resource type other than Parameter."""
+
+
+class TooManyTagsError(ParameterStoreError):
+    """More than 50 tags on a parameter."""
+
+
+class TooManyUpdatesError(ParameterStoreError):
+    """Concurrent updates kept colliding."""
+
+
+class PoliciesLimitExceededError(ParameterStoreError):
+    """More than ten parameter policies."""
+
+
+class InvalidPolicyTypeError(ParameterStoreError):
+    """A parameter policy type other than Expiration, ExpirationNotification,
+    NoChangeNotification."""
+
+
+class InvalidPolicyAttributeError(ParameterStoreError):
+    """A parameter policy attribute, or its value, is not valid."""
+
+
+class IncompatiblePolicyError(ParameterStoreError):
+    """Parameter policies that conflict (two Expiration policies, ...)."""

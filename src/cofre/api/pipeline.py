@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 
 import orjson
 
-from cofre.api import admin, kms, ssm
+from cofre.api import admin, cloudtrail, kms, ssm
 from cofre.api.errors import query_error, wire_error
 from cofre.api.iam import IAM_OPERATIONS, STS_OPERATIONS
 from cofre.api.model import ServiceModel, encode_output
@@ -54,7 +54,7 @@ MAX_BODY = 1024 * 1024
 JSON_TYPE = b"application/x-amz-json-1.1"
 XML_TYPE = b"text/xml"
 QUERY_SERVICES = {"iam": IAM_OPERATIONS, "sts": STS_OPERATIONS}
-_SIGNING_SERVICES = frozenset({"kms", "ssm", "iam", "sts", "cofre"})
+_SIGNING_SERVICES = frozenset({"kms", "ssm", "iam", "sts", "cofre", "cloudtrail"})
 _HEALTH = orjson.dumps({"status": "ok"})
 _INTERNAL = orjson.dumps(
     {"__type": "KMSInternalException", "message": "An internal error occurred."}
@@ -149,6 +149,7 @@ class Pipeline:
             for service in (
                 JsonService.load("kms", kms.OPERATIONS),
                 JsonService.load("ssm", ssm.OPERATIONS),
+                JsonService.load("cloudtrail", cloudtrail.OPERATIONS),
             )
         }
         self._regions = frozenset(settings.regions)
@@ -191,7 +192,7 @@ class Pipeline:
             if operation is None:
                 raise UnknownOperationError(f"Unknown operation {target[:100]!r}")
             return self._submit(operation, caller, admin.parse_input(request.body), request_id)
-        prefix, _, op_name = target.partition(".")
+        prefix, _, op_name = target.rpartition(".")  # CloudTrail's prefix has dots
         service = self._json.get(prefix)
         if service is None:
             raise UnknownOperationError(f"Unknown operation {target[:100]!r}")

@@ -11,6 +11,7 @@ import click
 
 from cofre.api.server import check_port_free, run_supervisor, run_worker
 from cofre.cli.accounts import accounts
+from cofre.cli.audit import audit
 from cofre.cli.esdk_commands import decrypt, encrypt
 from cofre.config import Settings
 from cofre.core.ids import is_region
@@ -110,6 +111,7 @@ def serve(
 main.add_command(accounts)
 main.add_command(encrypt)
 main.add_command(decrypt)
+main.add_command(audit)
 
 if __name__ == "__main__":
     main()

@@ -14,6 +14,8 @@ from cofre.core.keys import Key
 from cofre.service.accounts import AccountService
 from cofre.service.aliases import AliasService
 from cofre.service.asymmetric import AsymmetricService
+from cofre.service.audit import AuditTrail
+from cofre.service.audit_models import botocore_model
 from cofre.service.authz import PolicyAuthorizer
 from cofre.service.changefeed import ChangeFollower
 from cofre.service.clock import OffsetClock, SystemClock
@@ -25,6 +27,10 @@ from cofre.service.iam_users import IamUsers
 from cofre.service.imports import ImportService
 from cofre.service.keycache import KeyCache
 from cofre.service.keys import KeyService
+from cofre.service.params import ParamService
+from cofre.service.params_read import ParamQueries
+from cofre.service.params_secure import SecureStrings
+from cofre.service.params_tags import ParamTags
 from cofre.service.policies import PolicyStore
 from cofre.service.ports import Clock, Storage
 from cofre.service.randomness import RandomPool
@@ -67,6 +73,10 @@ class Services:
     users: IamUsers
     policies: IamPolicies
     roles: IamRoles
+    params: ParamService
+    param_queries: ParamQueries
+    param_tags: ParamTags
+    audit: AuditTrail
     follower: ChangeFollower
     _stop: threading.Event
     _jobs: threading.Thread | None = None
@@ -98,6 +108,7 @@ class Services:
 
         authorizer = PolicyAuthorizer(policy_store, clock, tokens.grant_id, aliases_of)
         resolver = KeyResolver(storage, cache, authorizer, clock, random, root)
+        secure = SecureStrings(CryptoService(resolver, random), resolver, random)
         return cls(
             settings=settings,
             storage=storage,
@@ -115,6 +126,19 @@ class Services:
             users=IamUsers(storage, cache, authorizer, clock, random, root),
             policies=IamPolicies(storage, cache, authorizer, clock, random),
             roles=IamRoles(storage, cache, authorizer, clock, random, root),
+            params=ParamService(storage, authorizer, clock, secure),
+            param_queries=ParamQueries(storage, authorizer, secure),
+            param_tags=ParamTags(storage, authorizer),
+            audit=AuditTrail(
+                storage,
+                clock,
+                random,
+                root,
+                botocore_model,
+                digest_interval=settings.audit_digest_interval,
+                retention=settings.audit_retention,
+                authorizer=authorizer,
+            ),
             follower=ChangeFollower(storage, cache, settings.change_poll_interval),
             _stop=threading.Event(),
         )
@@ -122,6 +146,7 @@ class Services:
     def start_background(self) -> None:
         """Follow the change feed; run due deletions and rotations."""
         self.follower.start()
+        self.audit.start()
         self._jobs = threading.Thread(target=self._run_jobs, name="cofre-jobs", daemon=True)
         self._jobs.start()
 
@@ -141,4 +166,5 @@ class Services:
         self.follower.stop()
         if self._jobs is not None:
             self._jobs.join(timeout=5)
+        self.audit.close()
         self.storage.close()

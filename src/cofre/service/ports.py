@@ -11,9 +11,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from cofre.core.audit import KeyUsage
+from cofre.core.audit_chain import Anchor, ChainedEvent, ChainState, SignedDigest
+from cofre.core.audit_lookup import AuditQuery
 from cofre.core.grants import Grant
 from cofre.core.iam import InlinePolicy, ManagedPolicy, OwnerKind, PolicyVersion, Role, User
 from cofre.core.keys import Alias, Key, KeyVersion
+from cofre.core.params import ParamChange, ParamHead, ParamId, ParamVersion, Tier
+from cofre.core.params_filters import ParamQuery
 from cofre.core.principals import Account, Credential
 
 
@@ -111,7 +116,105 @@ class IamWriteTx(IamReadTx, Protocol):
     def delete_grant(self, grant_id: str) -> None: ...
 
 
-class ReadTx(IamReadTx, Protocol):
+class ParamsReadTx(Protocol):
+    """Parameter Store. Parameters are keyed by ``ParamId`` (account, Region, canonical
+    name); names compare byte by byte. No cache sits above these reads, so writes record no
+    change-feed rows."""
+
+    def get_param_head(self, pid: ParamId) -> ParamHead | None: ...
+    def get_param_version(self, pid: ParamId, version: int | None) -> ParamVersion | None:
+        """That version, or the current one for None; ``labels`` left empty."""
+        ...
+
+    def get_param_by_label(self, pid: ParamId, label: str) -> ParamVersion | None: ...
+    def list_param_versions(
+        self, pid: ParamId, after: int | None, limit: int
+    ) -> list[ParamVersion]:
+        """Versions in ascending order, after ``after``, each with its labels."""
+        ...
+
+    def param_version_labels(self, pid: ParamId, version: int) -> list[str]: ...
+    def param_version_span(self, pid: ParamId) -> tuple[int, int]:
+        """(number of versions kept, oldest version number)."""
+        ...
+
+    def query_params(self, query: ParamQuery) -> tuple[list[ParamVersion], str | None]:
+        """A page of at most ``query.limit`` matching parameters in name order, and the name
+        to continue after when more may follow (None at the end). With a Label term a page
+        may hold fewer (best effort, as SSM's pages)."""
+        ...
+
+    def get_param_tags(self, pid: ParamId) -> dict[str, str]: ...
+    def count_params(self, account_id: str, region: str, tier: Tier) -> int: ...
+
+
+class ParamsWriteTx(ParamsReadTx, Protocol):
+    def lock_param(self, pid: ParamId) -> ParamHead | None:
+        """The head row, locked until the transaction ends (concurrent writers of one
+        parameter queue here, so versions are gapless)."""
+        ...
+
+    def insert_param(self, head: ParamHead, first: ParamVersion) -> None:
+        """AlreadyExistsError when the name is taken (a concurrent creator won)."""
+        ...
+
+    def add_param_version(self, version: ParamVersion) -> None:
+        """Store a new version and make it the current one."""
+        ...
+
+    def delete_param_version(self, pid: ParamId, version: int) -> None: ...
+    def delete_param(self, pid: ParamId) -> bool:
+        """Delete the parameter with its versions, labels and tags; False if absent."""
+        ...
+
+    def put_param_labels(self, pid: ParamId, version: int, labels: Sequence[str]) -> None:
+        """Attach labels to ``version``, moving any already on another version."""
+        ...
+
+    def remove_param_labels(self, pid: ParamId, version: int, labels: Sequence[str]) -> None: ...
+    def set_param_tags(self, pid: ParamId, tags: Mapping[str, str]) -> None: ...
+    def remove_param_tags(self, pid: ParamId, tag_keys: Sequence[str]) -> None: ...
+
+
+class ParamChangeSink(Protocol):
+    """Told of every change to a parameter, inside the transaction that makes it (the
+    place where change notifications will be written to a durable outbox)."""
+
+    def parameter_changed(self, tx: WriteTx, change: ParamChange) -> None: ...
+
+
+class AuditReadTx(Protocol):
+    """The audit trail (ADR 0011): rows in ascending, gapless ``seq``, never updated."""
+
+    def audit_chain_state(self) -> ChainState: ...
+    def audit_events_after(
+        self, seq: int, limit: int, until_seq: int | None = None
+    ) -> list[ChainedEvent]: ...
+    def audit_digests_after(self, last_seq: int, limit: int) -> list[SignedDigest]: ...
+    def audit_seq_range(
+        self, since: datetime | None, until: datetime | None
+    ) -> tuple[int, int] | None: ...
+    def lookup_audit_events(self, query: AuditQuery) -> list[ChainedEvent]:
+        """Newest first (event time, then seq)."""
+        ...
+
+    def key_last_usage(self, key_arn: str) -> KeyUsage | None: ...
+
+
+class AuditWriteTx(AuditReadTx, Protocol):
+    def lock_audit_chain(self) -> ChainState:
+        """The chain head, locked until the transaction ends (appenders queue here)."""
+        ...
+
+    def append_audit_events(
+        self, events: Sequence[ChainedEvent], usages: Sequence[KeyUsage]
+    ) -> None: ...
+    def insert_audit_digest(self, digest: SignedDigest) -> None: ...
+    def audit_prune_point(self, before: datetime, after_seq: int, limit: int) -> Anchor | None: ...
+    def prune_audit(self, anchor: Anchor) -> int: ...
+
+
+class ReadTx(IamReadTx, ParamsReadTx, AuditReadTx, Protocol):
     def get_meta(self, name: str) -> str | None: ...
     def get_account(self, account_id: str) -> Account | None: ...
     def list_accounts(self) -> list[Account]: ...
@@ -131,7 +234,7 @@ class ReadTx(IamReadTx, Protocol):
     def max_change_seq(self) -> int: ...
 
 
-class WriteTx(ReadTx, IamWriteTx, Protocol):
+class WriteTx(ReadTx, IamWriteTx, ParamsWriteTx, AuditWriteTx, Protocol):
     def set_meta(self, name: str, value: str) -> None: ...
     def insert_account(self, account: Account) -> None: ...
     def put_credential(self, credential: Credential) -> None: ...

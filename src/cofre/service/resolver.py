@@ -27,7 +27,7 @@ from cofre.core.keys import (
 from cofre.core.keyspecs import KEY_SPECS, Family
 from cofre.core.policy_default import aws_managed_key_policy
 from cofre.core.principals import Caller
-from cofre.errors import NotFoundError
+from cofre.errors import AlreadyExistsError, NotFoundError
 from cofre.service.authz import Authorizer, Request
 from cofre.service.keycache import CachedKey, KeyCache
 from cofre.service.ports import Clock, ReadTx, Storage, WriteTx
@@ -219,7 +219,21 @@ class KeyResolver:
         return KeyVersion(key_id, version_id, wrapped, self.clock.now(), rotation_type)
 
     def ensure_aws_managed_key(self, account_id: str, region: str, alias_name: str) -> str:
-        """Create the AWS managed key behind ``alias/aws/<service>`` unless it exists."""
+        """Create the AWS managed key behind ``alias/aws/<service>`` unless it exists.
+
+        Two first uses may race (on PostgreSQL both see no alias); the loser finds the
+        winner's key.
+        """
+        try:
+            return self._create_aws_managed_key(account_id, region, alias_name)
+        except AlreadyExistsError:
+            with self.storage.read() as tx:
+                existing = tx.get_alias(account_id, region, alias_name)
+            if existing is None:
+                raise
+            return existing.key_id
+
+    def _create_aws_managed_key(self, account_id: str, region: str, alias_name: str) -> str:
         service = alias_name[len(AWS_ALIAS_PREFIX) :]
         with self.storage.write() as tx:
             existing = tx.get_alias(account_id, region, alias_name)

@@ -16,6 +16,7 @@ from cofre.core.keys import Alias, Key, KeyManager, KeyState, KeyVersion, Origin
 from cofre.core.principals import Account, Credential
 from cofre.errors import AlreadyExistsError
 from cofre.service.ports import Change
+from cofre.storage.sql_audit import AuditSql
 from cofre.storage.sql_common import (
     CREDENTIAL_COLUMNS,
     Cursor,
@@ -28,6 +29,7 @@ from cofre.storage.sql_common import (
 from cofre.storage.sql_common import dt as _dt
 from cofre.storage.sql_grants import GrantSql
 from cofre.storage.sql_iam import IamSql
+from cofre.storage.sql_params import ParamsSql
 
 KEY_COLUMNS = (
     "key_id, account_id, region, arn, created_at, description, key_spec, key_usage, origin,"
@@ -97,7 +99,7 @@ def _alias_from_row(row: Row) -> Alias:
     return Alias(row[0], row[1], row[2], row[3], _dt(row[4]), _dt(row[5]))
 
 
-class SqlTx(IamSql, GrantSql):
+class SqlTx(IamSql, GrantSql, ParamsSql, AuditSql):
     """Every read and write Cofre makes, as SQL; one instance per transaction."""
 
     def __init__(

@@ -1,0 +1,153 @@
+"""Parameter policies (Advanced tier): Expiration, ExpirationNotification, NoChangeNotification.
+
+PutParameter's ``Policies`` is a JSON array (User Guide, "Assigning parameter policies")::
+
+    [{"Type": "Expiration", "Version": "1.0",
+      "Attributes": {"Timestamp": "2030-12-02T21:34:33.000Z"}},
+     {"Type": "ExpirationNotification", "Version": "1.0",
+      "Attributes": {"Before": "15", "Unit": "Days"}},
+     {"Type": "NoChangeNotification", "Version": "1.0",
+      "Attributes": {"After": "20", "Unit": "Days"}}]
+
+Stored as given (re-serialised compactly), returned as ``ParameterInlinePolicy`` entries.
+Enforcing them (deleting an expired parameter, sending the notifications) belongs to the
+notification work that follows; this module only validates and describes.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from cofre.errors import (
+    IncompatiblePolicyError,
+    InvalidPolicyAttributeError,
+    InvalidPolicyTypeError,
+    PoliciesLimitExceededError,
+    ValidationError,
+)
+
+MAX_POLICIES = 10
+POLICY_VERSION = "1.0"
+UNITS = ("Days", "Hours")
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyRule:
+    """The attributes a policy type takes: name -> kind ("timestamp" or "count"/"unit")."""
+
+    attributes: dict[str, str]
+
+
+POLICY_TYPES: dict[str, PolicyRule] = {
+    "Expiration": PolicyRule({"Timestamp": "timestamp"}),
+    "ExpirationNotification": PolicyRule({"Before": "count", "Unit": "unit"}),
+    "NoChangeNotification": PolicyRule({"After": "count", "Unit": "unit"}),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class ParameterPolicy:
+    type: str
+    text: str  # this policy's JSON, as returned in PolicyText
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def _attribute(type_: str, name: str, kind: str, value: Any, now: datetime) -> None:
+    bad = InvalidPolicyAttributeError(
+        f"A policy attribute or its value is invalid: {type_} {name}={str(value)[:100]!r}."
+    )
+    if not isinstance(value, str):
+        raise bad
+    if kind == "unit":
+        if value not in UNITS:
+            raise bad
+    elif kind == "count":
+        if not value.isdigit() or not 0 < int(value) <= 1_000_000:
+            raise bad
+    else:
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError as exc:
+            raise bad from exc
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        if moment <= now:
+            raise InvalidPolicyAttributeError(
+                f"The Expiration policy's Timestamp {value} is not in the future."
+            )
+
+
+def _one(item: Any, now: datetime) -> ParameterPolicy:
+    if not isinstance(item, dict):
+        raise InvalidPolicyAttributeError("Each parameter policy must be a JSON object.")
+    type_ = item.get("Type")
+    if not isinstance(type_, str) or type_ not in POLICY_TYPES:
+        raise InvalidPolicyTypeError(
+            f"The following policy type is not supported: {str(type_)[:100]}. Parameter Store"
+            f" supports: {', '.join(POLICY_TYPES)}."
+        )
+    if set(item) - {"Type", "Version", "Attributes"}:
+        raise InvalidPolicyAttributeError(
+            f"A {type_} policy has only Type, Version and Attributes members."
+        )
+    if item.get("Version", POLICY_VERSION) != POLICY_VERSION:
+        raise InvalidPolicyAttributeError(f"The policy version must be {POLICY_VERSION}.")
+    attributes = item.get("Attributes")
+    rule = POLICY_TYPES[type_]
+    if not isinstance(attributes, dict) or set(attributes) != set(rule.attributes):
+        raise InvalidPolicyAttributeError(
+            f"A {type_} policy takes the attributes {', '.join(rule.attributes)}."
+        )
+    for name, kind in rule.attributes.items():
+        _attribute(type_, name, kind, attributes[name], now)
+    return ParameterPolicy(type_, _json(item))
+
+
+def parse_policies(text: str, now: datetime) -> tuple[ParameterPolicy, ...]:
+    """Validate a Policies document; ``[]`` is valid and removes every policy."""
+    try:
+        document = json.loads(text)
+    except ValueError as exc:
+        raise ValidationError("Policies must be a JSON array of parameter policies.") from exc
+    if not isinstance(document, list):
+        raise ValidationError("Policies must be a JSON array of parameter policies.")
+    if len(document) > MAX_POLICIES:
+        raise PoliciesLimitExceededError(
+            f"A parameter can have at most {MAX_POLICIES} policies; {len(document)} were given."
+        )
+    policies = tuple(_one(item, now) for item in document)
+    types = [p.type for p in policies]
+    for type_ in POLICY_TYPES:
+        if types.count(type_) > 1:
+            raise IncompatiblePolicyError(
+                f"There is a conflict in the policies specified for this parameter: more than"
+                f" one {type_} policy."
+            )
+    if "ExpirationNotification" in types and "Expiration" not in types:
+        raise IncompatiblePolicyError(
+            "An ExpirationNotification policy needs an Expiration policy on the parameter."
+        )
+    return policies
+
+
+def encode_policies(policies: tuple[ParameterPolicy, ...]) -> str | None:
+    """The stored form: a JSON array, or None for no policies."""
+    if not policies:
+        return None
+    return "[" + ",".join(p.text for p in policies) + "]"
+
+
+def describe_policies(stored: str | None) -> list[dict[str, str]]:
+    """``ParameterInlinePolicy`` entries for a stored Policies document."""
+    if stored is None:
+        return []
+    return [
+        {"PolicyText": _json(item), "PolicyType": str(item["Type"]), "PolicyStatus": "Pending"}
+        for item in json.loads(stored)
+    ]
