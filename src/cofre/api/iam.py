@@ -14,7 +14,7 @@ from cofre.core.iam import ManagedPolicy, OwnerKind, PolicyVersion, Role, User
 from cofre.core.principals import Caller, Credential
 from cofre.errors import UnsupportedOperationError
 from cofre.service.container import Services
-from cofre.service.keys import Page
+from cofre.service.pagination import Page
 
 
 def _document(text: str) -> str:

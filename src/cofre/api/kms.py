@@ -8,7 +8,16 @@ from __future__ import annotations
 
 from cofre.api.kms_asymmetric import ASYMMETRIC_OPERATIONS
 from cofre.api.kms_grants import GRANT_OPERATIONS
-from cofre.api.operation import Operation, Params, Result, inline, paged, threaded
+from cofre.api.operation import (
+    Operation,
+    Params,
+    Result,
+    grant_tokens,
+    inline,
+    paged,
+    refuse_recipient,
+    threaded,
+)
 from cofre.core.ids import alias_arn
 from cofre.core.keys import Key, KeyState, KeyVersion
 from cofre.core.keyspecs import KEY_SPECS
@@ -55,11 +64,6 @@ def key_metadata(key: Key) -> Result:
         meta["DeletionDate"] = key.deletion_date
         meta["PendingDeletionWindowInDays"] = key.pending_window_days
     return meta
-
-
-def _tokens(params: Params) -> tuple[str, ...]:
-    tokens = params.get("GrantTokens")
-    return tuple(tokens) if tokens else ()
 
 
 def _tags(params: Params) -> dict[str, str]:
@@ -258,7 +262,7 @@ def encrypt(s: Services, c: Caller, p: Params) -> Result:
         p.get("EncryptionContext"),
         p.get("EncryptionAlgorithm"),
         bool(p.get("DryRun")),
-        _tokens(p),
+        grant_tokens(p),
     )
     return {
         "CiphertextBlob": sealed.blob,
@@ -268,8 +272,7 @@ def encrypt(s: Services, c: Caller, p: Params) -> Result:
 
 
 def decrypt(s: Services, c: Caller, p: Params) -> Result:
-    if p.get("Recipient") is not None:
-        raise ValidationError("Recipient (attested enclaves) is not supported by Cofre.")
+    refuse_recipient(p)
     opened = s.crypto.decrypt(
         c,
         p["CiphertextBlob"],
@@ -277,7 +280,7 @@ def decrypt(s: Services, c: Caller, p: Params) -> Result:
         p.get("KeyId"),
         p.get("EncryptionAlgorithm"),
         bool(p.get("DryRun")),
-        _tokens(p),
+        grant_tokens(p),
     )
     return {
         "KeyId": opened.key_arn,
@@ -298,7 +301,7 @@ def re_encrypt(s: Services, c: Caller, p: Params) -> Result:
         source_algorithm=p.get("SourceEncryptionAlgorithm"),
         destination_algorithm=p.get("DestinationEncryptionAlgorithm"),
         dry_run=bool(p.get("DryRun")),
-        grant_tokens=_tokens(p),
+        grant_tokens=grant_tokens(p),
     )
     return {
         "CiphertextBlob": result.blob,
@@ -312,15 +315,14 @@ def re_encrypt(s: Services, c: Caller, p: Params) -> Result:
 
 
 def generate_data_key(s: Services, c: Caller, p: Params) -> Result:
-    if p.get("Recipient") is not None:
-        raise ValidationError("Recipient (attested enclaves) is not supported by Cofre.")
+    refuse_recipient(p)
     key = s.crypto.generate_data_key(
         c,
         p["KeyId"],
         data_key_length(p.get("KeySpec"), p.get("NumberOfBytes")),
         p.get("EncryptionContext"),
         bool(p.get("DryRun")),
-        grant_tokens=_tokens(p),
+        grant_tokens=grant_tokens(p),
     )
     return {
         "CiphertextBlob": key.blob,
@@ -338,7 +340,7 @@ def generate_data_key_without_plaintext(s: Services, c: Caller, p: Params) -> Re
         p.get("EncryptionContext"),
         bool(p.get("DryRun")),
         action="kms:GenerateDataKeyWithoutPlaintext",
-        grant_tokens=_tokens(p),
+        grant_tokens=grant_tokens(p),
     )
     return {"CiphertextBlob": key.blob, "KeyId": key.key_arn, "KeyMaterialId": key.material_id}
 
@@ -346,8 +348,7 @@ def generate_data_key_without_plaintext(s: Services, c: Caller, p: Params) -> Re
 def generate_random(s: Services, c: Caller, p: Params) -> Result:
     if p.get("CustomKeyStoreId") is not None:
         raise ValidationError("Custom key stores are not supported by Cofre.")
-    if p.get("Recipient") is not None:
-        raise ValidationError("Recipient (attested enclaves) is not supported by Cofre.")
+    refuse_recipient(p)
     count = p.get("NumberOfBytes")
     if count is None:
         raise ValidationError("NumberOfBytes is required.")

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
-from cofre.api.operation import Operation, Params, Result, inline, threaded
+from cofre.api.operation import (
+    Operation,
+    Params,
+    Result,
+    grant_tokens,
+    inline,
+    refuse_recipient,
+    threaded,
+)
 from cofre.core.principals import Caller
 from cofre.errors import ValidationError
 from cofre.service.container import Services
 
 
-def _tokens(p: Params) -> tuple[str, ...]:
-    return tuple(p.get("GrantTokens") or ())
-
-
 def get_public_key(s: Services, c: Caller, p: Params) -> Result:
-    info = s.asymmetric.get_public_key(c, p["KeyId"], _tokens(p))
+    info = s.asymmetric.get_public_key(c, p["KeyId"], grant_tokens(p))
     out: Result = {
         "KeyId": info.key_arn,
         "PublicKey": info.public_key,
@@ -38,7 +42,7 @@ def sign(s: Services, c: Caller, p: Params) -> Result:
         p["Message"],
         p.get("MessageType", "RAW"),
         p["SigningAlgorithm"],
-        _tokens(p),
+        grant_tokens(p),
         bool(p.get("DryRun")),
     )
     return {"KeyId": arn, "Signature": signature, "SigningAlgorithm": p["SigningAlgorithm"]}
@@ -52,7 +56,7 @@ def verify(s: Services, c: Caller, p: Params) -> Result:
         p.get("MessageType", "RAW"),
         p["SigningAlgorithm"],
         p["Signature"],
-        _tokens(p),
+        grant_tokens(p),
         bool(p.get("DryRun")),
     )
     return {"KeyId": arn, "SignatureValid": True, "SigningAlgorithm": p["SigningAlgorithm"]}
@@ -60,7 +64,7 @@ def verify(s: Services, c: Caller, p: Params) -> Result:
 
 def generate_mac(s: Services, c: Caller, p: Params) -> Result:
     arn, tag = s.asymmetric.generate_mac(
-        c, p["KeyId"], p["Message"], p["MacAlgorithm"], _tokens(p), bool(p.get("DryRun"))
+        c, p["KeyId"], p["Message"], p["MacAlgorithm"], grant_tokens(p), bool(p.get("DryRun"))
     )
     return {"KeyId": arn, "Mac": tag, "MacAlgorithm": p["MacAlgorithm"]}
 
@@ -72,21 +76,20 @@ def verify_mac(s: Services, c: Caller, p: Params) -> Result:
         p["Message"],
         p["MacAlgorithm"],
         p["Mac"],
-        _tokens(p),
+        grant_tokens(p),
         bool(p.get("DryRun")),
     )
     return {"KeyId": arn, "MacValid": True, "MacAlgorithm": p["MacAlgorithm"]}
 
 
 def derive_shared_secret(s: Services, c: Caller, p: Params) -> Result:
-    if p.get("Recipient") is not None:
-        raise ValidationError("Recipient (attested enclaves) is not supported by Cofre.")
+    refuse_recipient(p)
     arn, secret = s.asymmetric.derive_shared_secret(
         c,
         p["KeyId"],
         p["KeyAgreementAlgorithm"],
         p["PublicKey"],
-        _tokens(p),
+        grant_tokens(p),
         bool(p.get("DryRun")),
     )
     return {
@@ -105,7 +108,7 @@ def _pair(s: Services, c: Caller, p: Params, action: str) -> Result:
         p.get("EncryptionContext"),
         bool(p.get("DryRun")),
         action,
-        _tokens(p),
+        grant_tokens(p),
     )
     out: Result = {
         "PrivateKeyCiphertextBlob": pair.private_blob,
@@ -120,8 +123,7 @@ def _pair(s: Services, c: Caller, p: Params, action: str) -> Result:
 
 
 def generate_data_key_pair(s: Services, c: Caller, p: Params) -> Result:
-    if p.get("Recipient") is not None:
-        raise ValidationError("Recipient (attested enclaves) is not supported by Cofre.")
+    refuse_recipient(p)
     return _pair(s, c, p, "kms:GenerateDataKeyPair")
 
 

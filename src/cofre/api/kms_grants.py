@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cofre.api.operation import Operation, Params, Result, paged, threaded
+from cofre.api.operation import Operation, Params, Result, grant_tokens, paged, threaded
 from cofre.core.grants import Grant, GrantConstraints
 from cofre.core.principals import Caller
 from cofre.service.container import Services
@@ -50,7 +50,7 @@ def create_grant(s: Services, c: Caller, p: Params) -> Result:
         retiring=p.get("RetiringPrincipal"),
         constraints=_constraints(p),
         name=p.get("Name"),
-        grant_tokens=p.get("GrantTokens") or (),
+        grant_tokens=grant_tokens(p),
         dry_run=bool(p.get("DryRun")),
     )
     return {"GrantId": grant_id, "GrantToken": token}

@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from cofre.core.principals import Caller
+from cofre.errors import ValidationError
 from cofre.service.container import Services
-from cofre.service.keys import Page
+from cofre.service.pagination import Page
 
 Params = dict[str, Any]
 Result = dict[str, Any]
@@ -27,6 +28,17 @@ def threaded(handler: Handler) -> Operation:
 
 def inline(handler: Handler) -> Operation:
     return Operation(handler, inline=True)
+
+
+def grant_tokens(params: Params) -> tuple[str, ...]:
+    """The GrantTokens member of a KMS request, as the services take it."""
+    return tuple(params.get("GrantTokens") or ())
+
+
+def refuse_recipient(params: Params) -> None:
+    """Cofre has no attested enclaves: a Recipient member is refused, not ignored."""
+    if params.get("Recipient") is not None:
+        raise ValidationError("Recipient (attested enclaves) is not supported by Cofre.")
 
 
 def paged(out: Result, page: Page[Any]) -> Result:

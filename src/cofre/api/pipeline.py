@@ -120,6 +120,14 @@ def error_response(error: CofreError, request_id: str, query: bool = False) -> O
     return Outgoing(status, body, JSON_TYPE, request_id)
 
 
+def internal_error(request_id: str, query: bool) -> Outgoing:
+    """A fault of ours: logged with its traceback, answered with no detail."""
+    log.exception("internal error in request %s", request_id)
+    if query:
+        return error_response(InternalError(), request_id, query=True)
+    return Outgoing(500, _INTERNAL, JSON_TYPE, request_id)
+
+
 def _header(request: Incoming, name: bytes) -> str:
     for header, value in request.headers:
         if header == name:
@@ -171,10 +179,7 @@ class Pipeline:
         except CofreError as error:
             return error_response(error, request_id, query=not target)
         except Exception:
-            log.exception("internal error in request %s", request_id)
-            if not target:
-                return error_response(InternalError(), request_id, query=True)
-            return Outgoing(500, _INTERNAL, JSON_TYPE, request_id)
+            return internal_error(request_id, query=not target)
 
     def _dispatch(
         self, request: Incoming, target: str, request_id: str
@@ -221,10 +226,7 @@ class Pipeline:
         operation = operations.get(wire_op.name)
         if operation is None:
             raise UnsupportedOperationError(f"{wire_op.name} is not supported by Cofre yet.")
-        pending: Future[Outgoing] = self._executor.submit(
-            self._run_query, wire_op, operation, caller, params, request_id
-        )
-        return asyncio.wrap_future(pending)
+        return self._submit(operation, caller, params, request_id, wire_op)
 
     @staticmethod
     def _require_service(signed: SigV4Caller, service: str) -> None:
@@ -234,41 +236,37 @@ class Pipeline:
             )
 
     def _submit(
-        self, operation: Operation, caller: Caller, params: Params, request_id: str
-    ) -> asyncio.Future[Outgoing]:
-        pending: Future[Outgoing] = self._executor.submit(
-            self._run, operation, caller, params, request_id
-        )
-        return asyncio.wrap_future(pending)
-
-    def _run(
-        self, operation: Operation, caller: Caller, params: Params, request_id: str
-    ) -> Outgoing:
-        try:
-            result = operation.handler(self.services, caller, params)
-            return Outgoing(200, encode_output(result), JSON_TYPE, request_id)
-        except CofreError as error:
-            return error_response(error, request_id)
-        except Exception:
-            log.exception("internal error in request %s", request_id)
-            return Outgoing(500, _INTERNAL, JSON_TYPE, request_id)
-
-    def _run_query(
         self,
-        wire_op: QueryOperation,
         operation: Operation,
         caller: Caller,
         params: Params,
         request_id: str,
+        wire_op: QueryOperation | None = None,
+    ) -> asyncio.Future[Outgoing]:
+        pending: Future[Outgoing] = self._executor.submit(
+            self._run, operation, caller, params, request_id, wire_op
+        )
+        return asyncio.wrap_future(pending)
+
+    def _run(
+        self,
+        operation: Operation,
+        caller: Caller,
+        params: Params,
+        request_id: str,
+        wire_op: QueryOperation | None,
     ) -> Outgoing:
+        """Run a handler in the thread pool; ``wire_op`` is set for Query (XML) operations."""
+        query = wire_op is not None
         try:
             result = operation.handler(self.services, caller, params)
+            if wire_op is None:
+                return Outgoing(200, encode_output(result), JSON_TYPE, request_id)
             return Outgoing(200, wire_op.encode_response(result, request_id), XML_TYPE, request_id)
         except CofreError as error:
-            return error_response(error, request_id, query=True)
+            return error_response(error, request_id, query=query)
         except Exception:
-            log.exception("internal error in request %s", request_id)
-            return error_response(InternalError(), request_id, query=True)
+            return internal_error(request_id, query=query)
 
     def _authenticate(self, request: Incoming) -> tuple[Caller, SigV4Caller]:
         assert request.body is not None

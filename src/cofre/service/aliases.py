@@ -9,8 +9,7 @@ from cofre.core.keys import Alias, StateRule
 from cofre.core.principals import Caller
 from cofre.errors import InvalidAliasNameError, KeyStateError, NotAuthorizedError, NotFoundError
 from cofre.service.authz import Request
-from cofre.service.keys import Page
-from cofre.service.pagination import decode_marker, decode_offset, encode_marker
+from cofre.service.pagination import Page, decode_marker, decode_offset, encode_marker, first_page
 from cofre.service.ports import ReadTx
 from cofre.service.resolver import KeyResolver
 from cofre.service.tags import validate_new_tags
@@ -102,9 +101,7 @@ class AliasService:
             else:
                 self._r.authorizer.authorize(caller, Request("kms:ListAliases"), None)
             aliases = tx.list_aliases(caller.account_id, caller.region, target, after, size + 1)
-        more = len(aliases) > size
-        aliases = aliases[:size]
-        return Page(aliases, encode_marker(aliases[-1].name) if more else None)
+        return first_page(aliases, size, lambda a: a.name)
 
     # tags ------------------------------------------------------------------------------
     def tag_resource(self, caller: Caller, key_id: str, tags: Mapping[str, str]) -> None:

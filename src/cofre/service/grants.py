@@ -34,8 +34,7 @@ from cofre.errors import (
     ValidationError,
 )
 from cofre.service.authz import Request, via_service_value
-from cofre.service.keys import Page
-from cofre.service.pagination import decode_marker, encode_marker
+from cofre.service.pagination import Page, decode_marker, first_page
 from cofre.service.resolver import KeyResolver
 
 _TOKEN_AAD = b"cofre grant token v1"
@@ -193,9 +192,7 @@ class GrantService:
             if (grant_id is None or g.grant_id == grant_id)
             and (grantee is None or g.grantee_principal == grantee)
         ]
-        page = selected[:size]
-        more = len(selected) > size
-        return Page(page, encode_marker(page[-1].grant_id) if more else None)
+        return first_page(selected, size, lambda g: g.grant_id)
 
     def list_retirable_grants(
         self, caller: Caller, retiring: str, limit: int | None, marker: str | None
@@ -204,9 +201,7 @@ class GrantService:
         size = limit or 50
         with self._r.storage.read() as tx:
             grants = tx.list_retirable_grants(retiring, decode_marker(marker), size + 1)
-        page = grants[:size]
-        more = len(grants) > size
-        return Page(page, encode_marker(page[-1].grant_id) if more else None)
+        return first_page(grants, size, lambda g: g.grant_id)
 
     def retire_grant(
         self,

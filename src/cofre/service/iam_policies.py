@@ -24,8 +24,7 @@ from cofre.errors import DeleteConflictError, LimitExceededError, NotFoundError
 from cofre.service.authz import Authorizer
 from cofre.service.iam_common import check, unique_id
 from cofre.service.keycache import KeyCache
-from cofre.service.keys import Page
-from cofre.service.pagination import decode_marker, encode_marker
+from cofre.service.pagination import Page, decode_marker, first_page
 from cofre.service.ports import Clock, ReadTx, Storage
 
 _WORD = {OwnerKind.USER: "User", OwnerKind.ROLE: "Role"}
@@ -187,9 +186,7 @@ class IamPolicies:
                 if len(batch) < 100:
                     break
                 after = batch[-1].name
-        page = found[:size]
-        more = len(found) > size
-        return Page(page, encode_marker(page[-1][0].name) if more else None)
+        return first_page(found, size, lambda entry: entry[0].name)
 
     def delete_policy(self, caller: Caller, arn: str) -> None:
         with self._storage.write() as tx:

@@ -31,8 +31,7 @@ from cofre.errors import (
 from cofre.service.authz import PolicyAuthorizer, Request
 from cofre.service.iam_common import check, new_credential, secret_key, unique_id
 from cofre.service.keycache import KeyCache
-from cofre.service.keys import Page
-from cofre.service.pagination import decode_marker, encode_marker
+from cofre.service.pagination import Page, decode_marker, first_page
 from cofre.service.ports import Clock, ReadTx, Storage
 
 ROLE_CHAINING_MAX_SECONDS = 3600
@@ -128,8 +127,7 @@ class IamRoles:
         with self._storage.read() as tx:
             roles = tx.list_roles(caller.account_id, path_prefix or "/", decode_marker(marker),
                                   size + 1)  # fmt: skip
-        page = roles[:size]
-        return Page(page, encode_marker(page[-1].name) if len(roles) > size else None)
+        return first_page(roles, size, lambda r: r.name)
 
     def update_trust_policy(self, caller: Caller, name: str, trust_policy: str) -> None:
         parse_policy(trust_policy, PolicyKind.TRUST)

@@ -18,8 +18,7 @@ from cofre.errors import DeleteConflictError, LimitExceededError, NotFoundError,
 from cofre.service.authz import Authorizer
 from cofre.service.iam_common import NewSecret, check, new_credential, secret_key, unique_id
 from cofre.service.keycache import KeyCache
-from cofre.service.keys import Page
-from cofre.service.pagination import decode_marker, encode_marker
+from cofre.service.pagination import Page, decode_marker, first_page
 from cofre.service.ports import Clock, ReadTx, Storage
 
 
@@ -96,8 +95,7 @@ class IamUsers:
         with self._storage.read() as tx:
             users = tx.list_users(caller.account_id, path_prefix or "/", decode_marker(marker),
                                   size + 1)  # fmt: skip
-        page = users[:size]
-        return Page(page, encode_marker(page[-1].name) if len(users) > size else None)
+        return first_page(users, size, lambda u: u.name)
 
     def delete_user(self, caller: Caller, name: str) -> None:
         with self._storage.write() as tx:

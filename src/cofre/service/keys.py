@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Generic, TypeVar
 
 from cofre.core.ids import key_arn
 from cofre.core.keys import (
@@ -36,18 +34,10 @@ from cofre.errors import (
 )
 from cofre.service.authz import Request
 from cofre.service.imports import remove_material
-from cofre.service.pagination import decode_marker, decode_offset, encode_marker
+from cofre.service.pagination import Page, decode_marker, decode_offset, encode_marker, first_page
 from cofre.service.ports import WriteTx
 from cofre.service.resolver import KeyResolver
 from cofre.service.tags import validate_new_tags
-
-T = TypeVar("T")
-
-
-@dataclass(frozen=True, slots=True)
-class Page(Generic[T]):
-    items: list[T]
-    next_marker: str | None
 
 
 class KeyService:
@@ -128,9 +118,7 @@ class KeyService:
         after = decode_marker(marker)
         with self._r.storage.read() as tx:
             keys = tx.list_keys(caller.account_id, caller.region, after, size + 1)
-        more = len(keys) > size
-        keys = keys[:size]
-        return Page(keys, encode_marker(keys[-1].key_id) if more else None)
+        return first_page(keys, size, lambda k: k.key_id)
 
     # state changes ---------------------------------------------------------------------
     def _change(

@@ -4,10 +4,28 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Generic, TypeVar
 
 from cofre.errors import InvalidMarkerError
 
 _PREFIX = b"cofre1:"
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Page(Generic[T]):
+    items: list[T]
+    next_marker: str | None
+
+
+def first_page(found: Sequence[T], size: int, position: Callable[[T], str]) -> Page[T]:
+    """The first ``size`` items of ``found``, which was read with one more than ``size`` so
+    that a marker (the last item's position) is handed out only when more follow."""
+    items = list(found[:size])
+    more = len(found) > size
+    return Page(items, encode_marker(position(items[-1])) if more else None)
 
 
 def encode_marker(position: str) -> str:
