@@ -30,6 +30,12 @@ class Settings:
     clock_offset_file: Path | None = None  # tests only: see service.clock.OffsetClock
     audit_digest_interval: float = 60.0  # seconds between signed digests of the audit chain
     audit_retention_days: float | None = None  # None: keep audit events forever
+    webhook_poll_interval: float = 0.5  # seconds between outbox rounds (ADR 0013)
+    webhook_lease: float = 60.0  # seconds a node holds a claimed delivery
+    webhook_timeout: float = 10.0  # seconds per webhook request
+    webhook_retry_base: float = 1.0  # first retry delay, doubling on each failure
+    webhook_retry_cap: float = 300.0  # longest delay between attempts
+    webhook_max_age: float = 86_400.0  # a delivery failing for this long is dropped
 
     @property
     def audit_retention(self) -> timedelta | None:
@@ -59,6 +65,13 @@ class Settings:
             audit_retention_days=float(env["COFRE_AUDIT_RETENTION_DAYS"])
             if env.get("COFRE_AUDIT_RETENTION_DAYS")
             else None,
+            job_interval=float(env.get("COFRE_JOB_INTERVAL") or 5.0),
+            webhook_poll_interval=float(env.get("COFRE_WEBHOOK_POLL_INTERVAL") or 0.5),
+            webhook_lease=float(env.get("COFRE_WEBHOOK_LEASE") or 60.0),
+            webhook_timeout=float(env.get("COFRE_WEBHOOK_TIMEOUT") or 10.0),
+            webhook_retry_base=float(env.get("COFRE_WEBHOOK_RETRY_BASE") or 1.0),
+            webhook_retry_cap=float(env.get("COFRE_WEBHOOK_RETRY_CAP") or 300.0),
+            webhook_max_age=float(env.get("COFRE_WEBHOOK_MAX_AGE") or 86_400.0),
             **flags,  # type: ignore[arg-type]
         )
 

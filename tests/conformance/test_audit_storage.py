@@ -61,7 +61,7 @@ def _append(storage: Storage, entries: list[tuple[bytes, dict[str, object]]]) ->
 def _lookup(db: Db, **fields: object) -> list[int]:
     query = AuditQuery(**{"account_id": ACCOUNT, **fields})  # type: ignore[arg-type]
     with db.storage.read() as tx:
-        return [event.seq for event in tx.lookup_audit_events(query)]
+        return [event.seq for event in tx.lookup_audit_events(query)[0]]
 
 
 def test_a_fresh_chain(db: Db) -> None:
@@ -117,17 +117,26 @@ def test_lookup_time_range_region_paging_and_accounts(db: Db) -> None:
         [_entry(n) for n in range(1, 6)]
         + [_entry(6, caller=other), _entry(7, region=OTHER_REGION), _entry(8, offset=0 * SECOND)],
     )
-    assert _lookup(db) == [7, 5, 4, 3, 2, 1, 8]
-    assert _lookup(db, region=REGION) == [5, 4, 3, 2, 1, 8]
+    # newest first in the order recorded (seq), whatever the event times say
+    assert _lookup(db) == [8, 7, 5, 4, 3, 2, 1]
+    assert _lookup(db, region=REGION) == [8, 5, 4, 3, 2, 1]
     assert _lookup(db, start=T0 + 2 * SECOND, end=T0 + 4 * SECOND) == [4, 3, 2]
-    assert _lookup(db, limit=2) == [7, 5]
-    before = (int((T0 + 5 * SECOND).timestamp()) * 1_000_000, 5)
-    assert _lookup(db, before=before, limit=2) == [4, 3]
-    same_time = (int(T0.timestamp()) * 1_000_000, 9)
-    assert _lookup(db, before=same_time) == [8]
+    assert _lookup(db, limit=2) == [8, 7]
+    assert _lookup(db, before=(0, 5), limit=2) == [4, 3]
+    assert _lookup(db, before=(0, 2)) == [1]
     query = AuditQuery(account_id=OTHER_ACCOUNT)
     with db.storage.read() as tx:
-        assert [e.seq for e in tx.lookup_audit_events(query)] == [6]
+        assert [e.seq for e in tx.lookup_audit_events(query)[0]] == [6]
+
+
+def test_lookup_stops_at_its_scan_budget_and_says_where(db: Db) -> None:
+    for n in range(1, 4):  # three segments
+        _append(db.storage, [_entry(n)])
+    query = AuditQuery(account_id=ACCOUNT, key=LookupKey.EVENT_NAME, value="None", budget=2)
+    with db.storage.read() as tx:
+        assert tx.lookup_audit_events(query) == ([], 2)  # scanned 3 and 2; go on below 2
+        found, resume = tx.lookup_audit_events(AuditQuery(account_id=ACCOUNT, budget=2))
+    assert ([e.seq for e in found], resume) == ([3, 2], 2)
 
 
 def test_digests(db: Db) -> None:

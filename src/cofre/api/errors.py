@@ -73,6 +73,14 @@ _TABLE: tuple[tuple[type[e.CofreError], str, int], ...] = (
 )
 
 INTERNAL_ERROR = ("KMSInternalException", 500)
+# A fault of ours, in each JSON service's own words (SSM's model: InternalServerError).
+_INTERNAL_TYPES = {"ssm": "InternalServerError", "cloudtrail": "InternalServerError"}
+
+
+def internal_type(service: str) -> str:
+    """The ``__type`` of an internal fault for ``service`` ("kms", "ssm", ...)."""
+    return _INTERNAL_TYPES.get(service, INTERNAL_ERROR[0])
+
 
 _QUERY_TABLE: tuple[tuple[type[e.CofreError], str, int], ...] = (
     (e.UnknownOperationError, "InvalidAction", 400),
@@ -94,12 +102,12 @@ _QUERY_TABLE: tuple[tuple[type[e.CofreError], str, int], ...] = (
 QUERY_INTERNAL_ERROR = ("ServiceFailure", 500)
 
 
-def wire_error(error: e.CofreError) -> tuple[str, int]:
+def wire_error(error: e.CofreError, service: str = "kms") -> tuple[str, int]:
     """The AWS ``__type`` and HTTP status for ``error`` (JSON protocol services)."""
     for cls, type_name, status in _TABLE:
         if isinstance(error, cls):
             return type_name, status
-    return INTERNAL_ERROR
+    return internal_type(service), INTERNAL_ERROR[1]
 
 
 def query_error(error: e.CofreError) -> tuple[str, int]:

@@ -16,7 +16,8 @@ from typing import cast
 
 import httptools
 
-from cofre.api.pipeline import MAX_BODY, Incoming, Outgoing, Pipeline
+from cofre.api.exchange import MAX_BODY, Incoming, Outgoing
+from cofre.api.pipeline import Pipeline
 
 KEEP_ALIVE_TIMEOUT = 75.0  # idle keep-alive connection (AWS SDKs reuse for ~60 s)
 REQUEST_TIMEOUT = 60.0  # from the first byte of a request to its last

@@ -6,7 +6,8 @@ Each handler takes the wired services, the authenticated caller and the decoded 
 
 from __future__ import annotations
 
-from cofre.api.kms_asymmetric import ASYMMETRIC_OPERATIONS
+from cofre.api.kms_asymmetric import ASYMMETRIC_OPERATIONS, imported_rotation_entry
+from cofre.api.kms_audit import AUDIT_OPERATIONS
 from cofre.api.kms_grants import GRANT_OPERATIONS
 from cofre.api.operation import (
     Operation,
@@ -19,6 +20,7 @@ from cofre.api.operation import (
     threaded,
 )
 from cofre.core.ids import alias_arn
+from cofre.core.imported import ImportedMaterial
 from cofre.core.keys import Key, KeyState, KeyVersion
 from cofre.core.keyspecs import KEY_SPECS
 from cofre.core.principals import Caller
@@ -206,7 +208,9 @@ def rotate_key_on_demand(s: Services, c: Caller, p: Params) -> Result:
     return {"KeyId": s.keys.rotate_key_on_demand(c, p["KeyId"]).key_id}
 
 
-def _rotation_entry(key: Key, version: KeyVersion) -> Result:
+def _rotation_entry(key: Key, version: KeyVersion | ImportedMaterial) -> Result:
+    if isinstance(version, ImportedMaterial):
+        return imported_rotation_entry(key, version)
     entry: Result = {
         "KeyId": key.key_id,
         "KeyMaterialId": version.material_id,
@@ -387,4 +391,5 @@ OPERATIONS: dict[str, Operation] = {
     "PutKeyPolicy": threaded(put_key_policy),
     **GRANT_OPERATIONS,
     **ASYMMETRIC_OPERATIONS,
+    **AUDIT_OPERATIONS,
 }

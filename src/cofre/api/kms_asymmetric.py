@@ -11,8 +11,9 @@ from cofre.api.operation import (
     refuse_recipient,
     threaded,
 )
+from cofre.core.imported import ImportedMaterial
+from cofre.core.keys import Key
 from cofre.core.principals import Caller
-from cofre.errors import ValidationError
 from cofre.service.container import Services
 
 
@@ -144,25 +145,45 @@ def get_parameters_for_import(s: Services, c: Caller, p: Params) -> Result:
 
 
 def import_key_material(s: Services, c: Caller, p: Params) -> Result:
-    if p.get("ImportType") == "NEW_KEY_MATERIAL":
-        raise ValidationError("Importing new key material for rotation is not supported yet.")
-    key = s.imports.import_key_material(
+    key, found = s.imports.import_key_material(
         c,
         p["KeyId"],
         p["ImportToken"],
         p["EncryptedKeyMaterial"],
         p.get("ExpirationModel"),
         p.get("ValidTo"),
+        p.get("ImportType"),
+        p.get("KeyMaterialId"),
+        p.get("KeyMaterialDescription"),
     )
-    return {"KeyId": key.arn, "KeyMaterialId": key.current_version_id.hex()}
+    return {"KeyId": key.arn, "KeyMaterialId": found.hex()}
 
 
 def delete_imported_key_material(s: Services, c: Caller, p: Params) -> Result:
-    key = s.imports.delete_imported_key_material(c, p["KeyId"])
+    key, deleted = s.imports.delete_imported_key_material(c, p["KeyId"], p.get("KeyMaterialId"))
     out: Result = {"KeyId": key.arn}
-    if key.imported_material_id is not None:
-        out["KeyMaterialId"] = key.imported_material_id.hex()
+    if deleted is not None:
+        out["KeyMaterialId"] = deleted.hex()
     return out
+
+
+def imported_rotation_entry(key: Key, material: ImportedMaterial) -> Result:
+    """A RotationsListEntry of an imported key (the members only EXTERNAL keys have)."""
+    entry: Result = {
+        "KeyId": key.key_id,
+        "KeyMaterialId": material.material_id.hex(),
+        "ImportState": "IMPORTED" if material.imported else "PENDING_IMPORT",
+        "KeyMaterialState": material.state_in(key),
+        "ExpirationModel": material.expiration_model,
+    }
+    if material.description is not None:
+        entry["KeyMaterialDescription"] = material.description
+    if material.valid_to is not None:
+        entry["ValidTo"] = material.valid_to
+    if material.rotation_type is not None and material.rotated_at is not None:
+        entry["RotationDate"] = material.rotated_at
+        entry["RotationType"] = material.rotation_type.value
+    return entry
 
 
 ASYMMETRIC_OPERATIONS: dict[str, Operation] = {

@@ -13,86 +13,52 @@ a future.
 from __future__ import annotations
 
 import asyncio
-import hmac
 import itertools
 import logging
 import os
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 import orjson
 
 from cofre.api import admin, cloudtrail, kms, ssm
+from cofre.api import params_webhooks as hooks
+from cofre.api.audited import Attempt, Completions
+from cofre.api.authenticate import Authenticator
 from cofre.api.errors import query_error, wire_error
+from cofre.api.exchange import (
+    JSON_TYPE,
+    MAX_BODY,
+    XML_TYPE,
+    Incoming,
+    Outgoing,
+    error_response,
+    header,
+    internal_error,
+)
 from cofre.api.iam import IAM_OPERATIONS, STS_OPERATIONS
 from cofre.api.model import ServiceModel, encode_output
 from cofre.api.operation import Operation, Params
 from cofre.api.query import QueryOperation, QueryService
-from cofre.api.query import encode_error as query_error_body
-from cofre.api.sigv4 import HttpRequest, SigV4Caller, SigV4Verifier
 from cofre.config import Settings
-from cofre.core.ids import is_region
 from cofre.core.principals import Caller
 from cofre.errors import (
+    AuditUnavailableError,
     CofreError,
-    ExpiredTokenError,
     InternalError,
     InvalidSignatureError,
     UnknownOperationError,
-    UnrecognizedClientError,
     UnsupportedOperationError,
     ValidationError,
 )
+from cofre.service.audit_scope import collecting
 from cofre.service.container import Services
-from cofre.service.iam_roles import session_token_hash
-from cofre.service.keycache import CachedCredential
 
 log = logging.getLogger("cofre.api")
 
-MAX_BODY = 1024 * 1024
-JSON_TYPE = b"application/x-amz-json-1.1"
-XML_TYPE = b"text/xml"
 QUERY_SERVICES = {"iam": IAM_OPERATIONS, "sts": STS_OPERATIONS}
-_SIGNING_SERVICES = frozenset({"kms", "ssm", "iam", "sts", "cofre", "cloudtrail"})
 _HEALTH = orjson.dumps({"status": "ok"})
-_INTERNAL = orjson.dumps(
-    {"__type": "KMSInternalException", "message": "An internal error occurred."}
-)
-
-
-@dataclass(slots=True)
-class Incoming:
-    method: str
-    path: bytes  # raw, as on the wire
-    query: bytes
-    headers: list[tuple[bytes, bytes]]  # lower-case names
-    body: bytes | None  # None: larger than MAX_BODY
-    client_ip: str
-    secure: bool
-
-
-@dataclass(slots=True)
-class Outgoing:
-    status: int
-    body: bytes
-    content_type: bytes = JSON_TYPE
-    request_id: str = ""
-
-
-class _Secrets:
-    """Secret lookup for the verifier; remembers the entry so the caller is built from it.
-
-    Authentication runs on the event loop thread only, so ``last`` is not shared.
-    """
-
-    def __init__(self, services: Services) -> None:
-        self._services = services
-        self.last: CachedCredential | None = None
-
-    def secret_for(self, access_key_id: str) -> str | None:
-        self.last = entry = self._services.cache.credential(access_key_id)
-        return None if entry is None else entry.secret
 
 
 class _RequestIds:
@@ -110,31 +76,6 @@ class _RequestIds:
 _request_id = _RequestIds()
 
 
-def error_response(error: CofreError, request_id: str, query: bool = False) -> Outgoing:
-    if query:
-        code, status = query_error(error)
-        body = query_error_body(code, error.message, request_id, sender=status < 500)
-        return Outgoing(status, body, XML_TYPE, request_id)
-    type_name, status = wire_error(error)
-    body = orjson.dumps({"__type": type_name, "message": error.message})
-    return Outgoing(status, body, JSON_TYPE, request_id)
-
-
-def internal_error(request_id: str, query: bool) -> Outgoing:
-    """A fault of ours: logged with its traceback, answered with no detail."""
-    log.exception("internal error in request %s", request_id)
-    if query:
-        return error_response(InternalError(), request_id, query=True)
-    return Outgoing(500, _INTERNAL, JSON_TYPE, request_id)
-
-
-def _header(request: Incoming, name: bytes) -> str:
-    for header, value in request.headers:
-        if header == name:
-            return value.decode("latin-1")
-    return ""
-
-
 @dataclass(frozen=True, slots=True)
 class JsonService:
     """An AWS JSON 1.1 service: its model, its handlers, the SigV4 service it signs for."""
@@ -146,6 +87,15 @@ class JsonService:
     @classmethod
     def load(cls, name: str, operations: dict[str, Operation]) -> JsonService:
         return cls(name, ServiceModel.load(name), operations)
+
+
+@dataclass(slots=True)
+class _Outcome:
+    """How a handler ended: the response, and what its audit record needs."""
+
+    response: Outgoing
+    output: Params | None = None
+    error: CofreError | None = None
 
 
 class Pipeline:
@@ -162,165 +112,241 @@ class Pipeline:
         }
         self._regions = frozenset(settings.regions)
         self._executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="cofre-op")
-        self._secrets = _Secrets(services)
-        self._verifier = SigV4Verifier(self._secrets)
+        self._completions: Completions | None = None
+        signing_names = frozenset(s.signing_name for s in self._json.values())
+        self._authenticator = Authenticator(services, self._regions, signing_names)
 
     def close(self) -> None:
         self._executor.shutdown(wait=True, cancel_futures=False)
 
     def handle(self, request: Incoming) -> Outgoing | asyncio.Future[Outgoing]:
-        """The response, or a future of it for operations that run in the thread pool."""
+        """A future of the response: every response waits for its audit record."""
         if request.method == "GET" and request.path == b"/health":
             return Outgoing(200, _HEALTH, b"application/json")
-        request_id = _request_id()
-        target = _header(request, b"x-amz-target")
+        target = header(request, b"x-amz-target")
+        attempt = Attempt(
+            request_id=_request_id(),
+            time=self.services.clock.now(),
+            source_ip=request.client_ip,
+            user_agent=header(request, b"user-agent"),
+        )
         try:
-            return self._dispatch(request, target, request_id)
+            return self._dispatch(request, target, attempt)
         except CofreError as error:
-            return error_response(error, request_id, query=not target)
+            outcome = _Outcome(self._error(error, attempt, query=not target), error=error)
         except Exception:
-            return internal_error(request_id, query=not target)
+            outcome = _Outcome(
+                internal_error(attempt.request_id, not target, attempt.service),
+                error=InternalError(),
+            )
+        return self._audited(attempt, outcome, (), self._loop_future())
 
+    # dispatch -----------------------------------------------------------------------------
     def _dispatch(
-        self, request: Incoming, target: str, request_id: str
-    ) -> Outgoing | asyncio.Future[Outgoing]:
+        self, request: Incoming, target: str, attempt: Attempt
+    ) -> asyncio.Future[Outgoing]:
+        self._name_service(target, attempt)
         if request.body is None:
             raise ValidationError(f"The request body is larger than {MAX_BODY} bytes.")
         if request.method != "POST":
             raise UnknownOperationError("Only POST / is served.")
-        caller, signed = self._authenticate(request)
+        caller = self._authenticator.authenticate(request, attempt)
         if not target:
-            return self._dispatch_query(request.body, caller, signed.service, request_id)
+            return self._dispatch_query(request.body, caller, attempt)
         if target.startswith(admin.TARGET_PREFIX):
-            self._require_service(signed, "cofre")
-            operation = admin.OPERATIONS.get(target[len(admin.TARGET_PREFIX) :])
+            self._require_service(attempt, "cofre")
+            operation = admin.OPERATIONS.get(attempt.operation)
             if operation is None:
                 raise UnknownOperationError(f"Unknown operation {target[:100]!r}")
-            return self._submit(operation, caller, admin.parse_input(request.body), request_id)
-        prefix, _, op_name = target.rpartition(".")  # CloudTrail's prefix has dots
-        service = self._json.get(prefix)
+            attempt.params = admin.parse_input(request.body)
+            return self._submit(operation, caller, attempt)
+        if target.startswith(hooks.TARGET_PREFIX):  # Parameter Store webhooks (ADR 13)
+            self._require_service(attempt, hooks.SIGNING_NAME)
+            operation = hooks.OPERATIONS.get(attempt.operation)
+            if operation is None:
+                raise UnknownOperationError(f"Unknown operation {target[:100]!r}")
+            attempt.params = hooks.parse_input(attempt.operation, request.body)
+            return self._submit(operation, caller, attempt)
+        service = self._json.get(target.rpartition(".")[0])
         if service is None:
             raise UnknownOperationError(f"Unknown operation {target[:100]!r}")
-        self._require_service(signed, service.signing_name)
+        self._require_service(attempt, service.signing_name)
+        op_name = attempt.operation
         operation = service.operations.get(op_name)
         if operation is None:
             if op_name in service.model.operation_names():
                 raise UnsupportedOperationError(f"{op_name} is not supported by Cofre yet.")
             raise UnknownOperationError(f"Unknown operation {target[:100]!r}")
-        params = service.model.operation(op_name).parse_input(request.body)
-        if operation.inline:
-            return Outgoing(200, encode_output(operation.handler(self.services, caller, params)),
-                            JSON_TYPE, request_id)  # fmt: skip
-        return self._submit(operation, caller, params, request_id)
+        attempt.params = service.model.operation(op_name).parse_input(request.body)
+        if operation.inline and not attempt.mutating:
+            with collecting() as resources:
+                outcome = self._execute(operation, caller, attempt, None)
+            return self._audited(attempt, outcome, resources, self._loop_future())
+        return self._submit(operation, caller, attempt)
+
+    def _name_service(self, target: str, attempt: Attempt) -> None:
+        """Service and operation as the target names them (before anything can fail)."""
+        if not target:
+            return
+        if target.startswith(admin.TARGET_PREFIX):
+            attempt.service, attempt.operation = "cofre", target[len(admin.TARGET_PREFIX) :]
+        elif target.startswith(hooks.TARGET_PREFIX):
+            attempt.service = hooks.SIGNING_NAME
+            attempt.operation = target[len(hooks.TARGET_PREFIX) :]
+        else:
+            prefix, _, op_name = target.rpartition(".")  # CloudTrail's prefix has dots
+            service = self._json.get(prefix)
+            attempt.service = service.signing_name if service is not None else ""
+            attempt.operation = op_name
+        attempt.operation = attempt.operation[:64]
 
     def _dispatch_query(
-        self, body: bytes, caller: Caller, service: str, request_id: str
+        self, body: bytes, caller: Caller, attempt: Attempt
     ) -> asyncio.Future[Outgoing]:
-        operations = QUERY_SERVICES.get(service)
+        operations = QUERY_SERVICES.get(attempt.service)
         if operations is None:
             raise UnknownOperationError(
                 "A request without X-Amz-Target must be an IAM or STS Query request."
             )
-        query = QueryService.load(service)
+        query = QueryService.load(attempt.service)
         wire_op, params = query.decode_request(body)
+        attempt.operation, attempt.params = wire_op.name, params
         operation = operations.get(wire_op.name)
         if operation is None:
             raise UnsupportedOperationError(f"{wire_op.name} is not supported by Cofre yet.")
-        return self._submit(operation, caller, params, request_id, wire_op)
+        return self._submit(operation, caller, attempt, wire_op)
 
     @staticmethod
-    def _require_service(signed: SigV4Caller, service: str) -> None:
-        if signed.service != service:
+    def _require_service(attempt: Attempt, service: str) -> None:
+        if attempt.signed_service != service:
             raise InvalidSignatureError(
                 f"Credential should be scoped to correct service: '{service}'."
             )
+
+    # running and auditing -------------------------------------------------------------------
+    def _loop_future(self) -> asyncio.Future[Outgoing]:
+        if self._completions is None:
+            self._completions = Completions(asyncio.get_running_loop())
+        return self._completions.loop.create_future()
 
     def _submit(
         self,
         operation: Operation,
         caller: Caller,
-        params: Params,
-        request_id: str,
+        attempt: Attempt,
         wire_op: QueryOperation | None = None,
     ) -> asyncio.Future[Outgoing]:
-        pending: Future[Outgoing] = self._executor.submit(
-            self._run, operation, caller, params, request_id, wire_op
-        )
-        return asyncio.wrap_future(pending)
+        done = self._loop_future()
+        self._executor.submit(self._run, operation, caller, attempt, wire_op, done)
+        return done
 
     def _run(
         self,
         operation: Operation,
         caller: Caller,
-        params: Params,
-        request_id: str,
+        attempt: Attempt,
         wire_op: QueryOperation | None,
-    ) -> Outgoing:
-        """Run a handler in the thread pool; ``wire_op`` is set for Query (XML) operations."""
+        done: asyncio.Future[Outgoing],
+    ) -> None:
+        """Run a handler in the thread pool. A mutating operation runs inside one write
+        transaction that ends with its audit record: both commit, or neither."""
         query = wire_op is not None
         try:
-            result = operation.handler(self.services, caller, params)
-            if wire_op is None:
-                return Outgoing(200, encode_output(result), JSON_TYPE, request_id)
-            return Outgoing(200, wire_op.encode_response(result, request_id), XML_TYPE, request_id)
-        except CofreError as error:
-            return error_response(error, request_id, query=query)
+            with collecting() as resources:
+                if not attempt.mutating:
+                    outcome = self._execute(operation, caller, attempt, wire_op)
+                else:
+                    try:
+                        with self.services.storage.write() as tx:
+                            outcome = self._execute(
+                                operation, caller, attempt, wire_op, strict=True
+                            )
+                            call = attempt.call(output=outcome.output, resources=resources)
+                            self.services.audit.append_in(tx, call)
+                    except _Failed as failed:  # the handler failed: nothing to undo
+                        outcome = failed.outcome
+                    else:
+                        self._complete(done, outcome.response)
+                        return
+            self._audited(attempt, outcome, resources, done)
+        except CofreError as error:  # the record or the commit failed: nothing happened
+            self.services.cache.clear()  # it may hold what was rolled back
+            log.warning("%s.%s failed closed: %s", attempt.service, attempt.operation, error)
+            self._complete(done, self._error(error, attempt, query))
         except Exception:
-            return internal_error(request_id, query=query)
+            self.services.cache.clear()
+            self._complete(done, internal_error(attempt.request_id, query, attempt.service))
 
-    def _authenticate(self, request: Incoming) -> tuple[Caller, SigV4Caller]:
-        assert request.body is not None
-        now = datetime.now(UTC)
-        signed = self._verifier.verify(
-            HttpRequest(
-                method=request.method,
-                path=request.path.decode("utf-8", "surrogateescape") or "/",
-                query_string=request.query,
-                headers=request.headers,
-                body=request.body,
-            ),
-            now,
+    def _execute(
+        self,
+        operation: Operation,
+        caller: Caller,
+        attempt: Attempt,
+        wire_op: QueryOperation | None,
+        *,
+        strict: bool = False,
+    ) -> _Outcome:
+        """Run the handler; its outcome. With ``strict`` a failure raises ``_Failed`` (so
+        that an enclosing transaction rolls back)."""
+        query = wire_op is not None
+        try:
+            assert attempt.params is not None
+            result = operation.handler(self.services, caller, attempt.params)
+            if wire_op is None:
+                body = encode_output(result)
+                return _Outcome(Outgoing(200, body, JSON_TYPE, attempt.request_id), result)
+            body = wire_op.encode_response(result, attempt.request_id)
+            return _Outcome(Outgoing(200, body, XML_TYPE, attempt.request_id), result)
+        except CofreError as error:
+            outcome = _Outcome(self._error(error, attempt, query), error=error)
+        except Exception:
+            response = internal_error(attempt.request_id, query, attempt.service)
+            outcome = _Outcome(response, error=InternalError())
+        if strict:
+            raise _Failed(outcome)
+        return outcome
+
+    def _error(self, error: CofreError, attempt: Attempt, query: bool) -> Outgoing:
+        return error_response(error, attempt.request_id, query, attempt.service)
+
+    def _audited(
+        self,
+        attempt: Attempt,
+        outcome: _Outcome,
+        resources: Sequence[str],
+        done: asyncio.Future[Outgoing],
+    ) -> asyncio.Future[Outgoing]:
+        """Record the call; ``done`` gets the response once the record is committed, or an
+        internal error if it could not be (fail closed)."""
+        error = outcome.error
+        code = None
+        if error is not None:
+            query = outcome.response.content_type == XML_TYPE
+            code = query_error(error)[0] if query else wire_error(error, attempt.service)[0]
+        call = attempt.call(
+            output=outcome.output,
+            error_code=code,
+            error_message=None if error is None else error.message,
+            resources=resources,
         )
-        if signed.service not in _SIGNING_SERVICES:
-            raise InvalidSignatureError(
-                f"Credential should be scoped to a service Cofre serves, not"
-                f" '{signed.service[:40]}'."
-            )
-        regional = signed.service in ("kms", "ssm")
-        if not is_region(signed.region) or (
-            regional and self._regions and signed.region not in self._regions
-        ):
-            raise UnrecognizedClientError(
-                f"The region '{signed.region[:40]}' is not served by this endpoint."
-            )
-        entry = self._secrets.last
-        if entry is None or entry.credential.access_key_id != signed.access_key_id:
-            entry = self.services.cache.credential(signed.access_key_id)
-        if entry is None:
-            raise UnrecognizedClientError()
-        credential = entry.credential
-        if credential.session_token_hash is not None:
-            token = signed.session_token
-            if token is None or not hmac.compare_digest(
-                session_token_hash(token), credential.session_token_hash
-            ):
-                raise UnrecognizedClientError()
-            if (
-                credential.expires_at is not None
-                and credential.expires_at <= self.services.clock.now()
-            ):
-                raise ExpiredTokenError()
-        elif signed.session_token is not None:
-            raise UnrecognizedClientError()
-        return Caller(
-            account_id=credential.account_id,
-            principal_arn=credential.principal_arn,
-            access_key_id=signed.access_key_id,
-            region=signed.region,
-            source_ip=request.client_ip,
-            user_agent=_header(request, b"user-agent"),
-            secure_transport=request.secure,
-            user_name=credential.user_name,
-            principal_id=credential.principal_id,
-            role_arn=credential.role_arn,
-        ), signed
+        response = outcome.response
+
+        def recorded(_receipt: object, failure: BaseException | None) -> None:
+            if failure is None:
+                self._complete(done, response)
+            else:
+                unaudited = AuditUnavailableError()
+                query = response.content_type == XML_TYPE
+                self._complete(done, self._error(unaudited, attempt, query))
+
+        self.services.audit.record_then(call, recorded)
+        return done
+
+    def _complete(self, done: asyncio.Future[Outgoing], response: Outgoing) -> None:
+        assert self._completions is not None
+        self._completions.complete(done, response)
+
+
+class _Failed(Exception):  # noqa: N818 - carries an outcome out of a transaction
+    def __init__(self, outcome: _Outcome) -> None:
+        self.outcome = outcome

@@ -8,17 +8,12 @@ name ``cofre``. Output is JSON on stdout.
 from __future__ import annotations
 
 import json
-import os
-import ssl
 import sys
-import urllib.error
-import urllib.request
 from typing import Any
 
 import click
-from botocore.auth import SigV4Auth
-from botocore.awsrequest import AWSRequest
-from botocore.session import Session
+
+from cofre.cli.signed import call, connection_options
 
 TARGET_PREFIX = "CofreAdmin."
 
@@ -31,55 +26,18 @@ def _call(
     operation: str,
     payload: dict[str, str],
 ) -> Any:
-    endpoint = endpoint_url or os.environ.get("AWS_ENDPOINT_URL")
-    if not endpoint:
-        raise click.UsageError("Give --endpoint-url or set AWS_ENDPOINT_URL.")
-    session = Session(profile=profile)
-    credentials = session.get_credentials()
-    if credentials is None:
-        raise click.UsageError("No AWS credentials found (environment, profile or files).")
-    region = region or session.get_config_variable("region") or "us-east-1"
-    body = json.dumps(payload).encode()
-    request = AWSRequest(
-        method="POST",
-        url=endpoint.rstrip("/") + "/",
-        data=body,
-        headers={
-            "Content-Type": "application/x-amz-json-1.1",
-            "X-Amz-Target": TARGET_PREFIX + operation,
-        },
+    return call(
+        endpoint_url,
+        region,
+        profile,
+        ca_bundle,
+        signing_name="cofre",
+        target=TARGET_PREFIX + operation,
+        payload=payload,
     )
-    SigV4Auth(credentials.get_frozen_credentials(), "cofre", region).add_auth(request)
-    prepared = urllib.request.Request(  # noqa: S310 - the endpoint is the user's own server
-        request.url, data=body, headers=dict(request.headers.items()), method="POST"
-    )
-    context = None
-    bundle = ca_bundle or os.environ.get("AWS_CA_BUNDLE")
-    if endpoint.startswith("https://"):
-        context = ssl.create_default_context(cafile=bundle)
-    try:
-        with urllib.request.urlopen(prepared, timeout=60, context=context) as response:  # noqa: S310
-            return json.loads(response.read())
-    except urllib.error.HTTPError as exc:
-        try:
-            error = json.loads(exc.read())
-            message = f"{error.get('__type', exc.code)}: {error.get('message', '')}"
-        except ValueError:
-            message = f"HTTP {exc.code}"
-        raise click.ClickException(message) from exc
-    except urllib.error.URLError as exc:
-        raise click.ClickException(f"Cannot reach {endpoint}: {exc.reason}") from exc
 
 
-def _connection_options(command: Any) -> Any:
-    for option in (
-        click.option("--endpoint-url", help="The Cofre server (default: $AWS_ENDPOINT_URL)."),
-        click.option("--region", help="Region to sign for (default: AWS configuration)."),
-        click.option("--profile", help="AWS profile whose credentials sign the request."),
-        click.option("--ca-bundle", help="CA bundle for https endpoints ($AWS_CA_BUNDLE)."),
-    ):
-        command = option(command)
-    return command
+_connection_options = connection_options
 
 
 @click.group()

@@ -13,6 +13,7 @@ from cofre.api.server import check_port_free, run_supervisor, run_worker
 from cofre.cli.accounts import accounts
 from cofre.cli.audit import audit
 from cofre.cli.esdk_commands import decrypt, encrypt
+from cofre.cli.params import params
 from cofre.config import Settings
 from cofre.core.ids import is_region
 from cofre.errors import CofreError
@@ -112,6 +113,7 @@ main.add_command(accounts)
 main.add_command(encrypt)
 main.add_command(decrypt)
 main.add_command(audit)
+main.add_command(params)
 
 if __name__ == "__main__":
     main()

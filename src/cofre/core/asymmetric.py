@@ -17,8 +17,9 @@ from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, mldsa, padding, rsa, utils
 
+from cofre.core import ed25519ph
 from cofre.core.keyspecs import KEY_SPECS, Family, KeySpecInfo
-from cofre.errors import InvalidCiphertextError, UnsupportedOperationError, ValidationError
+from cofre.errors import InvalidCiphertextError, ValidationError
 
 PrivateKey = Any  # rsa / ec / ed25519 / ml-dsa private key objects of cryptography
 
@@ -123,9 +124,13 @@ def _plan(info: KeySpecInfo, algorithm: str, message_type: str, message: bytes) 
         return _Plan(lambda k, m: k.sign(m, scheme), lambda p, s, m: p.verify(s, m, scheme))
     if family is Family.ED25519:
         if algorithm == "ED25519_PH_SHA_512":
-            raise UnsupportedOperationError(
-                "ED25519_PH_SHA_512 (Ed25519ph) is not supported by Cofre yet."
-            )
+            # The Sign API reference: ED25519_PH_SHA_512 requires MessageType DIGEST, and KMS
+            # still applies the SHA-512 prehash of RFC 8032 HashEdDSA to that digest (the
+            # input is hashed twice: once by the caller, once here).
+            if message_type != "DIGEST":
+                raise ValidationError("ED25519_PH_SHA_512 requires MessageType DIGEST.")
+            _digest_length_check(info, algorithm, message)
+            return _Plan(ed25519ph.sign, lambda p, s, m: ed25519ph.verify(p, m, s))
         if message_type != "RAW":
             raise ValidationError("ED25519_SHA_512 requires MessageType RAW.")
         return _Plan(lambda k, m: k.sign(m), lambda p, s, m: p.verify(s, m))

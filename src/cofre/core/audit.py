@@ -106,7 +106,7 @@ class Redactor(Protocol):
     ) -> dict[str, Any] | None: ...
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: one is built per request, and frozen costs 3 µs
 class AuditCall:
     """What the pipeline (or a background job) knows of one call, once it has ended.
 
@@ -146,7 +146,7 @@ class AuditCall:
         return self.account_id or ""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: built per cryptographic call
 class KeyUsage:
     """The last successful cryptographic use of a key (GetKeyLastUsage)."""
 

@@ -51,7 +51,7 @@ class DigestKind(IntEnum):
     ANCHOR = 2  # where the kept trail starts after pruning
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: built per record on the hot path
 class EventIndex:
     """The columns LookupEvents filters on, all derived from the event body."""
 
@@ -67,7 +67,7 @@ class EventIndex:
     resources: tuple[tuple[str, str], ...]  # (ARN, type), in the record's order
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: built per record on the hot path
 class ChainedEvent:
     """One stored row of the trail."""
 
@@ -118,19 +118,45 @@ def canonical_json(event: Mapping[str, Any]) -> bytes:
     return orjson.dumps(event, option=orjson.OPT_SORT_KEYS)
 
 
+_CHAIN_BASE = hashlib.sha256(_CHAIN_DOMAIN)  # copied per row: no digest lookup each time
+_HEADER = struct.Struct(">BQH")
+_LENGTH = struct.Struct(">Q")
+_MAC_HEADER = struct.Struct(">BQ")
+
+
 def chain_hash(prev_hash: bytes, seq: int, canonical: bytes) -> bytes:
     if len(prev_hash) != HASH_LEN:
         raise ValueError("the previous hash must be 32 bytes")
-    digest = hashlib.sha256(_CHAIN_DOMAIN)
-    digest.update(struct.pack(">BQH", CHAIN_VERSION, seq, len(prev_hash)))
-    digest.update(prev_hash)
-    digest.update(struct.pack(">Q", len(canonical)))
-    digest.update(canonical)
+    digest = _CHAIN_BASE.copy()
+    digest.update(
+        b"".join(
+            (
+                _HEADER.pack(CHAIN_VERSION, seq, HASH_LEN),
+                prev_hash,
+                _LENGTH.pack(len(canonical)),
+                canonical,
+            )
+        )
+    )
     return digest.digest()
 
 
+class ChainMac:
+    """``chain_mac`` under one key, with the key schedule done once."""
+
+    __slots__ = ("_base",)
+
+    def __init__(self, key: bytes) -> None:
+        self._base = hmac.new(key, _MAC_DOMAIN, hashlib.sha256)
+
+    def __call__(self, seq: int, hash_: bytes) -> bytes:
+        mac = self._base.copy()
+        mac.update(_MAC_HEADER.pack(CHAIN_VERSION, seq) + hash_)
+        return mac.digest()
+
+
 def chain_mac(key: bytes, seq: int, hash_: bytes) -> bytes:
-    message = _MAC_DOMAIN + struct.pack(">BQ", CHAIN_VERSION, seq) + hash_
+    message = _MAC_DOMAIN + _MAC_HEADER.pack(CHAIN_VERSION, seq) + hash_
     return hmac.digest(key, message, "sha256")
 
 
@@ -211,7 +237,8 @@ def parse_time(text: str) -> datetime:
     return value.astimezone(UTC)
 
 
-def _whole_second(time: datetime) -> datetime:
+def whole_second(time: datetime) -> datetime:
+    """An index's event time: UTC, to the second (as the record's eventTime)."""
     if time.tzinfo is None:
         time = time.replace(tzinfo=UTC)
     return time.astimezone(UTC).replace(microsecond=0)
@@ -228,7 +255,7 @@ def index_event(event: Mapping[str, Any], time: datetime | None = None) -> Event
         event_id=str(event["eventID"]),
         account_id=str(event.get("recipientAccountId") or ""),
         region=str(event.get("awsRegion") or ""),
-        event_time=parse_time(event["eventTime"]) if time is None else _whole_second(time),
+        event_time=parse_time(event["eventTime"]) if time is None else whole_second(time),
         event_source=str(event["eventSource"]),
         event_name=str(event["eventName"]),
         read_only=bool(event.get("readOnly")),

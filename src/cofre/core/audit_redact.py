@@ -85,6 +85,8 @@ def clean_text(value: str) -> str:
 
 
 def _scalar(value: Any) -> Any:
+    if type(value) is str:  # the common case first
+        return value if value.isascii() else clean_text(value)
     if isinstance(value, Enum):
         value = value.value
     if isinstance(value, bool | int | float) or value is None:
@@ -141,7 +143,7 @@ class _Compiler:
         self._shapes = shapes
         self._plans: dict[str, _Ref] = {}
 
-    def plan(self, shape_name: str) -> Plan:
+    def plan(self, shape_name: str) -> _Ref:
         ref = self._plans.get(shape_name)
         if ref is None:
             ref = self._plans[shape_name] = _Ref()
@@ -167,24 +169,24 @@ class _Compiler:
         return _drop_all  # unknown kinds: fail safe
 
     def _structure(self, shape: Mapping[str, Any]) -> Plan:
-        members: list[tuple[str, str, Plan]] = []
+        members: dict[str, tuple[str, _Ref]] = {}
         for name, ref in shape.get("members", {}).items():
             target = self._shapes.get(ref["shape"], {"type": "blob"})
             if name in DENIED_MEMBERS or ref.get("sensitive") or _is_secret(target):
                 continue
-            members.append((name, lower_first(name), self.plan(ref["shape"])))
+            members[name] = (lower_first(name), self.plan(ref["shape"]))
 
         def structure(value: Any) -> Any:
             if not isinstance(value, Mapping):
                 return _DROP
             out: dict[str, Any] = {}
-            for name, logged, plan in members:
-                item = value.get(name)
-                if item is None:
+            for name, item in value.items():  # the members given, not every one the model has
+                member = members.get(name)
+                if member is None or item is None:
                     continue
-                kept = plan(item)
+                kept = member[1].plan(item)
                 if kept is not _DROP:
-                    out[logged] = kept
+                    out[member[0]] = kept
             return out
 
         return structure
@@ -214,12 +216,13 @@ class _Compiler:
             if not isinstance(value, Mapping):
                 return _DROP
             out: dict[str, Any] = {}
+            plan = value_plan.plan
             for key, item in value.items():
-                if not isinstance(key, str):
+                if type(key) is not str:
                     continue
-                kept = value_plan(item)
+                kept = plan(item)
                 if kept is not _DROP:
-                    out[clean_text(key)] = kept
+                    out[key if key.isascii() else clean_text(key)] = kept
             return out
 
         return mapping

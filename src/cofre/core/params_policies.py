@@ -10,17 +10,21 @@ PutParameter's ``Policies`` is a JSON array (User Guide, "Assigning parameter po
       "Attributes": {"After": "20", "Unit": "Days"}}]
 
 Stored as given (re-serialised compactly), returned as ``ParameterInlinePolicy`` entries.
-Enforcing them (deleting an expired parameter, sending the notifications) belongs to the
-notification work that follows; this module only validates and describes.
+``schedule`` turns a stored document into the moments its policies act (User Guide,
+"Assigning parameter policies"): Expiration deletes the parameter at Timestamp;
+ExpirationNotification fires Before units earlier; NoChangeNotification fires After units
+after the last change. ``action`` describes what happened, for the Policy Action event.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from cofre.core.params import ParamId
+from cofre.core.params_events import PolicyAction, PolicyType
 from cofre.errors import (
     IncompatiblePolicyError,
     InvalidPolicyAttributeError,
@@ -151,3 +155,77 @@ def describe_policies(stored: str | None) -> list[dict[str, str]]:
         {"PolicyText": _json(item), "PolicyType": str(item["Type"]), "PolicyStatus": "Pending"}
         for item in json.loads(stored)
     ]
+
+
+_UNIT = {"Days": timedelta(days=1), "Hours": timedelta(hours=1)}
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduledPolicy:
+    """When one policy of a parameter acts next."""
+
+    type: PolicyType
+    due_at: datetime
+
+
+def _timestamp(text: str) -> datetime:
+    moment = datetime.fromisoformat(text)
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def _period(attributes: dict[str, str], count: str) -> timedelta:
+    return int(attributes[count]) * _UNIT[attributes["Unit"]]
+
+
+def _by_type(stored: str | None) -> dict[str, dict[str, Any]]:
+    return {} if stored is None else {str(p["Type"]): p for p in json.loads(stored)}
+
+
+def schedule(stored: str | None, last_change: datetime) -> list[ScheduledPolicy]:
+    """When each policy of a stored (validated) document acts."""
+    policies = _by_type(stored)
+    out: list[ScheduledPolicy] = []
+    expiration = policies.get(PolicyType.EXPIRATION)
+    if expiration is not None:
+        expires = _timestamp(expiration["Attributes"]["Timestamp"])
+        out.append(ScheduledPolicy(PolicyType.EXPIRATION, expires))
+        notice = policies.get(PolicyType.EXPIRATION_NOTIFICATION)
+        if notice is not None:
+            before = _period(notice["Attributes"], "Before")
+            out.append(ScheduledPolicy(PolicyType.EXPIRATION_NOTIFICATION, expires - before))
+    no_change = policies.get(PolicyType.NO_CHANGE_NOTIFICATION)
+    if no_change is not None:
+        after = _period(no_change["Attributes"], "After")
+        out.append(ScheduledPolicy(PolicyType.NO_CHANGE_NOTIFICATION, last_change + after))
+    return out
+
+
+def _count(attributes: dict[str, str], count: str) -> str:
+    unit = attributes["Unit"].lower()
+    return f"{attributes[count]} {unit[:-1] if attributes[count] == '1' else unit}"
+
+
+def action(
+    pid: ParamId, parameter_type: str, stored: str, policy_type: PolicyType, now: datetime
+) -> PolicyAction | None:
+    """The Policy Action event's content when ``policy_type`` of ``stored`` acts at ``now``;
+    None when the document has no such policy (any more)."""
+    policies = _by_type(stored)
+    policy = policies.get(policy_type)
+    if policy is None:
+        return None
+    attributes = policy["Attributes"]
+    if policy_type is PolicyType.EXPIRATION:
+        status = "Finished"
+        reason = (
+            f"The parameter was deleted because its expiration time"
+            f" {attributes['Timestamp']} was reached."
+        )
+    elif policy_type is PolicyType.EXPIRATION_NOTIFICATION:
+        status = "Success"
+        expires = policies[PolicyType.EXPIRATION]["Attributes"]["Timestamp"]
+        reason = f"The parameter will expire in {_count(attributes, 'Before')}, at {expires}."
+    else:
+        status = "Success"
+        reason = f"The parameter has not been changed for {_count(attributes, 'After')}."
+    return PolicyAction(pid, parameter_type, policy_type, _json(policy), status, reason, now)

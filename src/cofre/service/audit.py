@@ -17,41 +17,46 @@ what is kept still verifies. Lookups (CloudTrail's LookupEvents) are in
 
 from __future__ import annotations
 
+import itertools
 import logging
 import threading
-from collections.abc import Iterator, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from cofre.core.audit import AuditCall, KeyUsage, build_event, key_usages, recipients
+from cofre.core.audit import (
+    SERVICE_EVENT,
+    AuditCall,
+    KeyUsage,
+    build_event,
+    key_usages,
+    recipients,
+)
 from cofre.core.audit_chain import (
     Anchor,
     ChainedEvent,
+    ChainMac,
     DigestKind,
     EventIndex,
     SignedDigest,
     canonical_json,
     chain_hash,
-    chain_mac,
     index_event,
-    load_public_key,
     sign_digest,
 )
 from cofre.core.audit_redact import ModelRedactor, ModelSource
-from cofre.core.audit_verify import Problem, ProblemKind, VerifyReport, verify_trail
+from cofre.core.audit_template import EventTemplates
 from cofre.core.crypto import Cipher, Random, derive_key
-from cofre.core.principals import Caller
-from cofre.errors import AccessDeniedError, AuditUnavailableError
+from cofre.core.keys import Key
+from cofre.errors import AuditUnavailableError
 from cofre.service.audit_keys import PUBLIC_KEY_META, SigningKey
-from cofre.service.audit_lookup import LookupPage, lookup_events
-from cofre.service.audit_writer import GroupCommit
+from cofre.service.audit_reads import TRACKING_START_META, AuditReads
+from cofre.service.audit_writer import Done, GroupCommit
 from cofre.service.authz import Authorizer
 from cofre.service.ports import Clock, Storage, WriteTx
 
 log = logging.getLogger(__name__)
 
-TRACKING_START_META = "audit_tracking_start"  # when this database began recording
 _MAC_LABEL = b"audit-chain-mac"
 PRELOADED = ("kms", "ssm", "iam", "sts", "cloudtrail")
 MAX_EVENT_BYTES = 256 * 1024  # CloudTrail's limit for one event
@@ -73,7 +78,7 @@ class _Prepared:
     usages: tuple[KeyUsage, ...]
 
 
-class AuditTrail:
+class AuditTrail(AuditReads):
     def __init__(
         self,
         storage: Storage,
@@ -94,7 +99,12 @@ class AuditTrail:
         self._random = random
         self._root = root
         self._redactor = ModelRedactor(models)
+        self._templates = EventTemplates(self._redactor, random(16).hex())
+        raw = random(10).hex()
+        self._id_prefix = f"{raw[:8]}-{raw[8:12]}-4{raw[13:16]}-a{raw[17:20]}-"
+        self._id_counter = itertools.count(int.from_bytes(random(4), "big"))
         self._mac_key = derive_key(root, _MAC_LABEL)
+        self._chain_mac = ChainMac(self._mac_key)
         self.digest_interval = digest_interval
         self.retention = retention
         self.writer: GroupCommit[_Prepared, AuditReceipt] = GroupCommit(
@@ -121,6 +131,20 @@ class AuditTrail:
             return failed
         return self.writer.submit(prepared)
 
+    def record_then(self, call: AuditCall, done: Done[AuditReceipt]) -> None:
+        """Like ``record``, but ``done(receipt, error)`` is called from the writer thread
+        instead of completing a future (the pipeline completes a whole batch of responses
+        with one wake-up of the event loop)."""
+        try:
+            prepared = self._prepare(call)
+        except Exception as exc:
+            log.exception("cannot build the audit record of %s.%s", call.service, call.operation)
+            error = AuditUnavailableError()
+            error.__cause__ = exc
+            done(None, error)
+            return
+        self.writer.submit_then(prepared, done)
+
     def record_sync(self, call: AuditCall, timeout: float = 60.0) -> AuditReceipt:
         """Record and wait (background jobs); raises ``AuditUnavailableError``."""
         try:
@@ -129,12 +153,9 @@ class AuditTrail:
             raise AuditUnavailableError("The audit trail did not answer in time.") from exc
 
     def _new_id(self) -> str:
-        """A random (version 4) UUID, formatted without the uuid module's overhead."""
-        raw = bytearray(self._random(16))
-        raw[6] = (raw[6] & 0x0F) | 0x40
-        raw[8] = (raw[8] & 0x3F) | 0x80
-        h = raw.hex()
-        return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+        """A UUID-shaped event id: a random per-instance prefix and a counter (unique
+        across processes and nodes without a random draw per event)."""
+        return f"{self._id_prefix}{next(self._id_counter) & 0xFFFFFFFFFFFF:012x}"
 
     def _prepare(self, call: AuditCall) -> _Prepared:
         accounts = recipients(call)
@@ -143,6 +164,12 @@ class AuditTrail:
         usages: list[KeyUsage] = []
         for account in accounts:
             event_id = self._new_id()
+            if shared is None:
+                rendered = self._templates.render(call, event_id, account)
+                if rendered is not None and len(rendered.body) <= MAX_EVENT_BYTES:
+                    entries.append((rendered.body, rendered.index))
+                    usages.extend(rendered.usages)
+                    continue
             event = build_event(
                 call,
                 event_id,
@@ -166,10 +193,26 @@ class AuditTrail:
         transaction, which the use case's own transaction joins). Takes the chain lock, so
         it belongs at the end of the transaction."""
         try:
-            prepared = self._prepare(call)
+            return self._append(tx, [self._prepare(call)], note_start=True)[0]
         except Exception as exc:
+            log.warning("cannot append the audit record of %s.%s", call.service, call.operation)
             raise AuditUnavailableError() from exc
-        return self._append(tx, [prepared], note_start=True)[0]
+
+    def key_event(self, tx: WriteTx, name: str, key: Key) -> None:
+        """A background event on ``key`` (rotation, deletion, expiry of imported material),
+        recorded inside the transaction that does it (``KeyEvents``)."""
+        call = AuditCall(
+            time=self._clock.now(),
+            service="kms",
+            operation=name,
+            region=key.region,
+            caller=None,
+            resources=(key.arn,),
+            event_type=SERVICE_EVENT,
+            account_id=key.account_id,
+            extra={"keyId": key.key_id},
+        )
+        self.append_in(tx, call)
 
     def _write(self, batch: list[_Prepared]) -> list[AuditReceipt]:
         with self._storage.write() as tx:
@@ -190,7 +233,7 @@ class AuditTrail:
             for body, index in prepared.entries:
                 seq += 1
                 prev = chain_hash(prev, seq, body)
-                mac = chain_mac(self._mac_key, seq, prev)
+                mac = self._chain_mac(seq, prev)
                 rows.append(ChainedEvent(seq, body, prev, mac, index))
                 seqs.append(seq)
             usages.extend(prepared.usages)
@@ -287,91 +330,3 @@ class AuditTrail:
             self.sign_head()
         except Exception:
             log.warning("could not sign the audit chain head at shutdown", exc_info=True)
-
-    # reading -----------------------------------------------------------------------------------
-    def events(self, after: int = -1, until_seq: int | None = None) -> Iterator[ChainedEvent]:
-        """Stored rows in ascending seq, read in batches (one read transaction each)."""
-        while True:
-            with self._storage.read() as tx:
-                rows = tx.audit_events_after(after, _READ_BATCH, until_seq)
-            yield from rows
-            if len(rows) < _READ_BATCH:
-                return
-            after = rows[-1].seq
-
-    def digests(self, after: int = -1) -> Iterator[SignedDigest]:
-        while True:
-            with self._storage.read() as tx:
-                rows = tx.audit_digests_after(after, _READ_BATCH)
-            yield from rows
-            if len(rows) < _READ_BATCH:
-                return
-            after = rows[-1].last_seq
-
-    def verify(self, max_problems: int = 100) -> VerifyReport:
-        """Check the whole stored trail (chain, MACs, lookup columns, digests, anchor)."""
-        with self._storage.read() as tx:
-            state = tx.audit_chain_state()
-            pem = tx.get_meta(PUBLIC_KEY_META)
-        public = load_public_key(pem) if pem else None
-        report = verify_trail(
-            self.events(-(2**62), state.head_seq),
-            self.digests(),
-            state.anchor,
-            public_key=public,
-            mac_key=self._mac_key,
-            head=(state.head_seq, state.head_hash),
-            max_problems=max_problems,
-        )
-        with self._storage.read() as tx:  # rows past the head as it is now were never chained
-            head = tx.audit_chain_state().head_seq
-            beyond = tx.audit_events_after(head, 1)
-        if beyond:
-            report.problem_count += 1
-            report.problems.append(
-                Problem(
-                    ProblemKind.INSERTED,
-                    beyond[0].seq,
-                    beyond[0].index.event_id,
-                    f"a row after the chain head (seq {head}): it was never chained",
-                )
-            )
-        return report
-
-    def lookup(
-        self,
-        caller: Caller,
-        *,
-        attributes: Sequence[tuple[str, str]] = (),
-        start: datetime | None = None,
-        end: datetime | None = None,
-        max_results: int | None = None,
-        next_token: str | None = None,
-        insights: bool = False,
-    ) -> LookupPage:
-        """LookupEvents for the caller's account and Region (``cloudtrail:LookupEvents``)."""
-        if self._authorizer is None:
-            raise AccessDeniedError("Event lookup is not available here.")
-        return lookup_events(
-            self._storage,
-            self._authorizer,
-            caller,
-            attributes=attributes,
-            start=start,
-            end=end,
-            max_results=max_results,
-            next_token=next_token,
-            insights=insights,
-        )
-
-    def key_last_usage(self, key_arn: str) -> KeyUsage | None:
-        """GetKeyLastUsage: the last successful cryptographic use of the key."""
-        with self._storage.read() as tx:
-            return tx.key_last_usage(key_arn)
-
-    def tracking_start(self) -> datetime | None:
-        """When this database began recording (GetKeyLastUsage's TrackingStartDate is the
-        later of this and the key's creation)."""
-        with self._storage.read() as tx:
-            stored = tx.get_meta(TRACKING_START_META)
-        return None if stored is None else datetime.fromisoformat(stored)

@@ -1,9 +1,9 @@
 """CloudTrail's LookupEvents over the stored trail.
 
 Each account sees only its own records (``recipientAccountId``), in the Region of the
-request, newest first. Pages are cut by keyset: the NextToken holds the (event time, seq)
-of the last event returned and a fingerprint of the other parameters, so a token is only
-accepted with the parameters it was issued for, as CloudTrail requires.
+request, newest first (in the order they were recorded). Pages are cut by keyset: the
+NextToken holds the seq to go on below and a fingerprint of the other parameters, so a
+token is only accepted with the parameters it was issued for, as CloudTrail requires.
 """
 
 from __future__ import annotations
@@ -46,8 +46,8 @@ def _fingerprint(query: AuditQuery) -> str:
     return hashlib.sha256("\x00".join(parts).encode()).hexdigest()[:16]
 
 
-def _token(query: AuditQuery, last: ChainedEvent) -> str:
-    text = f"{_TOKEN_PREFIX}:{to_micros(last.index.event_time)}:{last.seq}:{_fingerprint(query)}"
+def _token(query: AuditQuery, below_seq: int) -> str:
+    text = f"{_TOKEN_PREFIX}:0:{below_seq}:{_fingerprint(query)}"
     return base64.urlsafe_b64encode(text.encode()).decode()
 
 
@@ -107,7 +107,11 @@ def lookup_events(
     if insights:  # Cofre records no Insights events
         return LookupPage([], None)
     with storage.read() as tx:
-        found = tx.lookup_audit_events(query)
+        found, resume = tx.lookup_audit_events(query)
     page = found[: query.limit - 1]
-    token = _token(query, page[-1]) if len(found) == query.limit else None
+    token = None
+    if len(found) == query.limit:
+        token = _token(query, page[-1].seq)
+    elif resume is not None:  # the scan budget ran out: go on below where it stopped
+        token = _token(query, resume)
     return LookupPage(page, token)

@@ -1,9 +1,11 @@
 """Group commit: many threads submit items, one writer thread writes them in batches.
 
-Each ``submit`` returns a future. The writer takes what is queued (up to ``max_batch``)
-and hands the whole batch to ``write`` -- one database transaction -- then completes every
-future of the batch with its result, or every one with the same error when the write
-fails: nothing is acknowledged that was not committed.
+Each ``submit`` returns a future; ``submit_then`` instead calls back (from the writer
+thread) with the result or the error, which costs no future per item -- the event loop
+completes whole batches at once that way. The writer takes what is queued (up to
+``max_batch``) and hands the whole batch to ``write`` -- one database transaction -- then
+completes every item of the batch with its result, or every one with the same error when
+the write fails: nothing is acknowledged that was not committed.
 
 While a batch is being written, new items queue up and form the next batch, so batches
 grow with the load by themselves and a lone caller never waits for company. Under load
@@ -27,6 +29,7 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 R = TypeVar("R")
+Done = Callable[[R | None, BaseException | None], None]  # (result, None) or (None, error)
 
 
 class GroupCommit(Generic[T, R]):
@@ -42,7 +45,7 @@ class GroupCommit(Generic[T, R]):
         self._max_batch = max_batch
         self._max_wait = max_wait
         self._name = name
-        self._queue: deque[tuple[T, Future[R]]] = deque()
+        self._queue: deque[tuple[T, Done[R]]] = deque()
         self._cond = threading.Condition()
         self._closing = False
         self._thread: threading.Thread | None = None
@@ -53,16 +56,28 @@ class GroupCommit(Generic[T, R]):
     def submit(self, item: T) -> Future[R]:
         future: Future[R] = Future()
         future.set_running_or_notify_cancel()  # a record cannot be called off once asked for
-        with self._cond:
-            if self._closing:
-                future.set_exception(AuditUnavailableError("The audit trail is shut down."))
-                return future
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)
-                self._thread.start()
-            self._queue.append((item, future))
-            self._cond.notify()
+
+        def done(result: R | None, error: BaseException | None) -> None:
+            if error is not None:
+                future.set_exception(error)
+            else:
+                future.set_result(result)  # type: ignore[arg-type]
+
+        self.submit_then(item, done)
         return future
+
+    def submit_then(self, item: T, done: Done[R]) -> None:
+        """Queue ``item``; ``done`` is called once, from the writer thread (or at once, with
+        an error, when the writer is shut down)."""
+        with self._cond:
+            if not self._closing:
+                if self._thread is None:
+                    self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)
+                    self._thread.start()
+                self._queue.append((item, done))
+                self._cond.notify()
+                return
+        done(None, AuditUnavailableError("The audit trail is shut down."))
 
     def close(self, timeout: float = 30.0) -> None:
         """Write what is queued, then stop the writer."""
@@ -73,7 +88,7 @@ class GroupCommit(Generic[T, R]):
         if thread is not None:
             thread.join(timeout)
 
-    def _take(self) -> list[tuple[T, Future[R]]] | None:
+    def _take(self) -> list[tuple[T, Done[R]]] | None:
         with self._cond:
             while not self._queue and not self._closing:
                 self._cond.wait()
@@ -104,10 +119,17 @@ class GroupCommit(Generic[T, R]):
             except Exception as exc:
                 log.warning("audit batch of %d failed: %s", len(batch), type(exc).__name__)
                 error = exc if isinstance(exc, AuditUnavailableError) else None
-                for _, future in batch:
+                for _, done in batch:
                     failure = error or AuditUnavailableError()
                     failure.__cause__ = exc
-                    future.set_exception(failure)
+                    self._call(done, None, failure)
                 continue
-            for (_, future), result in zip(batch, results, strict=True):
-                future.set_result(result)
+            for (_, done), result in zip(batch, results, strict=True):
+                self._call(done, result, None)
+
+    @staticmethod
+    def _call(done: Done[R], result: R | None, error: BaseException | None) -> None:
+        try:
+            done(result, error)
+        except Exception:  # a callback's fault must not stop the writer
+            log.exception("an audit completion callback failed")

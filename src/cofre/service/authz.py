@@ -30,6 +30,7 @@ from cofre.core.policy import (
 )
 from cofre.core.principals import Caller
 from cofre.errors import AccessDeniedError, InvalidGrantTokenError
+from cofre.service.audit_scope import note_resource
 from cofre.service.policies import Lru, PolicyStore
 from cofre.service.ports import Clock
 
@@ -93,11 +94,12 @@ class PolicyAuthorizer:
         if generation != self._decisions_generation:
             self._decisions.clear()
             self._decisions_generation = generation
+        note_resource(request.resource if key is None else key.arn)
         cache_key = self._cache_key(caller, request, key)
         decision = self._decisions.get(cache_key)
         if decision is None:
             decision, cacheable = self._decide(caller, request, key)
-            if cacheable and generation == self._policies.generation:
+            if cacheable and self._policies.cacheable(generation):
                 self._decisions.put(cache_key, decision)
         if not decision.allowed:
             raise AccessDeniedError(decision.message)
@@ -115,6 +117,7 @@ class PolicyAuthorizer:
     ) -> AuthorizationDecision:
         """Like ``authorize`` for a resource other than a key that has its own resource
         policy (a role's trust policy): the same rule, not cached."""
+        note_resource(request.resource)
         policy = self._policies.parsed(resource_policy, PolicyKind.TRUST)
         identity = self._policies.identity_policies(caller)
         ctx = self._context(caller, request, None, request.resource, resource_account, ())

@@ -25,12 +25,16 @@ from cofre.service.iam_policies import IamPolicies
 from cofre.service.iam_roles import IamRoles
 from cofre.service.iam_users import IamUsers
 from cofre.service.imports import ImportService
+from cofre.service.key_usage import KeyUsageQueries
 from cofre.service.keycache import KeyCache
 from cofre.service.keys import KeyService
 from cofre.service.params import ParamService
+from cofre.service.params_delivery import DeliverySettings, DeliveryWorker
+from cofre.service.params_outbox import WebhookOutbox
 from cofre.service.params_read import ParamQueries
 from cofre.service.params_secure import SecureStrings
 from cofre.service.params_tags import ParamTags
+from cofre.service.params_webhooks import WebhookService
 from cofre.service.policies import PolicyStore
 from cofre.service.ports import Clock, Storage
 from cofre.service.randomness import RandomPool
@@ -55,6 +59,17 @@ def open_storage(url: str, clock: Clock) -> Storage:
     return storage
 
 
+def _delivery_settings(settings: Settings) -> DeliverySettings:
+    return DeliverySettings(
+        poll_interval=settings.webhook_poll_interval,
+        lease=settings.webhook_lease,
+        timeout=settings.webhook_timeout,
+        retry_base=settings.webhook_retry_base,
+        retry_cap=settings.webhook_retry_cap,
+        max_age=settings.webhook_max_age,
+    )
+
+
 @dataclass
 class Services:
     settings: Settings
@@ -76,7 +91,10 @@ class Services:
     params: ParamService
     param_queries: ParamQueries
     param_tags: ParamTags
+    webhooks: WebhookService
+    deliveries: DeliveryWorker
     audit: AuditTrail
+    key_usage: KeyUsageQueries
     follower: ChangeFollower
     _stop: threading.Event
     _jobs: threading.Thread | None = None
@@ -109,13 +127,23 @@ class Services:
         authorizer = PolicyAuthorizer(policy_store, clock, tokens.grant_id, aliases_of)
         resolver = KeyResolver(storage, cache, authorizer, clock, random, root)
         secure = SecureStrings(CryptoService(resolver, random), resolver, random)
+        audit = AuditTrail(
+            storage,
+            clock,
+            random,
+            root,
+            botocore_model,
+            digest_interval=settings.audit_digest_interval,
+            retention=settings.audit_retention,
+            authorizer=authorizer,
+        )
         return cls(
             settings=settings,
             storage=storage,
             clock=clock,
             cache=cache,
             resolver=resolver,
-            keys=KeyService(resolver),
+            keys=KeyService(resolver, audit),
             aliases=AliasService(resolver),
             crypto=CryptoService(resolver, random),
             asymmetric=AsymmetricService(resolver),
@@ -126,19 +154,13 @@ class Services:
             users=IamUsers(storage, cache, authorizer, clock, random, root),
             policies=IamPolicies(storage, cache, authorizer, clock, random),
             roles=IamRoles(storage, cache, authorizer, clock, random, root),
-            params=ParamService(storage, authorizer, clock, secure),
+            params=ParamService(storage, authorizer, clock, secure, WebhookOutbox(random)),
             param_queries=ParamQueries(storage, authorizer, secure),
             param_tags=ParamTags(storage, authorizer),
-            audit=AuditTrail(
-                storage,
-                clock,
-                random,
-                root,
-                botocore_model,
-                digest_interval=settings.audit_digest_interval,
-                retention=settings.audit_retention,
-                authorizer=authorizer,
-            ),
+            webhooks=WebhookService(storage, authorizer, clock, root, random),
+            deliveries=DeliveryWorker(storage, root, clock, random, _delivery_settings(settings)),
+            audit=audit,
+            key_usage=KeyUsageQueries(resolver, audit),
             follower=ChangeFollower(storage, cache, settings.change_poll_interval),
             _stop=threading.Event(),
         )
@@ -147,6 +169,7 @@ class Services:
         """Follow the change feed; run due deletions and rotations."""
         self.follower.start()
         self.audit.start()
+        self.deliveries.start()
         self._jobs = threading.Thread(target=self._run_jobs, name="cofre-jobs", daemon=True)
         self._jobs.start()
 
@@ -155,6 +178,7 @@ class Services:
             try:
                 now = self.clock.now()
                 self.keys.run_due_jobs(now)
+                self.params.run_due_policies(now)
                 with self.storage.write() as tx:
                     tx.prune_changes(now - timedelta(hours=1))
                     tx.delete_expired_credentials(now - timedelta(minutes=5))
@@ -164,6 +188,7 @@ class Services:
     def close(self) -> None:
         self._stop.set()
         self.follower.stop()
+        self.deliveries.stop()
         if self._jobs is not None:
             self._jobs.join(timeout=5)
         self.audit.close()

@@ -1,5 +1,6 @@
-"""Importing key material: GetParametersForImport, ImportKeyMaterial,
-DeleteImportedKeyMaterial, and expiry of imported material when it is due.
+"""Importing key material: GetParametersForImport, ImportKeyMaterial and
+DeleteImportedKeyMaterial (``service.imported`` keeps a key's materials in order: expiry,
+deletion, on-demand rotation to staged material).
 
 The import token carries its own wrapping private key, sealed under the root key with the
 key id, algorithm and expiry, so any node can complete an import another node started and
@@ -19,28 +20,31 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cofre.core.crypto import Cipher, Random, derive_key, key_version_aad, unwrap, wrap
 from cofre.core.imported import (
     IMPORT_TOKEN_LIFETIME,
-    KEY_MATERIAL_DOES_NOT_EXPIRE,
     KEY_MATERIAL_EXPIRES,
-    MAX_VALID_TO,
     SYMMETRIC_MATERIAL_BYTES,
     WRAPPING_KEY_SPECS,
+    ImportedMaterial,
+    check_expiration,
+    check_import,
     check_wrapping,
+    import_type_of,
     material_id,
     unwrap_material,
 )
-from cofre.core.keys import Key, KeyState, KeyVersion, Origin, StateRule, check_state
+from cofre.core.keys import Key, KeyVersion, Origin, StateRule, check_state
 from cofre.core.principals import Caller
 from cofre.errors import (
     ExpiredImportTokenError,
-    IncorrectKeyMaterialError,
     InvalidCiphertextError,
     InvalidImportTokenError,
     UnsupportedOperationError,
     ValidationError,
 )
 from cofre.service.authz import Request
-from cofre.service.ports import WriteTx
+from cofre.service.imported import delete_material, remove_material, settle
 from cofre.service.resolver import KeyResolver
+
+__all__ = ["ImportParameters", "ImportService", "remove_material"]
 
 _TOKEN_AAD = b"cofre/import-token/v1"
 
@@ -59,19 +63,6 @@ def _external(key: Key) -> None:
             f"{key.arn} origin is {key.origin.value}; only keys with origin EXTERNAL take"
             " imported key material."
         )
-
-
-def remove_material(tx: WriteTx, key: Key) -> Key:
-    """The key without its imported material: PendingImport until it is imported again."""
-    tx.delete_versions(key.key_id)
-    updated = key.evolve(
-        state=KeyState.PENDING_IMPORT,
-        current_version_id=b"",
-        expiration_model=None,
-        material_valid_to=None,
-    )
-    tx.update_key(updated)
-    return updated
 
 
 class ImportService:
@@ -133,21 +124,14 @@ class ImportService:
         encrypted: bytes,
         expiration_model: str | None,
         valid_to: datetime | None,
-    ) -> Key:
-        model = expiration_model or (
-            KEY_MATERIAL_EXPIRES if valid_to is not None else KEY_MATERIAL_DOES_NOT_EXPIRE
-        )
+        import_type: str | None = None,
+        claimed_id: str | None = None,
+        description: str | None = None,
+    ) -> tuple[Key, bytes]:
+        """Import (or reimport) material; the key and the material's id."""
         now = self._r.clock.now()
-        if model == KEY_MATERIAL_EXPIRES:
-            if valid_to is None:
-                raise ValidationError("ValidTo is required when ExpirationModel is"
-                                      " KEY_MATERIAL_EXPIRES.")  # fmt: skip
-            if not now < valid_to <= now + MAX_VALID_TO:
-                raise ValidationError("ValidTo must be in the future and at most 365 days away.")
-        elif valid_to is not None:
-            raise ValidationError(
-                "ValidTo must not be set when ExpirationModel is KEY_MATERIAL_DOES_NOT_EXPIRE."
-            )
+        model = check_expiration(expiration_model, valid_to, now)
+        expires = valid_to if model == KEY_MATERIAL_EXPIRES else None
         with self._r.storage.write() as tx:
             key = self._r.locked(tx, caller, key_id, Request("kms:ImportKeyMaterial"),
                                  StateRule.IMPORT)  # fmt: skip
@@ -159,32 +143,57 @@ class ImportService:
                     f"Imported key material must be {SYMMETRIC_MATERIAL_BYTES * 8} bits for"
                     f" {key.key_spec} keys."
                 )
-            version_id = material_id(self._id_key, key.arn, material)
-            if key.imported_material_id not in (None, version_id):
-                raise IncorrectKeyMaterialError(
-                    f"The key material is not the material previously imported into {key.arn}."
+            found = material_id(self._id_key, key.arn, material)
+            key = settle(tx, key, now)  # what expired is gone before the rules look
+            materials = tx.imported_materials(key.key_id)
+            kind = import_type_of(import_type, materials)
+            known = check_import(key, materials, kind, found, claimed_id)
+            wrapped = wrap(self._root, material, key_version_aad(key.arn, found), self._random)
+            if known is None:  # new material: the key's first, or staged for rotation
+                first = not materials
+                tx.put_imported_material(
+                    ImportedMaterial(
+                        key.key_id,
+                        found,
+                        model,
+                        expires,
+                        now,
+                        description,
+                        pending_wrapped=None if first else wrapped,
+                    )
                 )
-            if version_id not in {v.version_id for v in tx.versions(key.key_id)}:
-                wrapped = wrap(
-                    self._root, material, key_version_aad(key.arn, version_id), self._random
+                if first:
+                    tx.insert_version(KeyVersion(key.key_id, found, wrapped, now, None))
+                    key = key.evolve(current_version_id=found, imported_material_id=found)
+            else:  # a reimport: the same material, a new expiry (and maybe description)
+                again = known.evolve(
+                    expiration_model=model,
+                    valid_to=expires,
+                    description=known.description if description is None else description,
                 )
-                tx.insert_version(KeyVersion(key.key_id, version_id, wrapped, now, None))
-            updated = key.evolve(
-                state=KeyState.ENABLED if key.state is KeyState.PENDING_IMPORT else key.state,
-                current_version_id=version_id,
-                imported_material_id=version_id,
-                expiration_model=model,
-                material_valid_to=valid_to if model == KEY_MATERIAL_EXPIRES else None,
-            )
-            tx.update_key(updated)
+                if known.pending_rotation:
+                    again = again.evolve(pending_wrapped=wrapped)
+                elif not known.imported:
+                    created = known.rotated_at or known.imported_at
+                    tx.insert_version(
+                        KeyVersion(key.key_id, found, wrapped, created, known.rotation_type)
+                    )
+                    if not key.current_version_id:  # deleted before schema 7 cleared it
+                        key = key.evolve(current_version_id=found)
+                tx.put_imported_material(again)
+            updated = settle(tx, key, None)
         self._r.cache.invalidate("key", key.key_id)
-        return updated
+        return updated, found
 
-    def delete_imported_key_material(self, caller: Caller, key_id: str) -> Key:
+    def delete_imported_key_material(
+        self, caller: Caller, key_id: str, material: str | None = None
+    ) -> tuple[Key, bytes | None]:
+        """Delete the named material, else the current one; the key and what was deleted."""
         with self._r.storage.write() as tx:
             key = self._r.locked(tx, caller, key_id, Request("kms:DeleteImportedKeyMaterial"),
                                  StateRule.IMPORT)  # fmt: skip
             _external(key)
-            updated = remove_material(tx, key)
+            named = None if material is None else bytes.fromhex(material)
+            updated, deleted = delete_material(tx, key, named, self._r.clock.now())
         self._r.cache.invalidate("key", key.key_id)
-        return updated
+        return updated, deleted

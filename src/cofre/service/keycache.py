@@ -188,7 +188,11 @@ class KeyCache:
         return entry
 
     def _remember(self, table: _Bounded[Any, Any], key: Any, value: Any, generation: int) -> None:
-        """Cache a loaded value unless an invalidation happened since the load began."""
+        """Cache a loaded value unless an invalidation happened since the load began, or
+        it was read inside a transaction still open (it may roll back; other threads must
+        not see it before it commits)."""
+        if self._storage.in_transaction():
+            return
         with self._lock:
             if generation == self._generation:
                 table.put(key, value)

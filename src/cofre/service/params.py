@@ -5,7 +5,7 @@ Every write locks the parameter's head row first (``WriteTx.lock_param``), so co
 writers of one parameter queue up and versions are gapless; a concurrent creation of the
 same name is retried as an update (or refused without Overwrite). Every change goes
 through ``_changed`` inside its transaction: the one place where change notifications
-will be recorded.
+are recorded (the webhook outbox, ADR 0013); policies act in ``params_policy_jobs``.
 """
 
 from __future__ import annotations
@@ -55,6 +55,7 @@ from cofre.errors import (
 from cofre.service.authz import Authorizer
 from cofre.service.params_common import NO_PARAM_CHANGES, authorize
 from cofre.service.params_labels import LabelWrites
+from cofre.service.params_policy_jobs import PolicyWrites
 from cofre.service.params_secure import SecureStrings
 from cofre.service.ports import Clock, ParamChangeSink, Storage, WriteTx
 
@@ -98,7 +99,7 @@ class _NeedsManagedKey(Exception):  # noqa: N818 - a retry signal, not an error
         self.key_id = key_id
 
 
-class ParamService(LabelWrites):
+class ParamService(LabelWrites, PolicyWrites):
     def __init__(
         self,
         storage: Storage,
@@ -187,6 +188,7 @@ class ParamService(LabelWrites):
         else:
             self._make_room(tx, pid)
             tx.add_param_version(version)
+        self._schedule_policies(tx, None if current is None else current.policies, version)
         operation = ChangeOperation.CREATE if head is None else ChangeOperation.UPDATE
         self._changed(tx, ParamChange(operation, pid, new.type, number, new.description, now))
         return number, new.tier

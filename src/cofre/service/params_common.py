@@ -18,6 +18,7 @@ from cofre.core.params import (
     Reference,
     ValueFormat,
 )
+from cofre.core.params_events import PolicyAction
 from cofre.core.principals import Caller
 from cofre.errors import (
     AccessDeniedError,
@@ -45,9 +46,13 @@ def not_found(name: str) -> ParameterNotFoundError:
 
 
 class NoParamChanges:
-    """The change sink until notifications exist: changes are not recorded anywhere."""
+    """A change sink that records nothing (tests, and tools that need no notifications;
+    the server uses ``params_outbox.WebhookOutbox``)."""
 
     def parameter_changed(self, tx: WriteTx, change: ParamChange) -> None:
+        return None
+
+    def policy_acted(self, tx: WriteTx, action: PolicyAction) -> None:
         return None
 
 

@@ -75,8 +75,8 @@ class SecureStrings:
     def missing_managed_key(self, caller: Caller, key_id: str) -> bool:
         """Whether ``key_id`` names an AWS managed key (``alias/aws/ssm``) not created yet.
 
-        Such a key is created by ``prepare`` outside any write transaction, so that a
-        rolled-back transaction never leaves a key behind in a cache.
+        Such a key is created by ``prepare`` before the parameter's own write transaction
+        (inside the pipeline's, whose uncommitted reads no cache keeps: ADR 11).
         """
         with kms_errors():
             ref = parse_key_ref(key_id, allow_alias=True)

@@ -84,6 +84,11 @@ class PolicyStore:
             self._parsed.put((text, kind), hit)
         return hit
 
+    def cacheable(self, generation: int) -> bool:
+        """Whether what was read since ``generation`` may be cached: nothing changed
+        meanwhile, and it was not read inside a transaction still open (uncommitted)."""
+        return generation == self._generation and not self._storage.in_transaction()
+
     def identity_policies(self, caller: Caller) -> tuple[Policy, ...]:
         owner = identity_owner(caller)
         if owner is None:
@@ -96,7 +101,7 @@ class PolicyStore:
         with self._storage.read() as tx:
             documents = tx.identity_documents(*ref)
         policies = tuple(self.parsed(d, PolicyKind.IDENTITY) for d in documents)
-        if generation == self._generation:
+        if self.cacheable(generation):
             self._identity.put(ref, policies)
         return policies
 
@@ -115,7 +120,7 @@ class PolicyStore:
                     break
                 after = page[-1].grant_id
         result = tuple(records)
-        if generation == self._generation:
+        if self.cacheable(generation):
             self._grants.put(key_id, result)
         return result
 

@@ -70,7 +70,16 @@ class PostgresStorage:
             # Opened inside another transaction on this thread (the authorization step
             # reads policies while a use case holds its transaction): join it, as the
             # SQLite backend does, rather than take a second pooled connection.
-            with outer.cursor() as cursor:
+            # A joined write is a savepoint (see the SQLite backend), which also keeps a
+            # failed statement, such as a unique violation a use case catches and retries,
+            # from aborting the outer transaction.
+            if not lock_suffix:
+                with outer.cursor() as cursor:
+                    yield SqlTx(
+                        cursor, _placeholders, self._now, "", (psycopg.errors.UniqueViolation,)
+                    )
+                return
+            with outer.transaction(), outer.cursor() as cursor:
                 yield SqlTx(
                     cursor, _placeholders, self._now, lock_suffix, (psycopg.errors.UniqueViolation,)
                 )
@@ -101,6 +110,9 @@ class PostgresStorage:
     def write(self) -> Iterator[WriteTx]:
         with self._transaction(" FOR UPDATE") as tx:
             yield tx
+
+    def in_transaction(self) -> bool:
+        return getattr(self._local, "conn", None) is not None
 
     def close(self) -> None:
         self._pool.close()

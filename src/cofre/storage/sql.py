@@ -29,7 +29,9 @@ from cofre.storage.sql_common import (
 from cofre.storage.sql_common import dt as _dt
 from cofre.storage.sql_grants import GrantSql
 from cofre.storage.sql_iam import IamSql
+from cofre.storage.sql_imported import ImportedSql
 from cofre.storage.sql_params import ParamsSql
+from cofre.storage.sql_webhooks import WebhooksSql
 
 KEY_COLUMNS = (
     "key_id, account_id, region, arn, created_at, description, key_spec, key_usage, origin,"
@@ -99,7 +101,7 @@ def _alias_from_row(row: Row) -> Alias:
     return Alias(row[0], row[1], row[2], row[3], _dt(row[4]), _dt(row[5]))
 
 
-class SqlTx(IamSql, GrantSql, ParamsSql, AuditSql):
+class SqlTx(IamSql, GrantSql, ParamsSql, AuditSql, WebhooksSql, ImportedSql):
     """Every read and write Cofre makes, as SQL; one instance per transaction."""
 
     def __init__(
@@ -248,6 +250,7 @@ class SqlTx(IamSql, GrantSql, ParamsSql, AuditSql):
             self.record_change("grant", key_id)
         self._exec("DELETE FROM key_tags WHERE key_id = ?", (key_id,))
         self._exec("DELETE FROM key_versions WHERE key_id = ?", (key_id,))
+        self._exec("DELETE FROM imported_materials WHERE key_id = ?", (key_id,))
         self._exec("DELETE FROM keys WHERE key_id = ?", (key_id,))
         self.record_change("key", key_id)
 

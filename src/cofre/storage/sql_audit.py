@@ -2,10 +2,11 @@
 
 A mixin of ``SqlTx`` (``cofre.storage.sql``). Writers lock the one ``audit_chain`` row
 (``FOR UPDATE`` on PostgreSQL; SQLite's ``BEGIN IMMEDIATE`` already serialises writers),
-so seqs are assigned gaplessly by whichever process or node holds it. Rows are inserted
-many at a time (one statement per ``_CHUNK`` rows), since a batch is a group commit.
-Event times are stored in microseconds; the body is stored as text, the exact bytes the
-chain hashes.
+so seqs are assigned gaplessly by whichever process or node holds it. Each append -- a
+group commit's batch -- is one *segment* row (``cofre.core.audit_segment``: the records
+framed and compressed), plus one ``audit_segment_accounts`` row per account and Region
+in it, which is all LookupEvents needs to find an account's segments; the records are
+filtered after decoding. Event times are stored in microseconds.
 """
 
 # Statements are built only from constant column lists and placeholder counts; every value
@@ -20,73 +21,48 @@ from typing import TYPE_CHECKING, Any
 
 from cofre.core.audit import KeyUsage
 from cofre.core.audit_chain import (
+    HASH_LEN,
     Anchor,
     ChainedEvent,
     ChainState,
-    EventIndex,
     SignedDigest,
 )
-from cofre.core.audit_lookup import AuditQuery, LookupKey
+from cofre.core.audit_chain import to_micros as micros
+from cofre.core.audit_lookup import AuditQuery, matches
+from cofre.core.audit_segment import (
+    Segment,
+    SegmentError,
+    decode_segment,
+    encode_segment,
+    select,
+    unreadable_index,
+)
 from cofre.storage.sql_common import Row, SqlHelpers, dt, from_micros, to_micros
 
-EVENT_COLUMNS = (
-    "seq, event_id, account_id, region, event_time, event_source, event_name, read_only,"
-    " username, access_key_id, body, hash, mac"
-)
-_EVENT_MARKS = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-_RESOURCE_MARKS = "(?, ?, ?, ?, ?, ?)"
-_CHUNK = 64
 _CHAIN_COLUMNS = (
     "head_seq, head_hash, anchor_seq, anchor_hash, anchor_time, anchor_signature, digest_seq"
 )
-# The column each lookup attribute compares, for those kept on audit_events.
-_EVENT_ATTRIBUTES = {
-    LookupKey.EVENT_ID: "event_id",
-    LookupKey.EVENT_NAME: "event_name",
-    LookupKey.USERNAME: "username",
-    LookupKey.EVENT_SOURCE: "event_source",
-    LookupKey.ACCESS_KEY_ID: "access_key_id",
-    LookupKey.READ_ONLY: "read_only",
-}
+_SEGMENT_COLUMNS = "first_seq, last_seq, data"
+_READ_SEGMENTS = 16  # segments fetched per query while reading or scanning
 
 
-def _event_row(event: ChainedEvent) -> tuple[Any, ...]:
-    index = event.index
-    return (
-        event.seq,
-        index.event_id,
-        index.account_id,
-        index.region,
-        to_micros(index.event_time),
-        index.event_source,
-        index.event_name,
-        int(index.read_only),
-        index.username,
-        index.access_key_id,
-        event.body.decode("utf-8"),
-        event.hash,
-        event.mac,
-    )
-
-
-def _event_from_row(row: Row, resources: tuple[tuple[str, str], ...]) -> ChainedEvent:
-    index = EventIndex(
-        event_id=row[1],
-        account_id=row[2],
-        region=row[3],
-        event_time=dt(row[4]),
-        event_source=row[5],
-        event_name=row[6],
-        read_only=bool(row[7]),
-        username=row[8],
-        access_key_id=row[9],
-        resources=resources,
-    )
-    return ChainedEvent(row[0], str(row[10]).encode("utf-8"), bytes(row[11]), bytes(row[12]), index)
+def event_micros(event: ChainedEvent) -> int:
+    return micros(event.index.event_time)
 
 
 def _digest_from_row(row: Row) -> SignedDigest:
     return SignedDigest(row[1], row[0], bytes(row[2]), dt(row[3]), bytes(row[4]))
+
+
+def _events(row: Row) -> list[ChainedEvent]:
+    """The records of a segment row; placeholders (which verification reports) for every
+    seq the row claims when it does not decode."""
+    try:
+        return decode_segment(bytes(row[2]))
+    except SegmentError:
+        blank = b"\x00" * HASH_LEN
+        index = unreadable_index()
+        return [ChainedEvent(seq, b"", blank, blank, index) for seq in range(row[0], row[1] + 1)]
 
 
 class AuditSql(SqlHelpers):
@@ -109,29 +85,24 @@ class AuditSql(SqlHelpers):
     def audit_chain_state(self) -> ChainState:
         return self._chain_state("")
 
-    def _with_resources(self, rows: list[Any]) -> list[ChainedEvent]:
-        if not rows:
-            return []
-        seqs = [row[0] for row in rows]
-        found: dict[int, list[tuple[str, str]]] = {}
-        for seq, name, kind in self._all(
-            "SELECT seq, resource_name, resource_type FROM audit_resources"
-            f" WHERE seq IN ({', '.join('?' * len(seqs))}) ORDER BY seq, position",
-            seqs,
-        ):
-            found.setdefault(seq, []).append((name, kind))
-        return [_event_from_row(row, tuple(found.get(row[0], ()))) for row in rows]
-
     def audit_events_after(
         self, seq: int, limit: int, until_seq: int | None = None
     ) -> list[ChainedEvent]:
-        bound = " AND seq <= ?" if until_seq is not None else ""
-        params: list[Any] = [seq] + ([until_seq] if until_seq is not None else []) + [limit]
-        rows = self._all(
-            f"SELECT {EVENT_COLUMNS} FROM audit_events WHERE seq > ?{bound} ORDER BY seq LIMIT ?",
-            params,
-        )
-        return self._with_resources(rows)
+        out: list[ChainedEvent] = []
+        after = seq
+        while len(out) < limit:
+            rows = self._all(
+                f"SELECT {_SEGMENT_COLUMNS} FROM audit_segments WHERE last_seq > ?"
+                " ORDER BY first_seq LIMIT ?",
+                (after, _READ_SEGMENTS),
+            )
+            for row in rows:
+                out.extend(select(_events(row), seq, until_seq))
+            if len(rows) < _READ_SEGMENTS or (until_seq is not None and rows[-1][1] >= until_seq):
+                break
+            after = max(after, rows[-1][1])
+        out.sort(key=lambda event: event.seq)
+        return out[:limit]
 
     def audit_digests_after(self, last_seq: int, limit: int) -> list[SignedDigest]:
         rows = self._all(
@@ -146,57 +117,69 @@ class AuditSql(SqlHelpers):
     ) -> tuple[int, int] | None:
         """The first seq at or after ``since`` and the last before ``until``: the contiguous
         stretch of the chain an export of that time range covers (None when empty)."""
-        first = self._one(
-            "SELECT seq FROM audit_events WHERE event_time >= ? ORDER BY seq LIMIT 1",
-            (to_micros(since) if since is not None else -(2**62),),
-        )
-        last = self._one(
-            "SELECT seq FROM audit_events WHERE event_time < ? ORDER BY seq DESC LIMIT 1",
-            (to_micros(until) if until is not None else 2**62,),
-        )
-        if first is None or last is None or first[0] > last[0]:
+        low = micros(since) if since is not None else -(2**62)
+        high = micros(until) if until is not None else 2**62
+        first = last = None
+        for row in self._all(
+            f"SELECT {_SEGMENT_COLUMNS} FROM audit_segments WHERE last_time >= ?"
+            " ORDER BY first_seq LIMIT ?",
+            (low, _READ_SEGMENTS),
+        ):
+            first = next((e.seq for e in _events(row) if event_micros(e) >= low), None)
+            if first is not None:
+                break
+        for row in self._all(
+            f"SELECT {_SEGMENT_COLUMNS} FROM audit_segments WHERE first_time < ?"
+            " ORDER BY first_seq DESC LIMIT ?",
+            (high, _READ_SEGMENTS),
+        ):
+            times = [(e.seq, event_micros(e)) for e in _events(row)]
+            last = next((seq for seq, micros in reversed(times) if micros < high), None)
+            if last is not None:
+                break
+        if first is None or last is None or first > last:
             return None
-        return int(first[0]), int(last[0])
+        return first, last
 
-    def lookup_audit_events(self, query: AuditQuery) -> list[ChainedEvent]:
+    def lookup_audit_events(self, query: AuditQuery) -> tuple[list[ChainedEvent], int | None]:
+        """Up to ``query.limit`` matching records, newest (highest seq) first, and the seq
+        to go on below when the scan budget ran out first (None: nothing more)."""
         where = ["account_id = ?"]
         params: list[Any] = [query.account_id]
         if query.region is not None:
             where.append("region = ?")
             params.append(query.region)
         if query.start is not None:
-            where.append("event_time >= ?")
+            where.append("last_time >= ?")
             params.append(to_micros(query.start))
         if query.end is not None:
-            where.append("event_time <= ?")
+            where.append("first_time <= ?")
             params.append(to_micros(query.end))
-        if query.before is not None:
-            where.append("(event_time < ? OR (event_time = ? AND seq < ?))")
-            params += [query.before[0], query.before[0], query.before[1]]
-        if query.key in _EVENT_ATTRIBUTES:
-            where.append(f"{_EVENT_ATTRIBUTES[query.key]} = ?")
-            value: Any = query.value
-            if query.key is LookupKey.READ_ONLY:
-                value = int(query.value.lower() == "true")
-            params.append(value)
-        elif query.key is LookupKey.RESOURCE_NAME:  # indexed: drive from the resources
-            where.append(
-                "seq IN (SELECT seq FROM audit_resources"
-                " WHERE account_id = ? AND resource_name = ?)"
+        below = query.before[1] if query.before is not None else 2**62
+        found: list[ChainedEvent] = []
+        scanned = 0
+        bound = below
+        while True:
+            rows = self._all(
+                f"SELECT {_SEGMENT_COLUMNS} FROM audit_segments WHERE first_seq IN"
+                " (SELECT DISTINCT first_seq FROM audit_segment_accounts"
+                f" WHERE {' AND '.join(where)} AND first_seq < ?"
+                " ORDER BY first_seq DESC LIMIT ?) ORDER BY first_seq DESC",
+                [*params, bound, _READ_SEGMENTS],
             )
-            params += [query.account_id, query.value]
-        elif query.key is LookupKey.RESOURCE_TYPE:  # few types: test each event scanned
-            where.append(
-                "EXISTS (SELECT 1 FROM audit_resources r WHERE r.seq = audit_events.seq"
-                " AND r.resource_type = ?)"
-            )
-            params.append(query.value)
-        rows = self._all(
-            f"SELECT {EVENT_COLUMNS} FROM audit_events WHERE {' AND '.join(where)}"
-            " ORDER BY event_time DESC, seq DESC LIMIT ?",
-            [*params, query.limit],
-        )
-        return self._with_resources(rows)
+            for row in rows:
+                events = _events(row)
+                scanned += len(events)
+                for event in reversed(events):
+                    if event.seq < below and matches(query, event.index, event_micros(event)):
+                        found.append(event)
+                        if len(found) == query.limit:
+                            return found, None
+                bound = row[0]
+                if scanned >= query.budget:
+                    return found, bound
+            if len(rows) < _READ_SEGMENTS:
+                return found, None
 
     def key_last_usage(self, key_arn: str) -> KeyUsage | None:
         row = self._one(
@@ -213,32 +196,12 @@ class AuditSql(SqlHelpers):
     def append_audit_events(
         self, events: Sequence[ChainedEvent], usages: Sequence[KeyUsage]
     ) -> None:
-        """Insert ``events`` (consecutive seqs after the head) and move the head to the last;
-        record the key usages. The caller holds the chain lock."""
+        """Store ``events`` (consecutive seqs after the head) as one segment and move the
+        head to the last; record the key usages. The caller holds the chain lock."""
         if not events:
             return
-        resources: list[tuple[Any, ...]] = []
-        for start in range(0, len(events), _CHUNK):
-            chunk = events[start : start + _CHUNK]
-            self._exec(
-                f"INSERT INTO audit_events ({EVENT_COLUMNS}) VALUES"
-                f" {', '.join([_EVENT_MARKS] * len(chunk))}",
-                [value for event in chunk for value in _event_row(event)],
-            )
-        for event in events:
-            for position, (name, kind) in enumerate(event.index.resources):
-                resources.append(
-                    (event.seq, position, event.index.account_id,
-                     to_micros(event.index.event_time), name, kind)
-                )  # fmt: skip
-        for start in range(0, len(resources), _CHUNK):
-            chunk_rows = resources[start : start + _CHUNK]
-            self._exec(
-                "INSERT INTO audit_resources (seq, position, account_id, event_time,"
-                f" resource_name, resource_type) VALUES"
-                f" {', '.join([_RESOURCE_MARKS] * len(chunk_rows))}",
-                [value for row in chunk_rows for value in row],
-            )
+        segment = encode_segment(events)
+        self._insert_segment(segment)
         last = events[-1]
         self._exec(
             "UPDATE audit_chain SET head_seq = ?, head_hash = ? WHERE id = 1",
@@ -255,6 +218,21 @@ class AuditSql(SqlHelpers):
                  usage.request_id),
             )  # fmt: skip
 
+    def _insert_segment(self, segment: Segment) -> None:
+        self._exec(
+            "INSERT INTO audit_segments (first_seq, last_seq, first_time, last_time, data)"
+            " VALUES (?, ?, ?, ?, ?)",
+            (segment.first_seq, segment.last_seq, segment.first_time, segment.last_time,
+             segment.data),
+        )  # fmt: skip
+        for span in segment.accounts:
+            self._exec(
+                "INSERT INTO audit_segment_accounts (account_id, region, first_seq,"
+                " first_time, last_time) VALUES (?, ?, ?, ?, ?)",
+                (span.account_id, span.region, segment.first_seq, span.first_time,
+                 span.last_time),
+            )  # fmt: skip
+
     def insert_audit_digest(self, digest: SignedDigest) -> None:
         self._exec(
             "INSERT INTO audit_digests (last_seq, first_seq, head_hash, signed_at, signature)"
@@ -268,24 +246,30 @@ class AuditSql(SqlHelpers):
         """(seq, hash) of the last event of the longest run after ``after_seq`` (at most
         ``limit`` events) whose every event is older than ``before``; None if there is none.
         The caller holds the chain lock."""
-        row = self._one(
-            "SELECT seq FROM audit_events WHERE seq > ? AND event_time >= ? ORDER BY seq LIMIT 1",
-            (after_seq, to_micros(before)),
-        )
-        head = self._one("SELECT head_seq FROM audit_chain WHERE id = 1")
-        last = (int(row[0]) - 1) if row is not None else int(head[0])
-        last = min(last, after_seq + limit)
-        if last <= after_seq:
-            return None
-        found = self._one("SELECT hash FROM audit_events WHERE seq = ?", (last,))
-        return None if found is None else Anchor(last, bytes(found[0]))
+        cutoff = micros(before)
+        last: ChainedEvent | None = None
+        for event in self.audit_events_after(after_seq, limit):
+            if event_micros(event) >= cutoff or not event.body:
+                break
+            last = event
+        return None if last is None else Anchor(last.seq, last.hash)
 
     def prune_audit(self, anchor: Anchor) -> int:
         """Delete the events up to the anchor's seq (and the digests that end there or
-        before) and record the anchor. Returns the number of events deleted."""
-        self._exec("DELETE FROM audit_resources WHERE seq <= ?", (anchor.seq,))
-        self._exec("DELETE FROM audit_events WHERE seq <= ?", (anchor.seq,))
-        deleted = max(int(self._cur.rowcount), 0)
+        before) and record the anchor. A segment the anchor cuts is stored again with what
+        it keeps. Returns the number of events deleted."""
+        deleted = 0
+        rows = self._all(
+            f"SELECT {_SEGMENT_COLUMNS} FROM audit_segments WHERE first_seq <= ?", (anchor.seq,)
+        )
+        for row in rows:
+            events = _events(row)
+            kept = [event for event in events if event.seq > anchor.seq]
+            deleted += len(events) - len(kept)
+            self._exec("DELETE FROM audit_segment_accounts WHERE first_seq = ?", (row[0],))
+            self._exec("DELETE FROM audit_segments WHERE first_seq = ?", (row[0],))
+            if kept:
+                self._insert_segment(encode_segment(kept))
         self._exec("DELETE FROM audit_digests WHERE last_seq <= ?", (anchor.seq,))
         self._exec(
             "UPDATE audit_chain SET anchor_seq = ?, anchor_hash = ?, anchor_time = ?,"

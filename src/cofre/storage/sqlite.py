@@ -80,10 +80,24 @@ class SqliteStorage:
         cursor = conn.cursor()
         if conn.in_transaction:
             # A transaction opened inside another on the same thread (the authorization
-            # step reads policies while a use case holds its transaction): it joins the
-            # outer one, which commits or rolls back for both.
+            # step reads policies while a use case holds its transaction; the pipeline
+            # holds one around a mutating call and its audit record): it joins the outer
+            # one, which commits or rolls back for both. A joined write is a savepoint,
+            # so that a use case that catches its own failure and retries leaves nothing
+            # of the failed attempt behind.
+            savepoint = begin != "BEGIN"
+            if savepoint:
+                cursor.execute("SAVEPOINT joined")
             try:
                 yield SqlTx(cursor, _identity, self._now, "", (sqlite3.IntegrityError,))
+            except BaseException:
+                if savepoint:
+                    cursor.execute("ROLLBACK TO joined")
+                    cursor.execute("RELEASE joined")
+                raise
+            else:
+                if savepoint:
+                    cursor.execute("RELEASE joined")
             finally:
                 cursor.close()
             return
@@ -115,6 +129,10 @@ class SqliteStorage:
     def write(self) -> Iterator[WriteTx]:
         with self._transaction("BEGIN IMMEDIATE") as tx:
             yield tx
+
+    def in_transaction(self) -> bool:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        return conn is not None and conn.in_transaction
 
     def close(self) -> None:
         with self._lock:

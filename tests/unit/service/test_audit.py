@@ -35,6 +35,7 @@ from cofre.service.clock import ManualClock
 from cofre.service.container import Services
 from cofre.service.ports import ReadTx, Storage, WriteTx
 from cofre.service.randomness import RandomPool
+from tests.support import audit_db
 
 ACCOUNT = "111122223333"
 OTHER = "444455556666"
@@ -144,6 +145,9 @@ class RefusingDatabase:
             if self.refuse == "commit":
                 raise sqlite3.OperationalError("database or disk is full")
 
+    def in_transaction(self) -> bool:
+        return self.inner.in_transaction()
+
     def close(self) -> None:
         self.inner.close()
 
@@ -225,10 +229,9 @@ def test_tampering_behind_the_trails_back_is_named(services: Services) -> None:
     trail = services.audit
     for n in range(5):
         trail.record_sync(encrypt_call(n))
-    db = sqlite3.connect(services.settings.data_dir / "cofre.db")
-    with db:
-        db.execute('UPDATE audit_events SET body = replace(body, \'"n":"2"\', \'"n":"9"\')')
-    db.close()
+    audit_db.tamper(
+        services.settings.data_dir, None, audit_db.replace_in_body(3, b'"n":"2"', b'"n":"9"')
+    )
     report = trail.verify()
     assert report.first_problem is not None
     assert (report.first_problem.kind, report.first_problem.seq) == (ProblemKind.ALTERED, 3)

@@ -1,0 +1,160 @@
+"""What auditing costs the Encrypt benchmark: Cofre as built against a build without audit.
+
+::
+
+    git worktree add --detach /tmp/cofre-noaudit 0ec2ccb   # the last commit before audit
+    .venv/bin/python bench/audit_overhead.py --baseline-src /tmp/cofre-noaudit/src \\
+        --workers 2 --concurrency 8,32 --duration 8 --rounds 3
+
+Both servers run at once (SQLite, or ``--backend postgres``), each on its own port and
+data directory; the load generator (``bench/loadgen.py``, the core benchmark's) measures
+them alternately -- baseline, audited, baseline, audited... -- so that whatever else the
+machine does falls on both alike. For each concurrency it prints the median req/s, p50,
+p99 and server CPU per request of each, and audited ÷ baseline (the issue asks for at
+least 0.8). The baseline is the same ``cofre`` run with ``PYTHONPATH`` pointing at the
+other source tree; with ``--baseline-cofre`` any other executable.
+
+Every process it starts is stopped by PID (``bench/run.py``'s ``Managed``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import statistics
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import run
+
+
+def _ints(text: str) -> list[int]:
+    return [int(part) for part in text.split(",") if part]
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--baseline-src", type=Path, help="src/ of a Cofre tree without audit")
+    p.add_argument("--baseline-cofre", help="or: a cofre executable without audit")
+    p.add_argument("--cofre", default=str(Path(sys.executable).parent / "cofre"))
+    p.add_argument("--backend", choices=("sqlite", "postgres"), default="sqlite")
+    p.add_argument("--pg-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
+    p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--concurrency", type=_ints, default=[8, 32])
+    p.add_argument("--op", default="encrypt64")
+    p.add_argument("--duration", type=float, default=8.0)
+    p.add_argument("--warmup", type=float, default=2.0)
+    p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--processes", type=int, default=1)
+    p.add_argument("--max-requests", type=int, default=3_000_000)
+    p.add_argument("--startup-timeout", type=float, default=60.0)
+    p.add_argument("--out", type=Path, default=None, help="JSON report")
+    args = p.parse_args(argv)
+    if (args.baseline_src is None) == (args.baseline_cofre is None):
+        p.error("give exactly one of --baseline-src and --baseline-cofre")
+    args.server_arg = []
+    return args
+
+
+@contextlib.contextmanager
+def server(
+    args: argparse.Namespace,
+    name: str,
+    cofre: str,
+    env: dict[str, str],
+    logdir: Path,
+    registry: list[run.Managed],
+) -> Iterator[tuple[run.Managed, int, str]]:
+    """A running server of ``cofre`` and the id of a fresh key on it."""
+    port = run.free_port()
+    data = logdir / name
+    with contextlib.ExitStack() as stack:
+        url = None
+        if args.backend == "postgres":
+            url = stack.enter_context(run.postgres_database(args.pg_url))
+        args.cofre = cofre
+        argv = run.cofre_argv(args, port, data, url)
+        managed = stack.enter_context(
+            run.running(name, argv, port, logdir, env, args.startup_timeout, registry)
+        )
+        key_id = run.kms_client(port).create_key(Description=name)["KeyMetadata"]["KeyId"]
+        yield managed, port, key_id
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    audited_cofre = args.cofre
+    env = run.cofre_env()
+    base_env = dict(env)
+    base_cofre = args.baseline_cofre or audited_cofre
+    if args.baseline_src is not None:
+        base_env["PYTHONPATH"] = str(args.baseline_src.resolve())
+    report: dict[str, Any] = {"machine": run.machine_facts(), "args": vars(args) | {}}
+    registry: list[run.Managed] = []
+    with tempfile.TemporaryDirectory(prefix="cofre-audit-bench-") as tmp:
+        logdir = Path(tmp)
+        with (
+            server(args, "baseline", base_cofre, base_env, logdir, registry) as base,
+            server(args, "audited", audited_cofre, env, logdir, registry) as audited,
+        ):
+            for concurrency in args.concurrency:
+                runs: dict[str, list[dict[str, Any]]] = {"baseline": [], "audited": []}
+                for _ in range(args.rounds):
+                    for name, (managed, port, key_id) in (("baseline", base), ("audited", audited)):
+                        result = run.measure_once(
+                            args, managed, port, args.op, concurrency, key_id, name
+                        )
+                        runs[name].append(result)
+                        _show(concurrency, name, result)
+                report[str(concurrency)] = _summary(runs)
+    _print(report, args.concurrency)
+    out = args.out or run.BENCH_DIR / "results" / "audit-overhead.json"
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(json.dumps(report, indent=2, default=str))
+    return 0
+
+
+def _show(concurrency: int, name: str, result: dict[str, Any]) -> None:
+    print(
+        f"  c={concurrency} {name:8} {result['rps']:9.0f} req/s  p99 {result['p99_ms']:6.2f} ms"
+        f"  server {result['server_cpu_us_per_req']:6.1f} µs/req"
+        f"  other {run.disturbance(result):.2f} cores",
+        flush=True,
+    )
+
+
+def _summary(runs: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name, results in runs.items():
+        out[name] = {
+            "rps": statistics.median(r["rps"] for r in results),
+            "p50_ms": statistics.median(r["p50_ms"] for r in results),
+            "p99_ms": statistics.median(r["p99_ms"] for r in results),
+            "server_cpu_us_per_req": statistics.median(r["server_cpu_us_per_req"] for r in results),
+            "all_rps": [round(r["rps"]) for r in results],
+        }
+    out["ratio"] = out["audited"]["rps"] / out["baseline"]["rps"]
+    return out
+
+
+def _print(report: dict[str, Any], levels: list[int]) -> None:
+    print("\nconcurrency  baseline req/s  audited req/s  ratio  p99 base/audited ms"
+          "  server µs/req base/audited")  # fmt: skip
+    for c in levels:
+        r = report[str(c)]
+        b, a = r["baseline"], r["audited"]
+        cpu_b, cpu_a = b["server_cpu_us_per_req"], a["server_cpu_us_per_req"]
+        print(
+            f"{c:11}  {b['rps']:14.0f}  {a['rps']:13.0f}  {r['ratio']:5.2f}"
+            f"  {b['p99_ms']:8.2f} / {a['p99_ms']:<8.2f}  {cpu_b:6.1f} / {cpu_a:.1f}"
+        )
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,137 @@
+"""How the pipeline audits each request: what it learns along the way, and how a response
+waits for its record.
+
+An :class:`Attempt` is filled in as the request goes (service, operation, caller, input)
+and turned into an :class:`~cofre.core.audit.AuditCall` once the outcome is known, so a
+request that fails at any step -- signature, decoding, authorization, the handler -- is
+recorded with what was known by then.
+
+Responses wait for their record (ADR 11): the group-commit writer calls back from its
+thread, and :class:`Completions` hands the finished responses to the event loop in
+batches, one wake-up of the loop per batch instead of one per response.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import threading
+from collections import deque
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from cofre.core.audit import AuditCall, is_read_only, resource_arns
+from cofre.core.principals import Caller
+
+_SCOPE = re.compile(rb"Credential=([A-Za-z0-9]{1,128})/\d{8}/([a-z0-9-]{1,40})/([a-z0-9]{1,40})/")
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """What an Authorization header claims, read before (or without) verifying it."""
+
+    access_key_id: str = ""
+    region: str = ""
+    service: str = ""
+
+
+def claimed_scope(authorization: bytes) -> Scope:
+    """The access key, Region and service an Authorization header names, best effort
+    (for the record of a request whose signature did not verify)."""
+    found = _SCOPE.search(authorization[:1024])
+    if found is None:
+        return Scope()
+    key, region, service = (part.decode("ascii") for part in found.groups())
+    return Scope(key, region, service)
+
+
+@dataclass(slots=True)
+class Attempt:
+    """One request as far as the pipeline got with it."""
+
+    request_id: str
+    time: datetime
+    source_ip: str
+    user_agent: str
+    service: str = ""
+    operation: str = ""
+    region: str = ""
+    caller: Caller | None = None
+    params: dict[str, Any] | None = None  # the decoded input
+    signed_service: str = ""  # the service of the verified signature's scope
+    access_key_id: str = ""  # when there is no caller: the key that was tried
+    account_id: str | None = None  # ... and its account, if the key exists
+    session_created_at: datetime | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def mutating(self) -> bool:
+        """Whether the operation can change anything (its record then commits with it)."""
+        return not is_read_only(self.service, self.operation)
+
+    def call(
+        self,
+        *,
+        output: Mapping[str, Any] | None = None,
+        error_code: str | None = None,
+        error_message: str | None = None,
+        resources: Sequence[str] = (),
+    ) -> AuditCall:
+        if not resources and self.caller is not None:  # e.g. CreateKey: the key is new
+            resources = resource_arns(
+                self.service, self.region, self.caller.account_id, self.params, output
+            )
+        return AuditCall(
+            time=self.time,
+            service=self.service,
+            operation=self.operation,
+            region=self.region,
+            caller=self.caller,
+            request_id=self.request_id,
+            params=self.params,
+            output=output,
+            error_code=error_code,
+            error_message=error_message,
+            resources=tuple(resources),
+            source_ip=self.source_ip,
+            user_agent=self.user_agent,
+            access_key_id=self.access_key_id,
+            account_id=self.account_id,
+            session_created_at=self.session_created_at,
+            extra=self.extra,
+        )
+
+
+class Completions:
+    """Completes asyncio futures from other threads, a batch per wake-up of the loop."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self._ready: deque[tuple[asyncio.Future[Any], Any]] = deque()
+        self._lock = threading.Lock()
+        self._scheduled = False
+
+    def complete(self, future: asyncio.Future[Any], value: Any) -> None:
+        """Set ``future``'s result on the loop thread soon; callable from any thread."""
+        with self._lock:
+            self._ready.append((future, value))
+            if self._scheduled:
+                return
+            self._scheduled = True
+        try:
+            self.loop.call_soon_threadsafe(self._drain)
+        except RuntimeError:  # the loop is closed: nobody waits any more
+            with self._lock:
+                self._ready.clear()
+                self._scheduled = False
+
+    def _drain(self) -> None:
+        with self._lock:
+            ready = list(self._ready)
+            self._ready.clear()
+            self._scheduled = False
+        for future, value in ready:
+            if not future.done():
+                future.set_result(value)

@@ -1,0 +1,69 @@
+"""What the pipeline takes in and gives back, and the error responses both protocols use."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import orjson
+
+from cofre.api.errors import query_error, wire_error
+from cofre.api.query import encode_error as query_error_body
+from cofre.errors import CofreError, InternalError
+
+log = logging.getLogger("cofre.api")
+
+MAX_BODY = 1024 * 1024
+JSON_TYPE = b"application/x-amz-json-1.1"
+XML_TYPE = b"text/xml"
+
+
+@dataclass(slots=True)
+class Incoming:
+    method: str
+    path: bytes  # raw, as on the wire
+    query: bytes
+    headers: list[tuple[bytes, bytes]]  # lower-case names
+    body: bytes | None  # None: larger than MAX_BODY
+    client_ip: str
+    secure: bool
+
+
+@dataclass(slots=True)
+class Outgoing:
+    status: int
+    body: bytes
+    content_type: bytes = JSON_TYPE
+    request_id: str = ""
+
+
+def error_response(
+    error: CofreError, request_id: str, query: bool = False, service: str = "kms"
+) -> Outgoing:
+    if query:
+        code, status = query_error(error)
+        body = query_error_body(code, error.message, request_id, sender=status < 500)
+        return Outgoing(status, body, XML_TYPE, request_id)
+    type_name, status = wire_error(error, service)
+    body = orjson.dumps({"__type": type_name, "message": error.message})
+    return Outgoing(status, body, JSON_TYPE, request_id)
+
+
+def internal_error(request_id: str, query: bool, service: str = "kms") -> Outgoing:
+    """A fault of ours: logged with its traceback, answered with no detail."""
+    log.exception("internal error in request %s", request_id)
+    return error_response(InternalError(), request_id, query, service)
+
+
+def header(request: Incoming, name: bytes) -> str:
+    for header, value in request.headers:
+        if header == name:
+            return value.decode("latin-1")
+    return ""
+
+
+def raw_header(request: Incoming, name: bytes) -> bytes:
+    for header, value in request.headers:
+        if header == name:
+            return value
+    return b""

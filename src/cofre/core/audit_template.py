@@ -1,0 +1,188 @@
+"""Records by template: the canonical bytes of a call's record without building it anew.
+
+Calls of one caller on one key with one operation and outcome differ only in a few fields:
+the time, the event id, the request id, the parameters, the response and the error
+message. :class:`EventTemplates` builds the record of the first such call with
+:func:`~cofre.core.audit.build_event`, serialises it canonically with a marker in each of
+those fields, and keeps the bytes between the markers. Later calls fill the gaps with
+their own values, each serialised canonically on its own; since the record's keys are
+sorted and no marker can occur elsewhere (a random nonce, quoted), the result is exactly
+``canonical_json(build_event(call))``, which a property test checks. The lookup index is
+kept with the template too.
+
+Calls the template does not cover (a shared event id, extra data, records too large) take
+the general path. The cache is bounded; a full cache is emptied, not managed, since
+templates are cheap to rebuild.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from cofre.core.audit import (
+    API_CALL,
+    AuditCall,
+    KeyUsage,
+    Redactor,
+    build_event,
+    is_read_only,
+    key_usages,
+)
+from cofre.core.audit_chain import EventIndex, canonical_json, index_event, whole_second
+from cofre.core.audit_redact import clean_text, iso_time
+
+MAX_TEMPLATES = 4096
+MAX_MESSAGE = 1024
+_SLOTS = (
+    "errorMessage",
+    "eventID",
+    "eventTime",
+    "requestID",
+    "requestParameters",
+    "responseElements",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class _Template:
+    parts: tuple[bytes, ...]  # the bytes around the slots, len(order) + 1 of them
+    order: tuple[int, ...]  # which slot (index into _SLOTS) each gap takes
+    index: EventIndex  # event_id and event_time are per call
+    log_request: bool
+    log_response: bool
+    used_keys: tuple[str, ...]  # the keys whose last use (GetKeyLastUsage) the call sets
+
+
+@dataclass(frozen=True, slots=True)
+class Rendered:
+    body: bytes
+    index: EventIndex
+    usages: list[KeyUsage]
+
+
+def _dumps(value: Any) -> bytes:
+    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+
+
+class EventTemplates:
+    def __init__(self, redactor: Redactor, nonce: str) -> None:
+        """``nonce``: random text that no caller can guess, so no caller-chosen value
+        (a user agent, an encryption context) can pose as a marker."""
+        self._redactor = redactor
+        self._markers = tuple(f"\x00{nonce}:{name}" for name in _SLOTS)
+        self._quoted = tuple(_dumps(marker) for marker in self._markers)
+        self._cache: dict[tuple[Any, ...], _Template | None] = {}
+
+    def render(self, call: AuditCall, event_id: str, recipient: str) -> Rendered | None:
+        """The record's canonical bytes, its index and the key usages it reports; None when
+        no template fits the call."""
+        if call.extra:
+            return None
+        key = (
+            call.caller,
+            call.service,
+            call.operation,
+            call.region,
+            recipient,
+            call.error_code,
+            tuple(call.resources),
+            call.event_type,
+            call.read_only,
+            call.source_ip,
+            call.user_agent,
+            call.access_key_id,
+            call.account_id,
+            call.session_created_at,
+            call.error_message is None,
+            not call.request_id,
+        )
+        template = self._cache.get(key, _MISSING)
+        if template is _MISSING:
+            template = self._build(call, recipient)
+            if len(self._cache) >= MAX_TEMPLATES:
+                self._cache.clear()
+            self._cache[key] = template
+        if template is None:
+            return None
+        return self._fill(template, call, event_id)
+
+    def _fill(self, template: _Template, call: AuditCall, event_id: str) -> Rendered:
+        values = self._values(template, call, event_id)
+        parts = template.parts
+        out = [parts[0]]
+        for position, slot in enumerate(template.order):
+            out.append(values[slot])
+            out.append(parts[position + 1])
+        i = template.index
+        index = EventIndex(
+            event_id,
+            i.account_id,
+            i.region,
+            whole_second(call.time),
+            i.event_source,
+            i.event_name,
+            i.read_only,
+            i.username,
+            i.access_key_id,
+            i.resources,
+        )
+        usages = [
+            KeyUsage(arn, call.operation, call.time, event_id, call.request_id)
+            for arn in template.used_keys
+        ]
+        return Rendered(b"".join(out), index, usages)
+
+    def _values(self, template: _Template, call: AuditCall, event_id: str) -> list[bytes]:
+        redactor = self._redactor
+        request = None
+        if template.log_request:
+            request = redactor(call.service, call.operation, call.params, "input")
+        response = None
+        if template.log_response:
+            response = redactor(call.service, call.operation, call.output, "output")
+        message = clean_text((call.error_message or "")[:MAX_MESSAGE])
+        return [
+            _dumps(message),
+            _dumps(event_id),
+            _dumps(iso_time(call.time)),
+            _dumps(call.request_id),
+            _dumps(request),
+            _dumps(response),
+        ]
+
+    def _build(self, call: AuditCall, recipient: str) -> _Template | None:
+        if not call.request_id:
+            return None  # no requestID member to fill
+        event = build_event(call, "placeholder", redactor=self._redactor, recipient=recipient)
+        index = index_event(event, call.time)
+        present: list[int] = []
+        for slot, name in enumerate(_SLOTS):
+            if name in event:
+                event[name] = self._markers[slot]
+                present.append(slot)
+        body = canonical_json(event)
+        found = sorted((body.find(self._quoted[slot]), slot) for slot in present)
+        if any(offset < 0 for offset, _ in found):
+            return None
+        parts: list[bytes] = []
+        start = 0
+        for offset, slot in found:
+            if body.count(self._quoted[slot]) != 1:
+                return None
+            parts.append(body[start:offset])
+            start = offset + len(self._quoted[slot])
+        parts.append(body[start:])
+        read_only = call.read_only
+        if read_only is None:
+            read_only = is_read_only(call.service, call.operation)
+        log_request = call.event_type == API_CALL  # service events log no parameters
+        log_response = log_request and call.error_code is None and not read_only
+        used = tuple(usage.key_arn for usage in key_usages(call, "", recipient))
+        order = tuple(slot for _, slot in found)
+        return _Template(tuple(parts), order, index, log_request, log_response, used)
+
+
+_MISSING: Any = object()
