@@ -30,6 +30,7 @@ class Settings:
     clock_offset_file: Path | None = None  # tests only: see service.clock.OffsetClock
     audit_digest_interval: float = 60.0  # seconds between signed digests of the audit chain
     audit_retention_days: float | None = None  # None: keep audit events forever
+    audit_flush: bool = False  # group commits of records wait for the disk, not the OS
     webhook_poll_interval: float = 0.5  # seconds between outbox rounds (ADR 0013)
     webhook_lease: float = 60.0  # seconds a node holds a claimed delivery
     webhook_timeout: float = 10.0  # seconds per webhook request
@@ -65,6 +66,7 @@ class Settings:
             audit_retention_days=float(env["COFRE_AUDIT_RETENTION_DAYS"])
             if env.get("COFRE_AUDIT_RETENTION_DAYS")
             else None,
+            audit_flush=env.get("COFRE_AUDIT_FLUSH", "").lower() in ("1", "true", "yes"),
             job_interval=float(env.get("COFRE_JOB_INTERVAL") or 5.0),
             webhook_poll_interval=float(env.get("COFRE_WEBHOOK_POLL_INTERVAL") or 0.5),
             webhook_lease=float(env.get("COFRE_WEBHOOK_LEASE") or 60.0),

@@ -185,7 +185,8 @@ def test_describe_filters(ssm: Any, server: CofreServer) -> None:
     assert described({"Key": "Name", "Option": "BeginsWith", "Values": [f"{base}/app/t"]}) == [
         "/app/two"
     ]
-    assert described({"Key": "Name", "Option": "Contains", "Values": ["ee"]}) == ["/app/deep/three"]
+    contains = {"Key": "Name", "Option": "Contains", "Values": ["hre"]}  # not hex: not in base
+    assert described(contains) == ["/app/deep/three"]
     assert described({"Key": "tag:env", "Values": ["dev"]}) == ["/app/two"]
     assert described({"Key": "tag:env", "Option": "BeginsWith", "Values": ["prod"]}) == ["/app/one"]
     assert described({"Key": "tag:team"}) == ["/app/two"]  # no Values: has the tag

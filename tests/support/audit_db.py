@@ -21,8 +21,8 @@ _HEADER = struct.Struct(">QI")
 
 
 def decode(data: bytes) -> list[Frame]:
-    assert data[0] == 1, "segment version 1"
-    raw = zlib.decompress(data[1:])
+    assert data[0] in (1, 2), "segment version 1 (zlib) or 2 (stored)"
+    raw = zlib.decompress(data[1:]) if data[0] == 1 else data[1:]
     frames: list[Frame] = []
     offset = 0
     while offset < len(raw):

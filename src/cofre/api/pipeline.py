@@ -24,7 +24,7 @@ import orjson
 
 from cofre.api import admin, cloudtrail, kms, ssm
 from cofre.api import params_webhooks as hooks
-from cofre.api.audited import Attempt, Completions
+from cofre.api.audited import Attempt, Bursts, Completions
 from cofre.api.authenticate import Authenticator
 from cofre.api.errors import query_error, wire_error
 from cofre.api.exchange import (
@@ -52,7 +52,9 @@ from cofre.errors import (
     UnsupportedOperationError,
     ValidationError,
 )
+from cofre.service.audit import AuditReceipt, Prepared
 from cofre.service.audit_scope import collecting
+from cofre.service.audit_writer import Done
 from cofre.service.container import Services
 
 log = logging.getLogger("cofre.api")
@@ -113,6 +115,7 @@ class Pipeline:
         self._regions = frozenset(settings.regions)
         self._executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="cofre-op")
         self._completions: Completions | None = None
+        self._bursts: Bursts[tuple[Prepared, Done[AuditReceipt]]] | None = None
         signing_names = frozenset(s.signing_name for s in self._json.values())
         self._authenticator = Authenticator(services, self._regions, signing_names)
 
@@ -139,7 +142,7 @@ class Pipeline:
                 internal_error(attempt.request_id, not target, attempt.service),
                 error=InternalError(),
             )
-        return self._audited(attempt, outcome, (), self._loop_future())
+        return self._audited(attempt, outcome, (), self._loop_future(), on_loop=True)
 
     # dispatch -----------------------------------------------------------------------------
     def _dispatch(
@@ -181,7 +184,7 @@ class Pipeline:
         if operation.inline and not attempt.mutating:
             with collecting() as resources:
                 outcome = self._execute(operation, caller, attempt, None)
-            return self._audited(attempt, outcome, resources, self._loop_future())
+            return self._audited(attempt, outcome, resources, self._loop_future(), on_loop=True)
         return self._submit(operation, caller, attempt)
 
     def _name_service(self, target: str, attempt: Attempt) -> None:
@@ -226,7 +229,9 @@ class Pipeline:
     # running and auditing -------------------------------------------------------------------
     def _loop_future(self) -> asyncio.Future[Outgoing]:
         if self._completions is None:
-            self._completions = Completions(asyncio.get_running_loop())
+            loop = asyncio.get_running_loop()
+            self._completions = Completions(loop)
+            self._bursts = Bursts(loop, self.services.audit.submit)
         return self._completions.loop.create_future()
 
     def _submit(
@@ -315,13 +320,15 @@ class Pipeline:
         outcome: _Outcome,
         resources: Sequence[str],
         done: asyncio.Future[Outgoing],
+        *,
+        on_loop: bool = False,
     ) -> asyncio.Future[Outgoing]:
         """Record the call; ``done`` gets the response once the record is committed, or an
         internal error if it could not be (fail closed)."""
         error = outcome.error
         code = None
+        query = outcome.response.content_type == XML_TYPE
         if error is not None:
-            query = outcome.response.content_type == XML_TYPE
             code = query_error(error)[0] if query else wire_error(error, attempt.service)[0]
         call = attempt.call(
             output=outcome.output,
@@ -335,11 +342,18 @@ class Pipeline:
             if failure is None:
                 self._complete(done, response)
             else:
-                unaudited = AuditUnavailableError()
-                query = response.content_type == XML_TYPE
-                self._complete(done, self._error(unaudited, attempt, query))
+                self._complete(done, self._error(AuditUnavailableError(), attempt, query))
 
-        self.services.audit.record_then(call, recorded)
+        if not on_loop:
+            self.services.audit.record_then(call, recorded)
+            return done
+        try:
+            prepared = self.services.audit.prepared(call)
+        except AuditUnavailableError as unavailable:
+            done.set_result(self._error(unavailable, attempt, query))
+            return done
+        assert self._bursts is not None
+        self._bursts.add((prepared, recorded))
         return done
 
     def _complete(self, done: asyncio.Future[Outgoing], response: Outgoing) -> None:

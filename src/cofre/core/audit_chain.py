@@ -239,6 +239,8 @@ def parse_time(text: str) -> datetime:
 
 def whole_second(time: datetime) -> datetime:
     """An index's event time: UTC, to the second (as the record's eventTime)."""
+    if time.tzinfo is UTC:  # what the clocks give: no conversion
+        return time.replace(microsecond=0)
     if time.tzinfo is None:
         time = time.replace(tzinfo=UTC)
     return time.astimezone(UTC).replace(microsecond=0)

@@ -20,6 +20,7 @@ from __future__ import annotations
 import itertools
 import logging
 import threading
+from collections.abc import Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -73,7 +74,7 @@ class AuditReceipt:
 
 
 @dataclass(frozen=True, slots=True)
-class _Prepared:
+class Prepared:
     entries: tuple[tuple[bytes, EventIndex], ...]
     usages: tuple[KeyUsage, ...]
 
@@ -90,8 +91,9 @@ class AuditTrail(AuditReads):
         digest_interval: float = 60.0,
         retention: timedelta | None = None,
         max_batch: int = 256,
-        max_wait: float = 0.002,
+        max_wait: float = 0.0,
         authorizer: Authorizer | None = None,
+        flush: bool = False,
     ) -> None:
         self._storage = storage
         self._authorizer = authorizer
@@ -105,9 +107,10 @@ class AuditTrail(AuditReads):
         self._id_counter = itertools.count(int.from_bytes(random(4), "big"))
         self._mac_key = derive_key(root, _MAC_LABEL)
         self._chain_mac = ChainMac(self._mac_key)
+        self.flush = flush  # group commits wait for the disk (else: for the OS; ADR 11)
         self.digest_interval = digest_interval
         self.retention = retention
-        self.writer: GroupCommit[_Prepared, AuditReceipt] = GroupCommit(
+        self.writer: GroupCommit[Prepared, AuditReceipt] = GroupCommit(
             self._write, max_batch=max_batch, max_wait=max_wait, name="cofre-audit"
         )
         self._signer = SigningKey(root, random)
@@ -130,6 +133,20 @@ class AuditTrail(AuditReads):
             failed.set_exception(error)
             return failed
         return self.writer.submit(prepared)
+
+    def prepared(self, call: AuditCall) -> Prepared:
+        """The records of ``call``, built and ready to submit (on the caller's thread);
+        ``AuditUnavailableError`` if they cannot be built."""
+        try:
+            return self._prepare(call)
+        except Exception as exc:
+            log.exception("cannot build the audit record of %s.%s", call.service, call.operation)
+            raise AuditUnavailableError() from exc
+
+    def submit(self, items: Sequence[tuple[Prepared, Done[AuditReceipt]]]) -> None:
+        """Queue prepared records; each ``done`` is called once they are committed (or
+        with the error). One call for a burst: one wake-up of the writer."""
+        self.writer.submit_many(items)
 
     def record_then(self, call: AuditCall, done: Done[AuditReceipt]) -> None:
         """Like ``record``, but ``done(receipt, error)`` is called from the writer thread
@@ -157,7 +174,7 @@ class AuditTrail(AuditReads):
         across processes and nodes without a random draw per event)."""
         return f"{self._id_prefix}{next(self._id_counter) & 0xFFFFFFFFFFFF:012x}"
 
-    def _prepare(self, call: AuditCall) -> _Prepared:
+    def _prepare(self, call: AuditCall) -> Prepared:
         accounts = recipients(call)
         shared = self._new_id() if len(accounts) > 1 else None
         entries: list[tuple[bytes, EventIndex]] = []
@@ -184,7 +201,7 @@ class AuditTrail(AuditReads):
                 body = canonical_json(event)
             entries.append((body, index_event(event, call.time)))
             usages.extend(key_usages(call, event_id, account))
-        return _Prepared(tuple(entries), tuple(usages))
+        return Prepared(tuple(entries), tuple(usages))
 
     def append_in(self, tx: WriteTx, call: AuditCall) -> AuditReceipt:
         """Append the records of ``call`` inside the caller's write transaction: they commit
@@ -214,14 +231,14 @@ class AuditTrail(AuditReads):
         )
         self.append_in(tx, call)
 
-    def _write(self, batch: list[_Prepared]) -> list[AuditReceipt]:
-        with self._storage.write() as tx:
+    def _write(self, batch: list[Prepared]) -> list[AuditReceipt]:
+        with self._storage.write(flush=self.flush) as tx:
             receipts = self._append(tx, batch, note_start=not self._tracking_known)
         self._tracking_known = True  # committed
         return receipts
 
     def _append(
-        self, tx: WriteTx, batch: list[_Prepared], *, note_start: bool
+        self, tx: WriteTx, batch: list[Prepared], *, note_start: bool
     ) -> list[AuditReceipt]:
         receipts: list[AuditReceipt] = []
         rows: list[ChainedEvent] = []

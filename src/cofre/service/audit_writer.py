@@ -8,9 +8,11 @@ completes every item of the batch with its result, or every one with the same er
 the write fails: nothing is acknowledged that was not committed.
 
 While a batch is being written, new items queue up and form the next batch, so batches
-grow with the load by themselves and a lone caller never waits for company. Under load
-(the previous batch held more than one item) the writer also lingers up to ``max_wait``
-seconds for the batch to fill, trading a little latency for fewer, larger commits.
+grow with the load by themselves and a lone caller never waits for company. Callers that
+know when a burst ends submit it whole (``submit_many``: the pipeline hands over what one
+turn of the event loop produced). ``max_wait`` (default 0) makes the writer linger for
+more when the previous batch held more than one item; measured, lingering only added
+latency, since callers waiting for their records send nothing new meanwhile.
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ class GroupCommit(Generic[T, R]):
         write: Callable[[list[T]], Sequence[R]],
         *,
         max_batch: int = 256,
-        max_wait: float = 0.002,
+        max_wait: float = 0.0,
         name: str = "cofre-group-commit",
     ) -> None:
         self._write = write
@@ -69,15 +71,20 @@ class GroupCommit(Generic[T, R]):
     def submit_then(self, item: T, done: Done[R]) -> None:
         """Queue ``item``; ``done`` is called once, from the writer thread (or at once, with
         an error, when the writer is shut down)."""
+        self.submit_many([(item, done)])
+
+    def submit_many(self, items: Sequence[tuple[T, Done[R]]]) -> None:
+        """Queue several items at once (one wake-up of the writer)."""
         with self._cond:
             if not self._closing:
                 if self._thread is None:
                     self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)
                     self._thread.start()
-                self._queue.append((item, done))
+                self._queue.extend(items)
                 self._cond.notify()
                 return
-        done(None, AuditUnavailableError("The audit trail is shut down."))
+        for _, done in items:
+            done(None, AuditUnavailableError("The audit trail is shut down."))
 
     def close(self, timeout: float = 30.0) -> None:
         """Write what is queued, then stop the writer."""

@@ -136,6 +136,7 @@ class Services:
             digest_interval=settings.audit_digest_interval,
             retention=settings.audit_retention,
             authorizer=authorizer,
+            flush=settings.audit_flush,
         )
         return cls(
             settings=settings,

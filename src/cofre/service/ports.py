@@ -322,7 +322,13 @@ class Storage(Protocol):
 
     def migrate(self) -> int: ...
     def read(self) -> AbstractContextManager[ReadTx]: ...
-    def write(self) -> AbstractContextManager[WriteTx]: ...
+    def write(self, *, flush: bool = True) -> AbstractContextManager[WriteTx]:
+        """A write transaction, durable when it exits. ``flush=False``: durable against
+        the process dying (kill -9), and against the machine failing only once a later
+        flushed commit or checkpoint has run -- what the audit writer uses for the records
+        of read-only calls (ADR 11)."""
+        ...
+
     def in_transaction(self) -> bool:
         """Whether this thread has a transaction open: what it reads may never commit, so
         a cache shared with other threads must not keep it."""

@@ -107,8 +107,11 @@ class PostgresStorage:
             yield tx
 
     @contextmanager
-    def write(self) -> Iterator[WriteTx]:
+    def write(self, *, flush: bool = True) -> Iterator[WriteTx]:
+        joined = getattr(self._local, "conn", None) is not None
         with self._transaction(" FOR UPDATE") as tx:
+            if not flush and not joined:  # commit without waiting for the WAL flush
+                tx._exec("SET LOCAL synchronous_commit TO OFF")
             yield tx
 
     def in_transaction(self) -> bool:

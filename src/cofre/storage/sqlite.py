@@ -126,7 +126,13 @@ class SqliteStorage:
             yield tx
 
     @contextmanager
-    def write(self) -> Iterator[WriteTx]:
+    def write(self, *, flush: bool = True) -> Iterator[WriteTx]:
+        conn = self._connection()
+        if not conn.in_transaction:  # a connection's sync level, set between transactions
+            wanted = "FULL" if flush else "NORMAL"
+            if getattr(self._local, "sync", "FULL") != wanted:
+                conn.execute(f"PRAGMA synchronous={wanted}")
+                self._local.sync = wanted
         with self._transaction("BEGIN IMMEDIATE") as tx:
             yield tx
 

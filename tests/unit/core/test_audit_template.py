@@ -117,7 +117,12 @@ def test_a_segment_gives_back_its_records() -> None:
     segment = encode_segment(events)
     assert (segment.first_seq, segment.last_seq) == (5, 8)
     assert [(a.account_id, a.region) for a in segment.accounts] == [(ACCOUNT, REGION)]
+    assert segment.data[0] == 2  # small: stored
     assert decode_segment(segment.data) == events
+    many = [_event(seq, b"") for seq in range(1, 200)]
+    big = encode_segment(many)
+    assert big.data[0] == 1 and len(big.data) < sum(len(e.body) for e in many) / 4
+    assert decode_segment(big.data) == many
 
 
 @pytest.mark.parametrize(

@@ -137,10 +137,10 @@ class RefusingDatabase:
         return self.inner.read()
 
     @contextmanager
-    def write(self) -> Iterator[WriteTx]:
+    def write(self, *, flush: bool = True) -> Iterator[WriteTx]:
         if self.refuse == "begin":
             raise sqlite3.OperationalError("attempt to write a readonly database")
-        with self.inner.write() as tx:
+        with self.inner.write(flush=flush) as tx:
             yield tx
             if self.refuse == "commit":
                 raise sqlite3.OperationalError("database or disk is full")
