@@ -91,10 +91,11 @@ class AuditSql(SqlHelpers):
         out: list[ChainedEvent] = []
         after = seq
         while len(out) < limit:
-            rows = self._all(
-                f"SELECT {_SEGMENT_COLUMNS} FROM audit_segments WHERE last_seq > ?"
+            rows = self._all(  # from the segment holding after + 1, by the primary key
+                f"SELECT {_SEGMENT_COLUMNS} FROM audit_segments WHERE first_seq >= COALESCE("
+                "(SELECT MAX(first_seq) FROM audit_segments WHERE first_seq <= ?), 0)"
                 " ORDER BY first_seq LIMIT ?",
-                (after, _READ_SEGMENTS),
+                (after + 1, _READ_SEGMENTS),
             )
             for row in rows:
                 out.extend(select(_events(row), seq, until_seq))
@@ -259,17 +260,17 @@ class AuditSql(SqlHelpers):
         before) and record the anchor. A segment the anchor cuts is stored again with what
         it keeps. Returns the number of events deleted."""
         deleted = 0
-        rows = self._all(
+        kept: list[ChainedEvent] = []
+        for row in self._all(
             f"SELECT {_SEGMENT_COLUMNS} FROM audit_segments WHERE first_seq <= ?", (anchor.seq,)
-        )
-        for row in rows:
+        ):
             events = _events(row)
-            kept = [event for event in events if event.seq > anchor.seq]
-            deleted += len(events) - len(kept)
-            self._exec("DELETE FROM audit_segment_accounts WHERE first_seq = ?", (row[0],))
-            self._exec("DELETE FROM audit_segments WHERE first_seq = ?", (row[0],))
-            if kept:
-                self._insert_segment(encode_segment(kept))
+            deleted += sum(1 for event in events if event.seq <= anchor.seq)
+            kept += [event for event in events if event.seq > anchor.seq]
+        self._exec("DELETE FROM audit_segment_accounts WHERE first_seq <= ?", (anchor.seq,))
+        self._exec("DELETE FROM audit_segments WHERE first_seq <= ?", (anchor.seq,))
+        if kept:  # the rest of the segment the anchor cuts
+            self._insert_segment(encode_segment(kept))
         self._exec("DELETE FROM audit_digests WHERE last_seq <= ?", (anchor.seq,))
         self._exec(
             "UPDATE audit_chain SET anchor_seq = ?, anchor_hash = ?, anchor_time = ?,"

@@ -13,8 +13,8 @@ CREATE TABLE audit_segments (
     last_time  BIGINT NOT NULL,
     data       BYTEA NOT NULL
 );
-CREATE INDEX audit_segments_by_last ON audit_segments (last_seq);
-CREATE INDEX audit_segments_by_time ON audit_segments (last_time);
+-- No other index: every page a commit touches costs its share of WAL writes and
+-- checkpoints, per audit batch. Reads find segments by first_seq (the primary key).
 -- Which accounts (and Regions) have records in which segment, and when: LookupEvents
 -- reads only the segments of the caller's account, newest first, then filters records.
 CREATE TABLE audit_segment_accounts (
@@ -25,4 +25,3 @@ CREATE TABLE audit_segment_accounts (
     last_time  BIGINT NOT NULL,
     PRIMARY KEY (account_id, region, first_seq)
 );
-CREATE INDEX audit_segment_accounts_by_segment ON audit_segment_accounts (first_seq);
