@@ -122,8 +122,8 @@ def test_lookup_time_range_region_paging_and_accounts(db: Db) -> None:
     assert _lookup(db, region=REGION) == [8, 5, 4, 3, 2, 1]
     assert _lookup(db, start=T0 + 2 * SECOND, end=T0 + 4 * SECOND) == [4, 3, 2]
     assert _lookup(db, limit=2) == [8, 7]
-    assert _lookup(db, before=(0, 5), limit=2) == [4, 3]
-    assert _lookup(db, before=(0, 2)) == [1]
+    assert _lookup(db, before=5, limit=2) == [4, 3]
+    assert _lookup(db, before=2) == [1]
     query = AuditQuery(account_id=OTHER_ACCOUNT)
     with db.storage.read() as tx:
         assert [e.seq for e in tx.lookup_audit_events(query)[0]] == [6]

@@ -18,7 +18,7 @@ import re
 import threading
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
@@ -65,7 +65,6 @@ class Attempt:
     access_key_id: str = ""  # when there is no caller: the key that was tried
     account_id: str | None = None  # ... and its account, if the key exists
     session_created_at: datetime | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def mutating(self) -> bool:
@@ -101,7 +100,6 @@ class Attempt:
             access_key_id=self.access_key_id,
             account_id=self.account_id,
             session_created_at=self.session_created_at,
-            extra=self.extra,
         )
 
 

@@ -16,7 +16,7 @@ import asyncio
 import itertools
 import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -91,6 +91,31 @@ class JsonService:
         return cls(name, ServiceModel.load(name), operations)
 
 
+@dataclass(frozen=True, slots=True)
+class _CustomTarget:
+    """A JSON API of Cofre's own, told apart by its target prefix."""
+
+    prefix: str
+    service: str  # the SigV4 service it signs for, and its records' event source
+    operations: dict[str, Operation]
+    parse: Callable[[str, bytes], Params]  # (operation, body) -> input
+
+
+_CUSTOM_TARGETS = (
+    _CustomTarget(admin.TARGET_PREFIX, "cofre", admin.OPERATIONS,
+                  lambda _operation, body: admin.parse_input(body)),
+    _CustomTarget(hooks.TARGET_PREFIX, hooks.SIGNING_NAME, hooks.OPERATIONS,
+                  hooks.parse_input),  # Parameter Store webhooks (ADR 13)
+)  # fmt: skip
+
+
+def _custom_target(target: str) -> _CustomTarget | None:
+    for custom in _CUSTOM_TARGETS:
+        if target.startswith(custom.prefix):
+            return custom
+    return None
+
+
 @dataclass(slots=True)
 class _Outcome:
     """How a handler ended: the response, and what its audit record needs."""
@@ -156,19 +181,13 @@ class Pipeline:
         caller = self._authenticator.authenticate(request, attempt)
         if not target:
             return self._dispatch_query(request.body, caller, attempt)
-        if target.startswith(admin.TARGET_PREFIX):
-            self._require_service(attempt, "cofre")
-            operation = admin.OPERATIONS.get(attempt.operation)
+        custom = _custom_target(target)
+        if custom is not None:  # Cofre's own APIs: no botocore model
+            self._require_service(attempt, custom.service)
+            operation = custom.operations.get(attempt.operation)
             if operation is None:
                 raise UnknownOperationError(f"Unknown operation {target[:100]!r}")
-            attempt.params = admin.parse_input(request.body)
-            return self._submit(operation, caller, attempt)
-        if target.startswith(hooks.TARGET_PREFIX):  # Parameter Store webhooks (ADR 13)
-            self._require_service(attempt, hooks.SIGNING_NAME)
-            operation = hooks.OPERATIONS.get(attempt.operation)
-            if operation is None:
-                raise UnknownOperationError(f"Unknown operation {target[:100]!r}")
-            attempt.params = hooks.parse_input(attempt.operation, request.body)
+            attempt.params = custom.parse(attempt.operation, request.body)
             return self._submit(operation, caller, attempt)
         service = self._json.get(target.rpartition(".")[0])
         if service is None:
@@ -191,11 +210,9 @@ class Pipeline:
         """Service and operation as the target names them (before anything can fail)."""
         if not target:
             return
-        if target.startswith(admin.TARGET_PREFIX):
-            attempt.service, attempt.operation = "cofre", target[len(admin.TARGET_PREFIX) :]
-        elif target.startswith(hooks.TARGET_PREFIX):
-            attempt.service = hooks.SIGNING_NAME
-            attempt.operation = target[len(hooks.TARGET_PREFIX) :]
+        custom = _custom_target(target)
+        if custom is not None:
+            attempt.service, attempt.operation = custom.service, target[len(custom.prefix) :]
         else:
             prefix, _, op_name = target.rpartition(".")  # CloudTrail's prefix has dots
             service = self._json.get(prefix)

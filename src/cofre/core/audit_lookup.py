@@ -29,10 +29,9 @@ MAX_RESULTS = 50
 class AuditQuery:
     """Events of one account, newest first (in the order they were recorded: by seq).
 
-    ``before`` is the keyset bound of the next page: (event time in microseconds, seq) of
-    the last event already returned; the seq decides. ``start`` and ``end`` are
-    inclusive. ``budget`` bounds the records one lookup reads (a page may come back
-    short, with a token to go on, as CloudTrail's may).
+    ``before`` is the keyset bound of the next page: only records with a lower seq.
+    ``start`` and ``end`` are inclusive. ``budget`` bounds the records one lookup reads
+    (a page may come back short, with a token to go on, as CloudTrail's may).
     """
 
     account_id: str
@@ -41,7 +40,7 @@ class AuditQuery:
     end: datetime | None = None
     key: LookupKey | None = None
     value: str = ""
-    before: tuple[int, int] | None = None
+    before: int | None = None
     limit: int = MAX_RESULTS
     budget: int = 50_000
 

@@ -24,7 +24,7 @@ import struct
 import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from cofre.core.audit_chain import HASH_LEN, ChainedEvent, EventIndex, index_body, to_micros
 
@@ -131,7 +131,7 @@ def _inflate(data: bytes) -> bytes:
     return raw
 
 
-_NO_INDEX_TIME = datetime.fromtimestamp(0).astimezone()
+_NO_INDEX_TIME = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def unreadable_index() -> EventIndex:

@@ -24,6 +24,7 @@ import orjson
 
 from cofre.core.audit import (
     API_CALL,
+    MAX_MESSAGE,
     AuditCall,
     KeyUsage,
     Redactor,
@@ -35,7 +36,6 @@ from cofre.core.audit_chain import EventIndex, canonical_json, index_event, whol
 from cofre.core.audit_redact import clean_text, iso_time
 
 MAX_TEMPLATES = 4096
-MAX_MESSAGE = 1024
 _SLOTS = (
     "errorMessage",
     "eventID",

@@ -124,12 +124,9 @@ class AuditTrail(AuditReads):
         """Queue the records of ``call``; the future completes when they are committed, or
         fails with ``AuditUnavailableError``."""
         try:
-            prepared = self._prepare(call)
-        except Exception as exc:
-            log.exception("cannot build the audit record of %s.%s", call.service, call.operation)
+            prepared = self.prepared(call)
+        except AuditUnavailableError as error:
             failed: Future[AuditReceipt] = Future()
-            error = AuditUnavailableError()
-            error.__cause__ = exc
             failed.set_exception(error)
             return failed
         return self.writer.submit(prepared)
@@ -153,11 +150,8 @@ class AuditTrail(AuditReads):
         instead of completing a future (the pipeline completes a whole batch of responses
         with one wake-up of the event loop)."""
         try:
-            prepared = self._prepare(call)
-        except Exception as exc:
-            log.exception("cannot build the audit record of %s.%s", call.service, call.operation)
-            error = AuditUnavailableError()
-            error.__cause__ = exc
+            prepared = self.prepared(call)
+        except AuditUnavailableError as error:
             done(None, error)
             return
         self.writer.submit_then(prepared, done)
@@ -209,8 +203,9 @@ class AuditTrail(AuditReads):
         failure leaves no unaudited effect (the pipeline wraps the handler in an outer write
         transaction, which the use case's own transaction joins). Takes the chain lock, so
         it belongs at the end of the transaction."""
+        prepared = self.prepared(call)
         try:
-            return self._append(tx, [self._prepare(call)], note_start=True)[0]
+            return self._append(tx, [prepared], note_start=True)[0]
         except Exception as exc:
             log.warning("cannot append the audit record of %s.%s", call.service, call.operation)
             raise AuditUnavailableError() from exc

@@ -25,7 +25,7 @@ from cofre.service.iam_common import check
 from cofre.service.ports import Storage
 
 ACTION = "cloudtrail:LookupEvents"
-_TOKEN_PREFIX = "cofre-ct1"  # noqa: S105 - a marker, not a secret
+_TOKEN_PREFIX = "cofre-ct2"  # noqa: S105 - a marker, not a secret
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,16 +47,14 @@ def _fingerprint(query: AuditQuery) -> str:
 
 
 def _token(query: AuditQuery, below_seq: int) -> str:
-    text = f"{_TOKEN_PREFIX}:0:{below_seq}:{_fingerprint(query)}"
+    text = f"{_TOKEN_PREFIX}:{below_seq}:{_fingerprint(query)}"
     return base64.urlsafe_b64encode(text.encode()).decode()
 
 
-def _position(query: AuditQuery, token: str) -> tuple[int, int]:
+def _position(query: AuditQuery, token: str) -> int:
     try:
-        prefix, time, seq, fingerprint = (
-            base64.urlsafe_b64decode(token.encode()).decode().split(":")
-        )
-        position = (int(time), int(seq))
+        prefix, seq, fingerprint = base64.urlsafe_b64decode(token.encode()).decode().split(":")
+        position = int(seq)
     except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
         raise InvalidTrailTokenError("Invalid NextToken.") from exc
     if prefix != _TOKEN_PREFIX or fingerprint != _fingerprint(query):

@@ -156,7 +156,7 @@ class AuditSql(SqlHelpers):
         if query.end is not None:
             where.append("first_time <= ?")
             params.append(to_micros(query.end))
-        below = query.before[1] if query.before is not None else 2**62
+        below = query.before if query.before is not None else 2**62
         found: list[ChainedEvent] = []
         scanned = 0
         bound = below
