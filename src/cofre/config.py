@@ -31,6 +31,8 @@ class Settings:
     audit_digest_interval: float = 60.0  # seconds between signed digests of the audit chain
     audit_retention_days: float | None = None  # None: keep audit events forever
     audit_flush: bool = False  # group commits of records wait for the disk, not the OS
+    audit_ingester: bool = True  # this process appends its audit journal to the chain
+    # (False in the workers of a supervisor, which appends for them: ADR 11, "Journal")
     webhook_poll_interval: float = 0.5  # seconds between outbox rounds (ADR 0013)
     webhook_lease: float = 60.0  # seconds a node holds a claimed delivery
     webhook_timeout: float = 10.0  # seconds per webhook request

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+import zstandard
 
 Frame = tuple[int, bytes, bytes, bytes]  # seq, body, hash, mac
 Edit = Callable[[list[Frame]], list[Frame]]
@@ -21,8 +22,11 @@ _HEADER = struct.Struct(">QI")
 
 
 def decode(data: bytes) -> list[Frame]:
-    assert data[0] in (1, 2), "segment version 1 (zlib) or 2 (stored)"
-    raw = zlib.decompress(data[1:]) if data[0] == 1 else data[1:]
+    assert data[0] in (1, 2, 3), "segment version 1 (zlib), 2 (stored) or 3 (zstd)"
+    if data[0] == 3:
+        raw = zstandard.ZstdDecompressor().decompress(data[1:])
+    else:
+        raw = zlib.decompress(data[1:]) if data[0] == 1 else data[1:]
     frames: list[Frame] = []
     offset = 0
     while offset < len(raw):
@@ -37,7 +41,7 @@ def decode(data: bytes) -> list[Frame]:
 
 def encode(frames: list[Frame]) -> bytes:
     raw = b"".join(_HEADER.pack(s, len(b)) + h + m + b for s, b, h, m in frames)
-    return b"\x01" + zlib.compress(raw)
+    return b"\x03" + zstandard.ZstdCompressor().compress(raw)
 
 
 def _rewrite(cursor: Any, mark: str, edit: Edit) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import os
+import resource
 import secrets
 import signal
 import socket
@@ -13,7 +14,7 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -168,6 +169,22 @@ class CofreServer:
         self.process.kill()
         self.process.wait(timeout=15)
         self.process = None
+
+    @contextmanager
+    def full_disk(self) -> Iterator[None]:
+        """For the duration, no server process can make a file grow (RLIMIT_FSIZE 0: a
+        write past a file's end fails with EFBIG, as on a full disk)."""
+        assert self.process is not None
+        pids = [self.process.pid, *child_pids(self.process.pid)]
+        limits = {pid: resource.prlimit(pid, resource.RLIMIT_FSIZE) for pid in pids}
+        for pid, (_soft, hard) in limits.items():
+            resource.prlimit(pid, resource.RLIMIT_FSIZE, (0, hard))
+        try:
+            yield
+        finally:
+            for pid, limit in limits.items():
+                with suppress(ProcessLookupError):
+                    resource.prlimit(pid, resource.RLIMIT_FSIZE, limit)
 
     @contextmanager
     def clock_offset(self, seconds: float) -> Iterator[None]:

@@ -104,16 +104,22 @@ class Attempt:
 
 
 class Completions:
-    """Completes asyncio futures from other threads, a batch per wake-up of the loop."""
+    """Completes asyncio futures from other threads, a batch per wake-up of the loop (and
+    at once on the loop's own thread)."""
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
+        self._loop_thread = threading.get_ident()  # built on the loop thread
         self._ready: deque[tuple[asyncio.Future[Any], Any]] = deque()
         self._lock = threading.Lock()
         self._scheduled = False
 
     def complete(self, future: asyncio.Future[Any], value: Any) -> None:
         """Set ``future``'s result on the loop thread soon; callable from any thread."""
+        if threading.get_ident() == self._loop_thread:
+            if not future.done():
+                future.set_result(value)
+            return
         with self._lock:
             self._ready.append((future, value))
             if self._scheduled:
@@ -138,19 +144,34 @@ class Completions:
 
 class Bursts(Generic[T]):
     """Collects what one turn of the event loop produces and hands it over whole at the
-    end of the turn: the records of a burst of requests go to the writer together, with
-    no added wait (loop thread only)."""
+    end of the turn: the records of a burst of requests go to the journal in one write.
+
+    Batching costs a turn of the loop (and a future per response), which only pays when
+    requests come several per turn: while the last turn brought a single request, the
+    first of a turn is handed over at once by the caller (loop thread only)."""
 
     def __init__(self, loop: asyncio.AbstractEventLoop, flush: Callable[[list[T]], None]) -> None:
         self._loop = loop
         self._flush = flush
         self._items: list[T] = []
+        self._seen = 0  # requests this turn
+        self._last = 0  # requests the last turn
+
+    def batching(self) -> bool:
+        """Count a request of this turn: whether to :meth:`add` it (True) or hand it
+        over at once (False: the load is light)."""
+        self._seen += 1
+        if self._seen == 1:
+            self._loop.call_soon(self._end_turn)
+            return self._last > 1
+        return True
 
     def add(self, item: T) -> None:
-        if not self._items:
-            self._loop.call_soon(self._hand_over)
+        """Queue ``item`` for the end of this turn."""
         self._items.append(item)
 
-    def _hand_over(self) -> None:
+    def _end_turn(self) -> None:
         items, self._items = self._items, []
-        self._flush(items)
+        self._last, self._seen = self._seen, 0
+        if items:
+            self._flush(items)

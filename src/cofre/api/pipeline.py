@@ -42,6 +42,7 @@ from cofre.api.model import ServiceModel, encode_output
 from cofre.api.operation import Operation, Params
 from cofre.api.query import QueryOperation, QueryService
 from cofre.config import Settings
+from cofre.core.audit import AuditCall
 from cofre.core.principals import Caller
 from cofre.errors import (
     AuditUnavailableError,
@@ -52,7 +53,7 @@ from cofre.errors import (
     UnsupportedOperationError,
     ValidationError,
 )
-from cofre.service.audit import AuditReceipt, Prepared
+from cofre.service.audit import AuditReceipt
 from cofre.service.audit_scope import collecting
 from cofre.service.audit_writer import Done
 from cofre.service.container import Services
@@ -140,7 +141,7 @@ class Pipeline:
         self._regions = frozenset(settings.regions)
         self._executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="cofre-op")
         self._completions: Completions | None = None
-        self._bursts: Bursts[tuple[Prepared, Done[AuditReceipt]]] | None = None
+        self._bursts: Bursts[tuple[AuditCall, Done[AuditReceipt]]] | None = None
         signing_names = frozenset(s.signing_name for s in self._json.values())
         self._authenticator = Authenticator(services, self._regions, signing_names)
 
@@ -167,12 +168,12 @@ class Pipeline:
                 internal_error(attempt.request_id, not target, attempt.service),
                 error=InternalError(),
             )
-        return self._audited(attempt, outcome, (), self._loop_future(), on_loop=True)
+        return self._audited_here(attempt, outcome, ())
 
     # dispatch -----------------------------------------------------------------------------
     def _dispatch(
         self, request: Incoming, target: str, attempt: Attempt
-    ) -> asyncio.Future[Outgoing]:
+    ) -> Outgoing | asyncio.Future[Outgoing]:
         self._name_service(target, attempt)
         if request.body is None:
             raise ValidationError(f"The request body is larger than {MAX_BODY} bytes.")
@@ -203,7 +204,7 @@ class Pipeline:
         if operation.inline and not attempt.mutating:
             with collecting() as resources:
                 outcome = self._execute(operation, caller, attempt, None)
-            return self._audited(attempt, outcome, resources, self._loop_future(), on_loop=True)
+            return self._audited_here(attempt, outcome, resources)
         return self._submit(operation, caller, attempt)
 
     def _name_service(self, target: str, attempt: Attempt) -> None:
@@ -245,11 +246,15 @@ class Pipeline:
 
     # running and auditing -------------------------------------------------------------------
     def _loop_future(self) -> asyncio.Future[Outgoing]:
-        if self._completions is None:
+        return self._on_loop()[0].loop.create_future()
+
+    def _on_loop(self) -> tuple[Completions, Bursts[tuple[AuditCall, Done[AuditReceipt]]]]:
+        """The helpers bound to the event loop (built on its thread, on first use)."""
+        if self._completions is None or self._bursts is None:
             loop = asyncio.get_running_loop()
             self._completions = Completions(loop)
             self._bursts = Bursts(loop, self.services.audit.submit)
-        return self._completions.loop.create_future()
+        return self._completions, self._bursts
 
     def _submit(
         self,
@@ -331,17 +336,49 @@ class Pipeline:
     def _error(self, error: CofreError, attempt: Attempt, query: bool) -> Outgoing:
         return error_response(error, attempt.request_id, query, attempt.service)
 
-    def _audited(
+    def _audited_here(
+        self, attempt: Attempt, outcome: _Outcome, resources: Sequence[str]
+    ) -> Outgoing | asyncio.Future[Outgoing]:
+        """Record a call answered on the event loop. Into the journal: with the others of
+        this turn of the loop when requests come several per turn (the response then
+        waits for the end of the turn), else at once -- the response goes straight back,
+        with no future and no further turn. Without a journal, through the group-commit
+        writer (ADR 11)."""
+        if not self.services.audit.journaled:
+            return self._audited(attempt, outcome, resources, self._loop_future())
+        call, query = self._call_of(attempt, outcome, resources)
+        bursts = self._on_loop()[1]
+        if bursts.batching():
+            return self._audited_later(attempt, call, query, outcome.response, bursts)
+        failures: list[BaseException | None] = []
+        self.services.audit.submit([(call, lambda _receipt, error: failures.append(error))])
+        if failures == [None]:
+            return outcome.response
+        return self._error(AuditUnavailableError(), attempt, query)
+
+    def _audited_later(
         self,
         attempt: Attempt,
-        outcome: _Outcome,
-        resources: Sequence[str],
-        done: asyncio.Future[Outgoing],
-        *,
-        on_loop: bool = False,
+        call: AuditCall,
+        query: bool,
+        response: Outgoing,
+        bursts: Bursts[tuple[AuditCall, Done[AuditReceipt]]],
     ) -> asyncio.Future[Outgoing]:
-        """Record the call; ``done`` gets the response once the record is committed, or an
-        internal error if it could not be (fail closed)."""
+        done = self._loop_future()
+
+        def recorded(_receipt: object, failure: BaseException | None) -> None:
+            if failure is None:
+                self._complete(done, response)
+            else:
+                self._complete(done, self._error(AuditUnavailableError(), attempt, query))
+
+        bursts.add((call, recorded))
+        return done
+
+    def _call_of(
+        self, attempt: Attempt, outcome: _Outcome, resources: Sequence[str]
+    ) -> tuple[AuditCall, bool]:
+        """The call's record, and whether it came by the Query protocol."""
         error = outcome.error
         code = None
         query = outcome.response.content_type == XML_TYPE
@@ -353,6 +390,18 @@ class Pipeline:
             error_message=None if error is None else error.message,
             resources=resources,
         )
+        return call, query
+
+    def _audited(
+        self,
+        attempt: Attempt,
+        outcome: _Outcome,
+        resources: Sequence[str],
+        done: asyncio.Future[Outgoing],
+    ) -> asyncio.Future[Outgoing]:
+        """Record the call; ``done`` gets the response once the record is durable, or an
+        internal error if it could not be (fail closed)."""
+        call, query = self._call_of(attempt, outcome, resources)
         response = outcome.response
 
         def recorded(_receipt: object, failure: BaseException | None) -> None:
@@ -361,16 +410,7 @@ class Pipeline:
             else:
                 self._complete(done, self._error(AuditUnavailableError(), attempt, query))
 
-        if not on_loop:
-            self.services.audit.record_then(call, recorded)
-            return done
-        try:
-            prepared = self.services.audit.prepared(call)
-        except AuditUnavailableError as unavailable:
-            done.set_result(self._error(unavailable, attempt, query))
-            return done
-        assert self._bursts is not None
-        self._bursts.add((prepared, recorded))
+        self.services.audit.record_then(call, recorded)
         return done
 
     def _complete(self, done: asyncio.Future[Outgoing], response: Outgoing) -> None:

@@ -16,6 +16,7 @@ import signal
 import socket
 import ssl
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import uvloop
@@ -108,8 +109,12 @@ def _worker_entry() -> None:
 
 
 def run_supervisor(settings: Settings) -> None:
-    """Start ``settings.workers`` worker processes and keep them running."""
-    os.environ[SERVE_ENV] = settings.to_worker_env()
+    """Start ``settings.workers`` worker processes and keep them running. This process
+    appends their audit journals to the chain (a thread of a worker would compete with
+    its event loop for the GIL: ADR 11, "Journal")."""
+    services = Services.build(settings)
+    services.audit.start_ingesting(every_journal=True)
+    os.environ[SERVE_ENV] = replace(settings, audit_ingester=False).to_worker_env()
     context = multiprocessing.get_context("spawn")
     stopping = False
 
@@ -147,3 +152,4 @@ def run_supervisor(settings: Settings) -> None:
         if worker.is_alive():
             worker.kill()
             worker.join()
+    services.close()  # appends what the workers journaled last

@@ -17,7 +17,8 @@ templates are cheap to rebuild.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
@@ -32,7 +33,13 @@ from cofre.core.audit import (
     is_read_only,
     key_usages,
 )
-from cofre.core.audit_chain import EventIndex, canonical_json, index_event, whole_second
+from cofre.core.audit_chain import (
+    EventIndex,
+    canonical_json,
+    index_event,
+    to_micros,
+    whole_second,
+)
 from cofre.core.audit_redact import clean_text, iso_time
 
 MAX_TEMPLATES = 4096
@@ -44,6 +51,9 @@ _SLOTS = (
     "requestParameters",
     "responseElements",
 )
+_EVENT_ID, _EVENT_TIME, _REQUEST_ID, _REQUEST, _RESPONSE = 1, 2, 3, 4, 5
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +64,16 @@ class _Template:
     log_request: bool
     log_response: bool
     used_keys: tuple[str, ...]  # the keys whose last use (GetKeyLastUsage) the call sets
+
+
+@dataclass(slots=True)
+class JournalRecords:
+    """Records as the journal takes them (:func:`cofre.core.audit_journal.encode_records`):
+    the bodies, and per body and per key usage the meta the journal keeps."""
+
+    bodies: list[bytes] = field(default_factory=list)
+    entries: list[list[Any]] = field(default_factory=list)  # account, Region, µs, id, length
+    usages: list[list[Any]] = field(default_factory=list)  # ARN, operation, µs, id, request
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +99,49 @@ class EventTemplates:
     def render(self, call: AuditCall, event_id: str, recipient: str) -> Rendered | None:
         """The record's canonical bytes, its index and the key usages it reports; None when
         no template fits the call."""
+        template = self._template(call, recipient)
+        if template is None:
+            return None
+        return self._fill(template, call, event_id)
+
+    def render_into(
+        self,
+        out: JournalRecords,
+        call: AuditCall,
+        event_id: str,
+        recipient: str,
+        max_bytes: int,
+    ) -> bool:
+        """Add the record to ``out`` as the journal takes it (what :meth:`render` gives,
+        without building its index); False, adding nothing, when no template fits the
+        call or the record would be longer than ``max_bytes``."""
+        template = self._template(call, recipient)
+        if template is None:
+            return False
+        values = self._values(template, call, event_id)
+        parts = template.parts
+        pieces = [parts[0]]
+        for position, slot in enumerate(template.order):
+            pieces.append(values[slot])
+            pieces.append(parts[position + 1])
+        body = b"".join(pieces)
+        if len(body) > max_bytes:
+            return False
+        time = call.time
+        if time.tzinfo is UTC:  # what the clocks give
+            exact = (time - _EPOCH) // _MICROSECOND
+            whole = exact - time.microsecond
+        else:
+            exact = to_micros(time)
+            whole = to_micros(whole_second(time))
+        index = template.index
+        out.bodies.append(body)
+        out.entries.append([index.account_id, index.region, whole, event_id, len(body)])
+        for arn in template.used_keys:
+            out.usages.append([arn, call.operation, exact, event_id, call.request_id])
+        return True
+
+    def _template(self, call: AuditCall, recipient: str) -> _Template | None:
         if call.extra:
             return None
         key = (
@@ -88,7 +151,7 @@ class EventTemplates:
             call.region,
             recipient,
             call.error_code,
-            tuple(call.resources),
+            call.resources if type(call.resources) is tuple else tuple(call.resources),
             call.event_type,
             call.read_only,
             call.source_ip,
@@ -99,15 +162,13 @@ class EventTemplates:
             call.error_message is None,
             not call.request_id,
         )
-        template = self._cache.get(key, _MISSING)
+        template: _Template | None = self._cache.get(key, _MISSING)
         if template is _MISSING:
             template = self._build(call, recipient)
             if len(self._cache) >= MAX_TEMPLATES:
                 self._cache.clear()
             self._cache[key] = template
-        if template is None:
-            return None
-        return self._fill(template, call, event_id)
+        return template
 
     def _fill(self, template: _Template, call: AuditCall, event_id: str) -> Rendered:
         values = self._values(template, call, event_id)
@@ -136,22 +197,30 @@ class EventTemplates:
         return Rendered(b"".join(out), index, usages)
 
     def _values(self, template: _Template, call: AuditCall, event_id: str) -> list[bytes]:
-        redactor = self._redactor
-        request = None
-        if template.log_request:
-            request = redactor(call.service, call.operation, call.params, "input")
-        response = None
-        if template.log_response:
-            response = redactor(call.service, call.operation, call.output, "output")
-        message = clean_text((call.error_message or "")[:MAX_MESSAGE])
-        return [
-            _dumps(message),
-            _dumps(event_id),
-            _dumps(iso_time(call.time)),
-            _dumps(call.request_id),
-            _dumps(request),
-            _dumps(response),
-        ]
+        """The serialised value of each slot the template has (b"" for the others)."""
+        values = [b""] * len(_SLOTS)
+        for slot in template.order:
+            values[slot] = self._value(slot, template, call, event_id)
+        return values
+
+    def _value(self, slot: int, template: _Template, call: AuditCall, event_id: str) -> bytes:
+        if slot == _EVENT_ID:
+            return _dumps(event_id)
+        if slot == _EVENT_TIME:
+            return _dumps(iso_time(call.time))
+        if slot == _REQUEST_ID:
+            return _dumps(call.request_id)
+        if slot == _REQUEST:
+            request = None
+            if template.log_request:
+                request = self._redactor(call.service, call.operation, call.params, "input")
+            return _dumps(request)
+        if slot == _RESPONSE:
+            response = None
+            if template.log_response:
+                response = self._redactor(call.service, call.operation, call.output, "output")
+            return _dumps(response)
+        return _dumps(clean_text((call.error_message or "")[:MAX_MESSAGE]))
 
     def _build(self, call: AuditCall, recipient: str) -> _Template | None:
         if not call.request_id:

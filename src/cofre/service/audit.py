@@ -20,6 +20,7 @@ from __future__ import annotations
 import itertools
 import logging
 import threading
+import time
 from collections.abc import Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
@@ -45,16 +46,19 @@ from cofre.core.audit_chain import (
     index_event,
     sign_digest,
 )
+from cofre.core.audit_journal import JournalBatch, Prepared, add_prepared, encode_frame
 from cofre.core.audit_redact import ModelRedactor, ModelSource
-from cofre.core.audit_template import EventTemplates
+from cofre.core.audit_segment import chain_segment
+from cofre.core.audit_template import EventTemplates, JournalRecords
 from cofre.core.crypto import Cipher, Random, derive_key
 from cofre.core.keys import Key
 from cofre.errors import AuditUnavailableError
+from cofre.service.audit_ingest import JournalIngester
 from cofre.service.audit_keys import PUBLIC_KEY_META, SigningKey
 from cofre.service.audit_reads import TRACKING_START_META, AuditReads
 from cofre.service.audit_writer import Done, GroupCommit
 from cofre.service.authz import Authorizer
-from cofre.service.ports import Clock, Storage, WriteTx
+from cofre.service.ports import AuditJournal, Clock, Storage, WriteTx
 
 log = logging.getLogger(__name__)
 
@@ -73,12 +77,6 @@ class AuditReceipt:
     seqs: tuple[int, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class Prepared:
-    entries: tuple[tuple[bytes, EventIndex], ...]
-    usages: tuple[KeyUsage, ...]
-
-
 class AuditTrail(AuditReads):
     def __init__(
         self,
@@ -94,7 +92,13 @@ class AuditTrail(AuditReads):
         max_wait: float = 0.0,
         authorizer: Authorizer | None = None,
         flush: bool = False,
+        journal: AuditJournal | None = None,
+        max_backlog: int = 256 * 1024 * 1024,
+        backlog_check: int = 8 * 1024 * 1024,
     ) -> None:
+        """``journal``: where the records of read-only calls go first (ADR 11, "The
+        journal"); without it they are committed to the chain before their calls are
+        answered."""
         self._storage = storage
         self._authorizer = authorizer
         self._clock = clock
@@ -113,6 +117,15 @@ class AuditTrail(AuditReads):
         self.writer: GroupCommit[Prepared, AuditReceipt] = GroupCommit(
             self._write, max_batch=max_batch, max_wait=max_wait, name="cofre-audit"
         )
+        self._journal = journal
+        self.ingester: JournalIngester | None = None
+        self._max_backlog = max_backlog
+        self._backlog_check = backlog_check  # bytes journaled between looks at the backlog
+        self._backlog_checked = 0  # JournalWriter.written when the backlog was looked at
+        self._behind = False
+        self._behind_since = 0.0
+        if journal is not None:
+            self.ingester = JournalIngester(journal, storage, self._append_journaled, flush=flush)
         self._signer = SigningKey(root, random)
         self._tracking_known = False
         self._wrote = False  # whether this instance appended anything (close() signs then)
@@ -140,21 +153,83 @@ class AuditTrail(AuditReads):
             log.exception("cannot build the audit record of %s.%s", call.service, call.operation)
             raise AuditUnavailableError() from exc
 
-    def submit(self, items: Sequence[tuple[Prepared, Done[AuditReceipt]]]) -> None:
-        """Queue prepared records; each ``done`` is called once they are committed (or
-        with the error). One call for a burst: one wake-up of the writer."""
-        self.writer.submit_many(items)
+    def submit(self, items: Sequence[tuple[AuditCall, Done[AuditReceipt]]]) -> None:
+        """Record a burst of calls; each ``done(receipt, error)`` is called once its
+        records are durable, or with the error: at once, on this thread, when they go to
+        the journal (no receipt then: seqs are assigned later); from the writer thread
+        when they are committed to the chain directly."""
+        if self._journal is None:
+            direct = []
+            for call, done in items:
+                try:
+                    direct.append((self.prepared(call), done))
+                except AuditUnavailableError as error:
+                    done(None, error)
+            self.writer.submit_many(direct)
+            return
+        records = JournalRecords()
+        built: list[Done[AuditReceipt]] = []
+        for call, done in items:
+            try:
+                self._render_into(records, call)
+            except Exception:
+                log.exception(
+                    "cannot build the audit record of %s.%s", call.service, call.operation
+                )
+                done(None, AuditUnavailableError())
+                continue
+            built.append(done)
+        try:
+            self._write_journal(records)
+        except AuditUnavailableError as error:
+            for done in built:
+                done(None, error)
+            return
+        for done in built:
+            done(None, None)
+
+    def _check_backlog(self, writer: AuditJournal, ingester: JournalIngester) -> None:
+        """Fail closed while the journals hold more than ``max_backlog`` bytes that the
+        chain does not (appending has stopped: the database refuses, say); looked at
+        every few MiB written, and at most every 100 ms while behind."""
+        now = time.monotonic()
+        if self._behind and now - self._behind_since < 0.1:
+            raise AuditUnavailableError("The audit trail is behind its journal.")
+        self._backlog_checked = writer.written
+        self._behind = ingester.backlog() > self._max_backlog
+        self._behind_since = now
+        if self._behind:
+            ingester.wake()
+            raise AuditUnavailableError("The audit trail is behind its journal.")
 
     def record_then(self, call: AuditCall, done: Done[AuditReceipt]) -> None:
-        """Like ``record``, but ``done(receipt, error)`` is called from the writer thread
-        instead of completing a future (the pipeline completes a whole batch of responses
-        with one wake-up of the event loop)."""
-        try:
-            prepared = self.prepared(call)
-        except AuditUnavailableError as error:
-            done(None, error)
-            return
-        self.writer.submit_then(prepared, done)
+        """Record one call (see :meth:`submit`)."""
+        self.submit([(call, done)])
+
+    @property
+    def journaled(self) -> bool:
+        """Whether records are journaled (:meth:`submit` then completes before it returns)."""
+        return self._journal is not None
+
+    def _render_into(self, records: JournalRecords, call: AuditCall) -> None:
+        accounts = recipients(call)
+        if len(accounts) == 1:
+            account = accounts[0]
+            event_id = self._new_id()
+            if self._templates.render_into(records, call, event_id, account, MAX_EVENT_BYTES):
+                return
+        add_prepared(records, self._prepare(call))
+
+    def _write_journal(self, records: JournalRecords) -> None:
+        """Write ``records`` to the journal (one write); ``AuditUnavailableError`` if it
+        cannot, or if the chain is too far behind it."""
+        writer, ingester = self._journal, self.ingester
+        assert writer is not None and ingester is not None
+        if writer.written - self._backlog_checked >= self._backlog_check or self._behind:
+            self._check_backlog(writer, ingester)
+        if records.bodies:
+            writer.append(encode_frame(records))
+            ingester.wake()
 
     def record_sync(self, call: AuditCall, timeout: float = 60.0) -> AuditReceipt:
         """Record and wait (background jobs); raises ``AuditUnavailableError``."""
@@ -162,6 +237,24 @@ class AuditTrail(AuditReads):
             return self.record(call).result(timeout)
         except TimeoutError as exc:
             raise AuditUnavailableError("The audit trail did not answer in time.") from exc
+
+    def start_ingesting(self, *, every_journal: bool = False) -> None:
+        """Empty every journal into the chain now, then keep at it in the background:
+        this process's journal, or with ``every_journal`` all of them (a supervisor,
+        for its workers)."""
+        if self.ingester is not None:
+            self.settle()
+            self.ingester.start(every_journal=every_journal)
+
+    def settle(self) -> None:
+        """Bring whatever the journals hold into the chain (readers that must see every
+        answered call do this first); the chain as it is if that fails."""
+        if self.ingester is None:
+            return
+        try:
+            self.ingester.catch_up()
+        except Exception:
+            log.warning("cannot append the audit journal to the chain", exc_info=True)
 
     def _new_id(self) -> str:
         """A UUID-shaped event id: a random per-instance prefix and a counter (unique
@@ -225,6 +318,23 @@ class AuditTrail(AuditReads):
             extra={"keyId": key.key_id},
         )
         self.append_in(tx, call)
+
+    def _append_journaled(self, tx: WriteTx, batch: JournalBatch) -> None:
+        """Append what the journal held (the ingester's transaction)."""
+        if not batch.bodies:
+            return
+        state = tx.lock_audit_chain()
+        segment, head = chain_segment(
+            state.head_hash,
+            state.head_seq + 1,
+            batch.bodies,
+            batch.times,
+            batch.accounts,
+            self._chain_mac,
+        )
+        tx.append_audit_segment(segment, head, list(batch.usages.values()))
+        self._note_tracking_start(tx)  # batches are large: one more read is nothing
+        self._wrote = True
 
     def _write(self, batch: list[Prepared]) -> list[AuditReceipt]:
         with self._storage.write(flush=self.flush) as tx:
@@ -303,8 +413,12 @@ class AuditTrail(AuditReads):
                 total += tx.prune_audit(Anchor(point.seq, point.hash, now, signature))
 
     # background ------------------------------------------------------------------------------
-    def start(self) -> None:
-        """Sign digests (and prune) in the background."""
+    def start(self, *, ingest: bool = True) -> None:
+        """Sign digests (and prune) in the background; with ``ingest``, first empty the
+        journals left by earlier processes into the chain (before any call is answered),
+        then keep emptying this process's."""
+        if ingest:
+            self.start_ingesting()
         if self._jobs is None:
             self._jobs = threading.Thread(
                 target=self._run_jobs, name="cofre-audit-jobs", daemon=True
@@ -334,6 +448,10 @@ class AuditTrail(AuditReads):
         nothing)."""
         self._stop.set()
         self.writer.close()
+        if self._journal is not None and self.ingester is not None:
+            self._journal.close()  # its file is abandoned now: the last catch-up deletes it
+            self.ingester.stop()
+            self.settle()
         if self._jobs is not None:
             self._jobs.join(timeout=10)
         if not self._wrote:

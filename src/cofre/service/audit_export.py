@@ -101,6 +101,7 @@ def export_trail(
     """Write the events of ``[since, until)`` under ``out_dir``; never overwrites a file."""
     if fmt not in FORMATS:
         raise ValueError(f"unknown export format {fmt!r}")
+    trail.settle()
     with storage.read() as tx:
         span = tx.audit_seq_range(since, until)
     summary = ExportSummary()

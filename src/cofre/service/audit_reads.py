@@ -25,6 +25,9 @@ class AuditReads:
     _authorizer: Authorizer | None
     _mac_key: bytes
 
+    def settle(self) -> None:
+        """Bring in what is written but not yet chained (the journal; ``AuditTrail``)."""
+
     def events(self, after: int = -1, until_seq: int | None = None) -> Iterator[ChainedEvent]:
         """Stored rows in ascending seq, read in batches (one read transaction each)."""
         while True:
@@ -46,6 +49,7 @@ class AuditReads:
 
     def verify(self, max_problems: int = 100) -> VerifyReport:
         """Check the whole stored trail (chain, MACs, lookup columns, digests, anchor)."""
+        self.settle()
         with self._storage.read() as tx:
             state = tx.audit_chain_state()
             pem = tx.get_meta(PUBLIC_KEY_META)
@@ -88,6 +92,7 @@ class AuditReads:
         """LookupEvents for the caller's account and Region (``cloudtrail:LookupEvents``)."""
         if self._authorizer is None:
             raise AccessDeniedError("Event lookup is not available here.")
+        self.settle()
         return lookup_events(
             self._storage,
             self._authorizer,
@@ -102,6 +107,7 @@ class AuditReads:
 
     def key_last_usage(self, key_arn: str) -> KeyUsage | None:
         """GetKeyLastUsage: the last successful cryptographic use of the key."""
+        self.settle()
         with self._storage.read() as tx:
             return tx.key_last_usage(key_arn)
 

@@ -10,9 +10,7 @@ see their own scope. Outside a scope (background jobs, the CLI) nothing is colle
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 
 MAX_RESOURCES = 20  # GetParametersByPath authorizes each parameter: keep the first ones
 
@@ -26,12 +24,16 @@ def note_resource(arn: str) -> None:
         found.append(arn)
 
 
-@contextmanager
-def collecting() -> Iterator[list[str]]:
-    """A fresh scope for one call; the list fills while the call runs."""
-    found: list[str] = []
-    token = _resources.set(found)
-    try:
-        yield found
-    finally:
-        _resources.reset(token)
+class collecting:  # noqa: N801 - used as ``with collecting() as resources``
+    """A fresh scope for one call; the list fills while the call runs. (A class, not a
+    generator-based context manager: it is entered on every request.)"""
+
+    __slots__ = ("_found", "_token")
+
+    def __enter__(self) -> list[str]:
+        self._found: list[str] = []
+        self._token: Token[list[str] | None] = _resources.set(self._found)
+        return self._found
+
+    def __exit__(self, *_exc: object) -> None:
+        _resources.reset(self._token)

@@ -40,6 +40,7 @@ from cofre.service.ports import Clock, Storage
 from cofre.service.randomness import RandomPool
 from cofre.service.resolver import KeyResolver
 from cofre.service.rootkey import load_root_key, verify_root_key
+from cofre.storage.audit_journal_files import JournalFiles, journal_dir
 
 log = logging.getLogger(__name__)
 
@@ -137,6 +138,7 @@ class Services:
             retention=settings.audit_retention,
             authorizer=authorizer,
             flush=settings.audit_flush,
+            journal=JournalFiles(journal_dir(settings.data_dir), flush=settings.audit_flush),
         )
         return cls(
             settings=settings,
@@ -169,7 +171,7 @@ class Services:
     def start_background(self) -> None:
         """Follow the change feed; run due deletions and rotations."""
         self.follower.start()
-        self.audit.start()
+        self.audit.start(ingest=self.settings.audit_ingester)
         self.deliveries.start()
         self._jobs = threading.Thread(target=self._run_jobs, name="cofre-jobs", daemon=True)
         self._jobs.start()

@@ -14,6 +14,7 @@ from typing import Protocol
 from cofre.core.audit import KeyUsage
 from cofre.core.audit_chain import Anchor, ChainedEvent, ChainState, SignedDigest
 from cofre.core.audit_lookup import AuditQuery
+from cofre.core.audit_segment import Segment
 from cofre.core.grants import Grant
 from cofre.core.iam import InlinePolicy, ManagedPolicy, OwnerKind, PolicyVersion, Role, User
 from cofre.core.imported import ImportedMaterial
@@ -263,6 +264,9 @@ class AuditWriteTx(AuditReadTx, Protocol):
     def append_audit_events(
         self, events: Sequence[ChainedEvent], usages: Sequence[KeyUsage]
     ) -> None: ...
+    def append_audit_segment(
+        self, segment: Segment, head_hash: bytes, usages: Sequence[KeyUsage]
+    ) -> None: ...
     def insert_audit_digest(self, digest: SignedDigest) -> None: ...
     def audit_prune_point(self, before: datetime, after_seq: int, limit: int) -> Anchor | None: ...
     def prune_audit(self, anchor: Anchor) -> int: ...
@@ -339,3 +343,33 @@ class Storage(Protocol):
 
 class Clock(Protocol):
     def now(self) -> datetime: ...
+
+
+class AuditJournal(Protocol):
+    """The audit journal's files (ADR 11, "The journal"): this process's writer, and every
+    journal of the data directory by name."""
+
+    @property
+    def current(self) -> str:
+        """The file this process writes to ("" before its first write)."""
+        ...
+
+    @property
+    def written(self) -> int:
+        """Bytes this process has written, in every file."""
+        ...
+
+    def append(self, data: bytes) -> None:
+        """One write of whole frames; ``AuditUnavailableError`` if it failed (and then
+        nothing of it stays)."""
+        ...
+
+    def close(self) -> None: ...
+    def names(self) -> list[str]: ...
+    def size(self, name: str) -> int | None: ...
+    def read(self, name: str, offset: int, limit: int) -> bytes: ...
+    def abandoned(self, name: str) -> AbstractContextManager[bool]:
+        """Whether ``name`` has no writer any more (held until the block ends)."""
+        ...
+
+    def remove(self, name: str) -> None: ...

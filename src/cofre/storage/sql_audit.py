@@ -201,12 +201,19 @@ class AuditSql(SqlHelpers):
         head to the last; record the key usages. The caller holds the chain lock."""
         if not events:
             return
-        segment = encode_segment(events)
-        self._insert_segment(segment)
         last = events[-1]
+        self.append_audit_segment(encode_segment(events), last.hash, usages)
+
+    def append_audit_segment(
+        self, segment: Segment, head_hash: bytes, usages: Sequence[KeyUsage]
+    ) -> None:
+        """Store ``segment`` (the seqs after the head), whose last record's hash is
+        ``head_hash``, and move the head to it; record the key usages. The caller holds
+        the chain lock."""
+        self._insert_segment(segment)
         self._exec(
             "UPDATE audit_chain SET head_seq = ?, head_hash = ? WHERE id = 1",
-            (last.seq, last.hash),
+            (segment.last_seq, head_hash),
         )
         for usage in usages:
             self._exec(

@@ -3,21 +3,36 @@ segments give back what was put in them, and refuse what is not a segment."""
 
 from __future__ import annotations
 
+import struct
 import zlib
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+import zstandard
 from botocore.loaders import Loader
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cofre.core.audit import SERVICE_EVENT, AuditCall, build_event, key_usages
-from cofre.core.audit_chain import ChainedEvent, canonical_json, index_event
+from cofre.core.audit_chain import (
+    ChainedEvent,
+    ChainMac,
+    EventIndex,
+    canonical_json,
+    chain_hash,
+    index_event,
+    to_micros,
+)
 from cofre.core.audit_redact import ModelRedactor
-from cofre.core.audit_segment import SegmentError, decode_segment, encode_segment
-from cofre.core.audit_template import EventTemplates
+from cofre.core.audit_segment import (
+    SegmentError,
+    chain_segment,
+    decode_segment,
+    encode_segment,
+)
+from cofre.core.audit_template import EventTemplates, JournalRecords
 from cofre.core.principals import Caller
 
 ACCOUNT = "111122223333"
@@ -97,6 +112,20 @@ def test_a_template_renders_exactly_what_build_event_builds(
         assert rendered.body == canonical_json(event)
         assert rendered.index == index_event(event, call.time)
         assert rendered.usages == key_usages(call, event_id, recipient)
+        records = JournalRecords()  # the journal's form of the same record
+        assert templates.render_into(records, call, event_id, recipient, 1 << 20)
+        index = rendered.index
+        assert records.bodies == [rendered.body]
+        assert records.entries == [
+            [index.account_id, index.region, to_micros(index.event_time), event_id,
+             len(rendered.body)]
+        ]  # fmt: skip
+        assert records.usages == [
+            [u.key_arn, u.operation, to_micros(u.time), u.event_id, u.request_id]
+            for u in rendered.usages
+        ]
+        assert not templates.render_into(records, call, event_id, recipient, 10)
+        assert len(records.bodies) == 1  # a record too long is not added
 
 
 def test_calls_with_extra_data_take_the_general_path() -> None:
@@ -121,13 +150,64 @@ def test_a_segment_gives_back_its_records() -> None:
     assert decode_segment(segment.data) == events
     many = [_event(seq, b"") for seq in range(1, 200)]
     big = encode_segment(many)
-    assert big.data[0] == 1 and len(big.data) < sum(len(e.body) for e in many) / 4
+    assert big.data[0] == 3 and len(big.data) < sum(len(e.body) for e in many) / 4  # zstd
     assert decode_segment(big.data) == many
+    old = b"\x01" + zlib.compress(_frames(many))  # written before zstd: still read
+    assert decode_segment(old) == many
+
+
+def _frames(events: list[ChainedEvent]) -> bytes:
+    return b"".join(
+        struct.pack(">QI", e.seq, len(e.body)) + e.hash + e.mac + e.body for e in events
+    )
+
+
+@settings(max_examples=50)
+@given(
+    count=st.integers(1, 120),
+    first=st.integers(1, 2**40),
+    accounts=st.lists(
+        st.sampled_from([("", ""), (ACCOUNT, REGION), ("444455556666", "eu-west-1")]), min_size=1
+    ),
+)
+def test_chain_segment_is_chaining_then_encode_segment(
+    count: int, first: int, accounts: list[tuple[str, str]]
+) -> None:
+    mac = ChainMac(b"k" * 32)
+    bodies = [b'{"n":%d,"pad":"%s"}' % (n, b"x" * (n * 37 % 300)) for n in range(count)]
+    times = [1_767_225_600_000_000 + (n * 7919 % 50) * 1_000_000 for n in range(count)]
+    where = [accounts[n % len(accounts)] for n in range(count)]
+    prev = b"\x07" * 32
+    segment, head = chain_segment(prev, first, bodies, times, where, mac)
+    events = []
+    for n, body in enumerate(bodies):
+        seq = first + n
+        prev = chain_hash(prev, seq, body)
+        when = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=times[n])
+        index = EventIndex("", where[n][0], where[n][1], when, "", "", False, "", "", ())
+        events.append(ChainedEvent(seq, body, prev, mac(seq, prev), index))
+    expected = encode_segment(events)
+    assert head == prev
+    assert (segment.first_seq, segment.last_seq) == (expected.first_seq, expected.last_seq)
+    assert (segment.first_time, segment.last_time) == (expected.first_time, expected.last_time)
+    assert sorted(segment.accounts, key=str) == sorted(expected.accounts, key=str)
+    assert [(e.seq, e.body, e.hash, e.mac) for e in decode_segment(segment.data)] == [
+        (e.seq, e.body, e.hash, e.mac) for e in events
+    ]
 
 
 @pytest.mark.parametrize(
     "data",
-    [b"", b"\x02" + zlib.compress(b""), b"\x01not zlib", b"\x01" + zlib.compress(b"\x00" * 20)],
+    [
+        b"",
+        b"\x02" + zlib.compress(b""),
+        b"\x01not zlib",
+        b"\x01" + zlib.compress(b"\x00" * 20),
+        b"\x03not zstd",
+        b"\x03" + zstandard.ZstdCompressor().compress(b"\x00" * 20),
+        b"\x03" + zstandard.ZstdCompressor(write_content_size=False).compress(b"x" * 100),
+        b"\x04",
+    ],
 )
 def test_what_is_not_a_segment_is_refused(data: bytes) -> None:
     with pytest.raises(SegmentError):

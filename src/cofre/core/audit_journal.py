@@ -1,0 +1,161 @@
+"""The audit journal's format: the records of read-only calls, as written before their
+responses leave and read back when they are appended to the chain (ADR 11, "Journal").
+
+A journal is a file of *frames*, one per write (the records of one burst of calls)::
+
+    frame   = "CJ" | version (u8) | payload length (u32) | CRC-32 of payload (u32) | payload
+    payload = meta length (u32) | meta | body*
+    meta    = JSON [[[account, region, event time (µs), event id, body length], ...],
+                    [[key ARN, operation, time (µs), event id, request id], ...]]
+
+The bodies are the records' canonical JSON, exactly what the chain will hash; the meta
+holds what appending needs besides them (the lookup index of a segment, the key usages
+GetKeyLastUsage reports). The CRC tells a frame cut short by a crash, or garbled, from a
+whole one; it is no protection against tampering -- the journal lives in the server's
+own data directory and is emptied into the chain within milliseconds, where the hash
+chain, MACs and signed digests take over.
+"""
+
+from __future__ import annotations
+
+import struct
+import zlib
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from enum import Enum
+from typing import Any
+
+import orjson
+
+from cofre.core.audit import KeyUsage
+from cofre.core.audit_chain import EventIndex, to_micros
+from cofre.core.audit_template import JournalRecords
+
+MAGIC = b"CJ"
+VERSION = 1
+_HEADER = struct.Struct(">2sBII")
+_META_LEN = struct.Struct(">I")
+MAX_FRAME = 64 * 1024 * 1024
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """The records of one call, built and ready to append: each body with its index, and
+    the key usages the call reports."""
+
+    entries: tuple[tuple[bytes, EventIndex], ...]
+    usages: tuple[KeyUsage, ...]
+
+
+@dataclass(slots=True)
+class JournalBatch:
+    """What frames read back hold, column by column, in order: what appending needs."""
+
+    bodies: list[bytes] = field(default_factory=list)
+    times: list[int] = field(default_factory=list)  # event times, µs
+    accounts: list[tuple[str, str]] = field(default_factory=list)  # (account, Region)
+    usages: dict[str, KeyUsage] = field(default_factory=dict)  # the latest per key
+
+    def note_uses(self, raw: list[list[Any]]) -> None:
+        """Note key usages ``[arn, operation, µs, event id, request id]``, keeping each
+        key's latest only (one row per key and batch is written)."""
+        newest: dict[str, list[Any]] = {}
+        for use in raw:
+            known = newest.get(use[0])
+            if known is None or use[2] >= known[2]:
+                newest[use[0]] = use
+        for arn, (_, operation, micros, event_id, request_id) in newest.items():
+            when = _EPOCH + timedelta(microseconds=micros)
+            known_use = self.usages.get(arn)
+            if known_use is None or when >= known_use.time:
+                self.usages[arn] = KeyUsage(arn, operation, when, event_id, request_id)
+
+
+class Stop(Enum):
+    """Why reading stopped before the end of the bytes."""
+
+    END = "end"  # every byte was read
+    PARTIAL = "partial"  # the last frame is not all there (yet, or ever: a torn write)
+    CORRUPT = "corrupt"  # a frame that is not one: bad magic, version, length or CRC
+
+
+def encode_frame(records: JournalRecords) -> bytes:
+    """One frame holding ``records``."""
+    meta = orjson.dumps([records.entries, records.usages])
+    payload = b"".join((_META_LEN.pack(len(meta)), meta, *records.bodies))
+    return _HEADER.pack(MAGIC, VERSION, len(payload), zlib.crc32(payload)) + payload
+
+
+def add_prepared(out: JournalRecords, prepared: Prepared) -> None:
+    """Add records built the general way (not by template) to ``out``."""
+    for body, index in prepared.entries:
+        time = to_micros(index.event_time)
+        out.bodies.append(body)
+        out.entries.append([index.account_id, index.region, time, index.event_id, len(body)])
+    for usage in prepared.usages:
+        out.usages.append(
+            [usage.key_arn, usage.operation, to_micros(usage.time), usage.event_id,
+             usage.request_id]
+        )  # fmt: skip
+
+
+def decode_frames(data: bytes) -> tuple[JournalBatch, int, Stop]:
+    """The records of the frames at the start of ``data``, how many bytes those frames
+    took, and why reading stopped."""
+    batch = JournalBatch()
+    offset = 0
+    view = memoryview(data)
+    while offset < len(data):
+        if offset + _HEADER.size > len(data):
+            return batch, offset, Stop.PARTIAL
+        magic, version, length, crc = _HEADER.unpack_from(data, offset)
+        if magic != MAGIC or version != VERSION or length > MAX_FRAME:
+            return batch, offset, Stop.CORRUPT
+        start = offset + _HEADER.size
+        if start + length > len(data):
+            return batch, offset, Stop.PARTIAL
+        payload = view[start : start + length]
+        if zlib.crc32(payload) != crc:
+            return batch, offset, Stop.CORRUPT
+        try:
+            _decode_payload(payload, batch)
+        except (ValueError, TypeError, IndexError, orjson.JSONDecodeError):
+            return batch, offset, Stop.CORRUPT
+        offset = start + length
+    return batch, offset, Stop.END
+
+
+def frame_length(data: bytes) -> int | None:
+    """The whole length of the frame ``data`` starts with, if its header is there."""
+    if len(data) < _HEADER.size:
+        return None
+    length: int = _HEADER.unpack_from(data, 0)[2]
+    return _HEADER.size + length
+
+
+def _decode_payload(payload: memoryview, batch: JournalBatch) -> None:
+    """Add one frame's records to ``batch``: all of them, or none (raising)."""
+    (meta_len,) = _META_LEN.unpack_from(payload, 0)
+    position = _META_LEN.size + meta_len
+    entries_meta, usages_meta = orjson.loads(payload[_META_LEN.size : position])
+    bodies: list[bytes] = []
+    times: list[int] = []
+    accounts: list[tuple[str, str]] = []
+    for account, region, micros, _event_id, length in entries_meta:
+        end = position + length
+        if end > len(payload) or not isinstance(micros, int):
+            raise ValueError("a body is cut short")
+        bodies.append(payload[position:end].tobytes())
+        times.append(micros)
+        accounts.append((str(account), str(region)))
+        position = end
+    if position != len(payload):
+        raise ValueError("bytes after the last body")
+    for use in usages_meta:
+        if len(use) != 5 or not isinstance(use[2], int):
+            raise ValueError("a key usage is malformed")
+    batch.bodies += bodies
+    batch.times += times
+    batch.accounts += accounts
+    batch.note_uses(usages_meta)

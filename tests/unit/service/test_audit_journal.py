@@ -1,0 +1,184 @@
+"""The audit journal on real files and a real SQLite database: what is journaled reaches
+the chain exactly once, whoever appends it; leftovers of a process that died are taken
+in and deleted; a damaged journal is kept; a chain that stops taking records fails calls
+closed."""
+
+from __future__ import annotations
+
+import base64
+import logging
+import os
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from cofre.config import Settings
+from cofre.core.audit import AuditCall
+from cofre.core.audit_journal import encode_frame
+from cofre.core.audit_template import JournalRecords
+from cofre.core.crypto import Cipher
+from cofre.errors import AuditUnavailableError
+from cofre.service.audit import AuditTrail
+from cofre.service.audit_models import botocore_model
+from cofre.service.clock import ManualClock
+from cofre.service.container import Services
+from cofre.service.randomness import RandomPool
+from cofre.storage.audit_journal_files import JournalFiles, journal_dir
+from tests.support import audit_db
+from tests.unit.service.test_audit import KEY, T0, encrypt_call
+
+Outcome = list[BaseException | None]
+
+
+def _settings(data_dir: Path, root_key: str) -> Settings:
+    return Settings(
+        data_dir=data_dir,
+        root_key_b64=root_key,
+        job_interval=3600,
+        change_poll_interval=3600,
+        audit_digest_interval=3600,
+    )
+
+
+@pytest.fixture
+def root_key() -> str:
+    return base64.b64encode(os.urandom(32)).decode()
+
+
+@pytest.fixture
+def open_services(tmp_path: Path, root_key: str) -> Iterator[Callable[[], Services]]:
+    """Services on one data directory, as many as asked for (processes of one node)."""
+    opened: list[Services] = []
+
+    def open_one() -> Services:
+        services = Services.build(_settings(tmp_path / "data", root_key), clock=ManualClock(T0))
+        opened.append(services)
+        return services
+
+    yield open_one
+    for services in opened:
+        services.close()
+
+
+def _submit(trail: AuditTrail, calls: list[AuditCall]) -> Outcome:
+    outcome: Outcome = []
+    trail.submit([(call, lambda _receipt, error: outcome.append(error)) for call in calls])
+    return outcome
+
+
+def _journals(data_dir: Path) -> list[Path]:
+    return sorted(journal_dir(data_dir).glob("*.journal"))
+
+
+def _request_ids(services: Services) -> list[str]:
+    return [
+        event["requestID"] for event in audit_db.stored_events(services.settings.data_dir, None)
+    ]
+
+
+def test_journaled_records_reach_the_chain_and_the_journal_goes_at_close(
+    open_services: Callable[[], Services],
+) -> None:
+    services = open_services()
+    trail = services.audit
+    assert _submit(trail, [encrypt_call(n) for n in range(5)]) == [None] * 5
+    assert _submit(trail, [encrypt_call(5)]) == [None]
+    [journal] = _journals(services.settings.data_dir)
+    assert journal.read_bytes().count(b'"requestID"') == 6
+    assert _request_ids(services) == []  # answered, not yet chained
+    trail.settle()
+    assert _request_ids(services) == [f"req-{n}" for n in range(6)]
+    usage = trail.key_last_usage(KEY)
+    assert usage is not None and usage.request_id == "req-5"
+    assert trail.verify().ok
+    services.close()
+    assert _journals(services.settings.data_dir) == []  # all in, and its writer gone
+
+
+def test_two_processes_append_each_record_once(open_services: Callable[[], Services]) -> None:
+    first, second = open_services(), open_services()
+    for n in range(40):
+        _submit((first, second)[n % 2].audit, [encrypt_call(n)])
+    assert len(_journals(first.settings.data_dir)) == 2
+    racers = [threading.Thread(target=s.audit.settle) for s in (first, second) * 3]
+    for racer in racers:
+        racer.start()
+    for racer in racers:
+        racer.join()
+    assert sorted(_request_ids(first)) == sorted(f"req-{n}" for n in range(40))
+    assert first.audit.verify().ok
+
+
+def test_a_dead_writers_journal_is_taken_in_and_deleted_even_with_a_torn_tail(
+    tmp_path: Path, root_key: str, open_services: Callable[[], Services]
+) -> None:
+    data_dir = tmp_path / "data"
+    files = JournalFiles(journal_dir(data_dir), flush=False)
+    records = JournalRecords()
+    services = open_services()  # builds the schema; its trail renders the records
+    for n in range(3):
+        services.audit._render_into(records, encrypt_call(n))
+    files.append(encode_frame(records))
+    [journal] = _journals(data_dir)
+    with journal.open("ab") as tail:  # the process died in the middle of its next write
+        tail.write(encode_frame(records)[:40])
+    files.close()  # ... and with it its lock
+    services.audit.start_ingesting()
+    assert _request_ids(services) == ["req-0", "req-1", "req-2"]
+    assert _journals(data_dir) == []
+
+
+def test_a_damaged_journal_stops_and_is_kept(
+    tmp_path: Path, open_services: Callable[[], Services], caplog: pytest.LogCaptureFixture
+) -> None:
+    data_dir = tmp_path / "data"
+    services = open_services()
+    files = JournalFiles(journal_dir(data_dir), flush=False)
+    frames = []
+    for n in range(3):
+        records = JournalRecords()
+        services.audit._render_into(records, encrypt_call(n))
+        frames.append(encode_frame(records))
+    garbled = bytearray(frames[1])
+    garbled[-5] ^= 0x01
+    for frame in (frames[0], bytes(garbled), frames[2]):
+        files.append(frame)
+    files.close()
+    with caplog.at_level(logging.ERROR):
+        services.audit.settle()
+    assert _request_ids(services) == ["req-0"]  # up to the damage, and no further
+    assert len(_journals(data_dir)) == 1
+    assert "damaged frame" in caplog.text
+
+
+def test_calls_fail_closed_while_the_chain_takes_nothing(
+    tmp_path: Path, root_key: str, open_services: Callable[[], Services]
+) -> None:
+    services = open_services()
+    trail = AuditTrail(
+        services.storage,
+        services.clock,
+        RandomPool(),
+        Cipher(base64.b64decode(root_key)),
+        botocore_model,  # type: ignore[arg-type]
+        journal=JournalFiles(journal_dir(tmp_path / "data"), flush=False),
+        max_backlog=2000,
+        backlog_check=1,
+    )
+    try:
+        assert _submit(trail, [encrypt_call(0)]) == [None]
+        audit_db.block_audit(tmp_path / "data", None, True)
+        trail.settle()  # fails: the database refuses segments
+        assert _submit(trail, [encrypt_call(n) for n in range(1, 4)]) == [None] * 3
+        [error] = _submit(trail, [encrypt_call(4)])  # now over 2000 bytes behind
+        assert isinstance(error, AuditUnavailableError)
+        audit_db.block_audit(tmp_path / "data", None, False)
+        trail.settle()
+        threading.Event().wait(0.15)  # the verdict is kept for 100 ms
+        assert _submit(trail, [encrypt_call(5)]) == [None]
+        trail.settle()
+        assert _request_ids(services) == ["req-0", "req-1", "req-2", "req-3", "req-5"]
+    finally:
+        trail.close()
