@@ -11,7 +11,7 @@ import hmac
 from datetime import UTC, datetime
 
 from cofre.api.audited import Attempt, claimed_scope
-from cofre.api.exchange import Incoming, header, raw_header
+from cofre.api.exchange import Incoming, raw_header
 from cofre.api.sigv4 import HttpRequest, SigV4Verifier
 from cofre.core.ids import is_region
 from cofre.core.principals import Caller
@@ -129,7 +129,7 @@ class Authenticator:
             access_key_id=signed.access_key_id,
             region=signed.region,
             source_ip=request.client_ip,
-            user_agent=header(request, b"user-agent"),
+            user_agent=attempt.user_agent,
             secure_transport=request.secure,
             user_name=credential.user_name,
             principal_id=credential.principal_id,

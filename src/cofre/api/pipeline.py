@@ -174,7 +174,7 @@ class Pipeline:
     def _dispatch(
         self, request: Incoming, target: str, attempt: Attempt
     ) -> Outgoing | asyncio.Future[Outgoing]:
-        self._name_service(target, attempt)
+        custom = self._name_service(target, attempt)
         if request.body is None:
             raise ValidationError(f"The request body is larger than {MAX_BODY} bytes.")
         if request.method != "POST":
@@ -182,7 +182,6 @@ class Pipeline:
         caller = self._authenticator.authenticate(request, attempt)
         if not target:
             return self._dispatch_query(request.body, caller, attempt)
-        custom = _custom_target(target)
         if custom is not None:  # Cofre's own APIs: no botocore model
             self._require_service(attempt, custom.service)
             operation = custom.operations.get(attempt.operation)
@@ -207,10 +206,11 @@ class Pipeline:
             return self._audited_here(attempt, outcome, resources)
         return self._submit(operation, caller, attempt)
 
-    def _name_service(self, target: str, attempt: Attempt) -> None:
-        """Service and operation as the target names them (before anything can fail)."""
+    def _name_service(self, target: str, attempt: Attempt) -> _CustomTarget | None:
+        """Service and operation as the target names them (before anything can fail);
+        the API of Cofre's own the target belongs to, if it does."""
         if not target:
-            return
+            return None
         custom = _custom_target(target)
         if custom is not None:
             attempt.service, attempt.operation = custom.service, target[len(custom.prefix) :]
@@ -220,6 +220,7 @@ class Pipeline:
             attempt.service = service.signing_name if service is not None else ""
             attempt.operation = op_name
         attempt.operation = attempt.operation[:64]
+        return custom
 
     def _dispatch_query(
         self, body: bytes, caller: Caller, attempt: Attempt
@@ -350,11 +351,11 @@ class Pipeline:
         bursts = self._on_loop()[1]
         if bursts.batching():
             return self._audited_later(attempt, call, query, outcome.response, bursts)
-        failures: list[BaseException | None] = []
-        self.services.audit.submit([(call, lambda _receipt, error: failures.append(error))])
-        if failures == [None]:
-            return outcome.response
-        return self._error(AuditUnavailableError(), attempt, query)
+        try:
+            self.services.audit.journal_now(call)
+        except AuditUnavailableError:
+            return self._error(AuditUnavailableError(), attempt, query)
+        return outcome.response
 
     def _audited_later(
         self,

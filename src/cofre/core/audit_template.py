@@ -95,6 +95,7 @@ class EventTemplates:
         self._markers = tuple(f"\x00{nonce}:{name}" for name in _SLOTS)
         self._quoted = tuple(_dumps(marker) for marker in self._markers)
         self._cache: dict[tuple[Any, ...], _Template | None] = {}
+        self._last_time: tuple[datetime | None, bytes] = (None, b"")
 
     def render(self, call: AuditCall, event_id: str, recipient: str) -> Rendered | None:
         """The record's canonical bytes, its index and the key usages it reports; None when
@@ -118,13 +119,7 @@ class EventTemplates:
         template = self._template(call, recipient)
         if template is None:
             return False
-        values = self._values(template, call, event_id)
-        parts = template.parts
-        pieces = [parts[0]]
-        for position, slot in enumerate(template.order):
-            pieces.append(values[slot])
-            pieces.append(parts[position + 1])
-        body = b"".join(pieces)
+        body = self._body(template, call, event_id)
         if len(body) > max_bytes:
             return False
         time = call.time
@@ -171,12 +166,7 @@ class EventTemplates:
         return template
 
     def _fill(self, template: _Template, call: AuditCall, event_id: str) -> Rendered:
-        values = self._values(template, call, event_id)
-        parts = template.parts
-        out = [parts[0]]
-        for position, slot in enumerate(template.order):
-            out.append(values[slot])
-            out.append(parts[position + 1])
+        body = self._body(template, call, event_id)
         i = template.index
         index = EventIndex(
             event_id,
@@ -194,20 +184,38 @@ class EventTemplates:
             KeyUsage(arn, call.operation, call.time, event_id, call.request_id)
             for arn in template.used_keys
         ]
-        return Rendered(b"".join(out), index, usages)
+        return Rendered(body, index, usages)
 
-    def _values(self, template: _Template, call: AuditCall, event_id: str) -> list[bytes]:
-        """The serialised value of each slot the template has (b"" for the others)."""
-        values = [b""] * len(_SLOTS)
-        for slot in template.order:
-            values[slot] = self._value(slot, template, call, event_id)
-        return values
+    def _body(self, template: _Template, call: AuditCall, event_id: str) -> bytes:
+        """The template's parts with the call's values between them (the hot path)."""
+        parts = template.parts
+        pieces = [parts[0]]
+        append = pieces.append
+        for position, slot in enumerate(template.order, 1):
+            if slot == _EVENT_ID:
+                append(_dumps(event_id))
+            elif slot == _EVENT_TIME:
+                append(self._time(call.time))
+            elif slot == _REQUEST_ID:
+                append(_dumps(call.request_id))
+            else:
+                append(self._value(slot, template, call, event_id))
+            append(parts[position])
+        return b"".join(pieces)
+
+    def _time(self, time: datetime) -> bytes:
+        """``eventTime`` serialised: the same for every call of one second."""
+        second = time.replace(microsecond=0)
+        cached = self._last_time
+        if cached[0] != second:
+            cached = self._last_time = (second, _dumps(iso_time(time)))
+        return cached[1]
 
     def _value(self, slot: int, template: _Template, call: AuditCall, event_id: str) -> bytes:
         if slot == _EVENT_ID:
             return _dumps(event_id)
         if slot == _EVENT_TIME:
-            return _dumps(iso_time(call.time))
+            return self._time(call.time)
         if slot == _REQUEST_ID:
             return _dumps(call.request_id)
         if slot == _REQUEST:
@@ -227,11 +235,20 @@ class EventTemplates:
             return None  # no requestID member to fill
         event = build_event(call, "placeholder", redactor=self._redactor, recipient=recipient)
         index = index_event(event, call.time)
+        read_only = call.read_only
+        if read_only is None:
+            read_only = is_read_only(call.service, call.operation)
+        log_request = call.event_type == API_CALL  # service events log no parameters
+        log_response = log_request and call.error_code is None and not read_only
+        constant = {_REQUEST: not log_request, _RESPONSE: not log_response}
         present: list[int] = []
         for slot, name in enumerate(_SLOTS):
-            if name in event:
-                event[name] = self._markers[slot]
-                present.append(slot)
+            if name not in event:
+                continue
+            if constant.get(slot) and event[name] is None:
+                continue  # null for every such call: it stays in the parts
+            event[name] = self._markers[slot]
+            present.append(slot)
         body = canonical_json(event)
         found = sorted((body.find(self._quoted[slot]), slot) for slot in present)
         if any(offset < 0 for offset, _ in found):
@@ -244,11 +261,6 @@ class EventTemplates:
             parts.append(body[start:offset])
             start = offset + len(self._quoted[slot])
         parts.append(body[start:])
-        read_only = call.read_only
-        if read_only is None:
-            read_only = is_read_only(call.service, call.operation)
-        log_request = call.event_type == API_CALL  # service events log no parameters
-        log_response = log_request and call.error_code is None and not read_only
         used = tuple(usage.key_arn for usage in key_usages(call, "", recipient))
         order = tuple(slot for _, slot in found)
         return _Template(tuple(parts), order, index, log_request, log_response, used)

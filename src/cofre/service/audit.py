@@ -202,6 +202,17 @@ class AuditTrail(AuditReads):
             ingester.wake()
             raise AuditUnavailableError("The audit trail is behind its journal.")
 
+    def journal_now(self, call: AuditCall) -> None:
+        """Write the records of one call to the journal now (the event loop's path under
+        light load); ``AuditUnavailableError`` if they could not be built or written."""
+        records = JournalRecords()
+        try:
+            self._render_into(records, call)
+        except Exception as exc:
+            log.exception("cannot build the audit record of %s", call.operation)
+            raise AuditUnavailableError() from exc
+        self._write_journal(records)
+
     def record_then(self, call: AuditCall, done: Done[AuditReceipt]) -> None:
         """Record one call (see :meth:`submit`)."""
         self.submit([(call, done)])

@@ -17,6 +17,7 @@ GetKeyLastUsage, ``cofre audit verify`` and ``export`` -- catch up first.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -29,9 +30,10 @@ log = logging.getLogger(__name__)
 OFFSET_META = "audit-journal:"  # + file name: how far the chain holds that journal
 _READ_BYTES = 4 * 1024 * 1024  # per transaction
 _LINGER = 0.01  # seconds an ingester waits after a wake-up, so that batches are large
-_POLL = 0.02  # seconds between looks at every journal (an ingester for other processes)
+_POLL = 0.1  # seconds between looks at every journal (an ingester for other processes)
 _SWEEP = 1.0  # seconds between looks for other processes' leftovers
 _RETRY = 0.5  # seconds after a failed append
+_NICENESS = 5  # an ingester for other processes yields the CPU to them (it has no deadline)
 
 Append = Callable[[WriteTx, JournalBatch], object]
 
@@ -88,6 +90,11 @@ class JournalIngester:
         """Empty this process's journal shortly after each append (responses do not wait
         for this, so it lingers to batch), or every journal every few milliseconds; and
         sweep up other processes' leftovers now and then."""
+        if self._every:
+            try:  # this thread only (Linux: a thread id is a process id to setpriority)
+                os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), _NICENESS)
+            except (OSError, AttributeError):
+                log.info("cannot lower the audit ingester's priority; it runs at normal priority")
         swept = 0.0
         while not self._stop.is_set():
             if self._wake.wait(_POLL if self._every else _SWEEP):
