@@ -13,17 +13,14 @@ a future.
 from __future__ import annotations
 
 import asyncio
-import itertools
 import logging
-import os
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import orjson
 
-from cofre.api import admin, cloudtrail, kms, ssm
-from cofre.api import params_webhooks as hooks
+from cofre.api import cloudtrail, kms, ssm
 from cofre.api.audited import Attempt, Bursts, Completions
 from cofre.api.authenticate import Authenticator
 from cofre.api.errors import query_error, wire_error
@@ -38,9 +35,10 @@ from cofre.api.exchange import (
     internal_error,
 )
 from cofre.api.iam import IAM_OPERATIONS, STS_OPERATIONS
-from cofre.api.model import ServiceModel, encode_output
+from cofre.api.model import encode_output
 from cofre.api.operation import Operation, Params
 from cofre.api.query import QueryOperation, QueryService
+from cofre.api.targets import CustomTarget, JsonService, custom_target, request_id
 from cofre.config import Settings
 from cofre.core.audit import AuditCall
 from cofre.core.principals import Caller
@@ -62,59 +60,6 @@ log = logging.getLogger("cofre.api")
 
 QUERY_SERVICES = {"iam": IAM_OPERATIONS, "sts": STS_OPERATIONS}
 _HEALTH = orjson.dumps({"status": "ok"})
-
-
-class _RequestIds:
-    """UUID-shaped request ids: a random per-process prefix and a counter (no syscall)."""
-
-    def __init__(self) -> None:
-        raw = os.urandom(10).hex()
-        self._prefix = f"{raw[:8]}-{raw[8:12]}-4{raw[13:16]}-a{raw[17:20]}-"
-        self._counter = itertools.count(int.from_bytes(os.urandom(4), "big"))
-
-    def __call__(self) -> str:
-        return f"{self._prefix}{next(self._counter) & 0xFFFFFFFFFFFF:012x}"
-
-
-_request_id = _RequestIds()
-
-
-@dataclass(frozen=True, slots=True)
-class JsonService:
-    """An AWS JSON 1.1 service: its model, its handlers, the SigV4 service it signs for."""
-
-    signing_name: str
-    model: ServiceModel
-    operations: dict[str, Operation]
-
-    @classmethod
-    def load(cls, name: str, operations: dict[str, Operation]) -> JsonService:
-        return cls(name, ServiceModel.load(name), operations)
-
-
-@dataclass(frozen=True, slots=True)
-class _CustomTarget:
-    """A JSON API of Cofre's own, told apart by its target prefix."""
-
-    prefix: str
-    service: str  # the SigV4 service it signs for, and its records' event source
-    operations: dict[str, Operation]
-    parse: Callable[[str, bytes], Params]  # (operation, body) -> input
-
-
-_CUSTOM_TARGETS = (
-    _CustomTarget(admin.TARGET_PREFIX, "cofre", admin.OPERATIONS,
-                  lambda _operation, body: admin.parse_input(body)),
-    _CustomTarget(hooks.TARGET_PREFIX, hooks.SIGNING_NAME, hooks.OPERATIONS,
-                  hooks.parse_input),  # Parameter Store webhooks (ADR 13)
-)  # fmt: skip
-
-
-def _custom_target(target: str) -> _CustomTarget | None:
-    for custom in _CUSTOM_TARGETS:
-        if target.startswith(custom.prefix):
-            return custom
-    return None
 
 
 @dataclass(slots=True)
@@ -154,7 +99,7 @@ class Pipeline:
             return Outgoing(200, _HEALTH, b"application/json")
         target = header(request, b"x-amz-target")
         attempt = Attempt(
-            request_id=_request_id(),
+            request_id=request_id(),
             time=self.services.clock.now(),
             source_ip=request.client_ip,
             user_agent=header(request, b"user-agent"),
@@ -206,12 +151,12 @@ class Pipeline:
             return self._audited_here(attempt, outcome, resources)
         return self._submit(operation, caller, attempt)
 
-    def _name_service(self, target: str, attempt: Attempt) -> _CustomTarget | None:
+    def _name_service(self, target: str, attempt: Attempt) -> CustomTarget | None:
         """Service and operation as the target names them (before anything can fail);
         the API of Cofre's own the target belongs to, if it does."""
         if not target:
             return None
-        custom = _custom_target(target)
+        custom = custom_target(target)
         if custom is not None:
             attempt.service, attempt.operation = custom.service, target[len(custom.prefix) :]
         else:

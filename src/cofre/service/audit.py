@@ -17,45 +17,36 @@ what is kept still verifies. Lookups (CloudTrail's LookupEvents) are in
 
 from __future__ import annotations
 
-import itertools
 import logging
 import threading
 import time
 from collections.abc import Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from cofre.core.audit import (
     SERVICE_EVENT,
     AuditCall,
     KeyUsage,
-    build_event,
-    key_usages,
-    recipients,
 )
 from cofre.core.audit_chain import (
-    Anchor,
     ChainedEvent,
     ChainMac,
-    DigestKind,
-    EventIndex,
-    SignedDigest,
-    canonical_json,
     chain_hash,
-    index_event,
-    sign_digest,
 )
-from cofre.core.audit_journal import JournalBatch, Prepared, add_prepared, encode_frame
-from cofre.core.audit_redact import ModelRedactor, ModelSource
+from cofre.core.audit_journal import JournalBatch, Prepared, encode_frame
+from cofre.core.audit_redact import ModelSource
 from cofre.core.audit_segment import chain_segment
-from cofre.core.audit_template import EventTemplates, JournalRecords
+from cofre.core.audit_template import JournalRecords
 from cofre.core.crypto import Cipher, Random, derive_key
 from cofre.core.keys import Key
 from cofre.errors import AuditUnavailableError
 from cofre.service.audit_ingest import JournalIngester
-from cofre.service.audit_keys import PUBLIC_KEY_META, SigningKey
+from cofre.service.audit_keys import SigningKey
 from cofre.service.audit_reads import TRACKING_START_META, AuditReads
+from cofre.service.audit_records import RecordBuilder
+from cofre.service.audit_signing import AuditSigning
 from cofre.service.audit_writer import Done, GroupCommit
 from cofre.service.authz import Authorizer
 from cofre.service.ports import AuditJournal, Clock, Storage, WriteTx
@@ -64,9 +55,6 @@ log = logging.getLogger(__name__)
 
 _MAC_LABEL = b"audit-chain-mac"
 PRELOADED = ("kms", "ssm", "iam", "sts", "cloudtrail")
-MAX_EVENT_BYTES = 256 * 1024  # CloudTrail's limit for one event
-_READ_BATCH = 1000
-_PRUNE_BATCH = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,7 +65,7 @@ class AuditReceipt:
     seqs: tuple[int, ...]
 
 
-class AuditTrail(AuditReads):
+class AuditTrail(AuditReads, AuditSigning):
     def __init__(
         self,
         storage: Storage,
@@ -104,11 +92,7 @@ class AuditTrail(AuditReads):
         self._clock = clock
         self._random = random
         self._root = root
-        self._redactor = ModelRedactor(models)
-        self._templates = EventTemplates(self._redactor, random(16).hex())
-        raw = random(10).hex()
-        self._id_prefix = f"{raw[:8]}-{raw[8:12]}-4{raw[13:16]}-a{raw[17:20]}-"
-        self._id_counter = itertools.count(int.from_bytes(random(4), "big"))
+        self._records = RecordBuilder(models, random)
         self._mac_key = derive_key(root, _MAC_LABEL)
         self._chain_mac = ChainMac(self._mac_key)
         self.flush = flush  # group commits wait for the disk (else: for the OS; ADR 11)
@@ -145,13 +129,8 @@ class AuditTrail(AuditReads):
         return self.writer.submit(prepared)
 
     def prepared(self, call: AuditCall) -> Prepared:
-        """The records of ``call``, built and ready to submit (on the caller's thread);
-        ``AuditUnavailableError`` if they cannot be built."""
-        try:
-            return self._prepare(call)
-        except Exception as exc:
-            log.exception("cannot build the audit record of %s.%s", call.service, call.operation)
-            raise AuditUnavailableError() from exc
+        """The records of ``call`` (``AuditUnavailableError`` if they cannot be built)."""
+        return self._records.prepared(call)
 
     def submit(self, items: Sequence[tuple[AuditCall, Done[AuditReceipt]]]) -> None:
         """Record a burst of calls; each ``done(receipt, error)`` is called once its
@@ -171,7 +150,7 @@ class AuditTrail(AuditReads):
         built: list[Done[AuditReceipt]] = []
         for call, done in items:
             try:
-                self._render_into(records, call)
+                self._records.render_into(records, call)
             except Exception:
                 log.exception(
                     "cannot build the audit record of %s.%s", call.service, call.operation
@@ -207,7 +186,7 @@ class AuditTrail(AuditReads):
         light load); ``AuditUnavailableError`` if they could not be built or written."""
         records = JournalRecords()
         try:
-            self._render_into(records, call)
+            self._records.render_into(records, call)
         except Exception as exc:
             log.exception("cannot build the audit record of %s", call.operation)
             raise AuditUnavailableError() from exc
@@ -221,15 +200,6 @@ class AuditTrail(AuditReads):
     def journaled(self) -> bool:
         """Whether records are journaled (:meth:`submit` then completes before it returns)."""
         return self._journal is not None
-
-    def _render_into(self, records: JournalRecords, call: AuditCall) -> None:
-        accounts = recipients(call)
-        if len(accounts) == 1:
-            account = accounts[0]
-            event_id = self._new_id()
-            if self._templates.render_into(records, call, event_id, account, MAX_EVENT_BYTES):
-                return
-        add_prepared(records, self._prepare(call))
 
     def _write_journal(self, records: JournalRecords) -> None:
         """Write ``records`` to the journal (one write); ``AuditUnavailableError`` if it
@@ -266,40 +236,6 @@ class AuditTrail(AuditReads):
             self.ingester.catch_up()
         except Exception:
             log.warning("cannot append the audit journal to the chain", exc_info=True)
-
-    def _new_id(self) -> str:
-        """A UUID-shaped event id: a random per-instance prefix and a counter (unique
-        across processes and nodes without a random draw per event)."""
-        return f"{self._id_prefix}{next(self._id_counter) & 0xFFFFFFFFFFFF:012x}"
-
-    def _prepare(self, call: AuditCall) -> Prepared:
-        accounts = recipients(call)
-        shared = self._new_id() if len(accounts) > 1 else None
-        entries: list[tuple[bytes, EventIndex]] = []
-        usages: list[KeyUsage] = []
-        for account in accounts:
-            event_id = self._new_id()
-            if shared is None:
-                rendered = self._templates.render(call, event_id, account)
-                if rendered is not None and len(rendered.body) <= MAX_EVENT_BYTES:
-                    entries.append((rendered.body, rendered.index))
-                    usages.extend(rendered.usages)
-                    continue
-            event = build_event(
-                call,
-                event_id,
-                redactor=self._redactor,
-                recipient=account,
-                shared_event_id=shared,
-            )
-            body = canonical_json(event)
-            if len(body) > MAX_EVENT_BYTES:
-                event["requestParameters"] = event["responseElements"] = None
-                event["additionalEventData"] = {"parametersOmitted": "the event was too large"}
-                body = canonical_json(event)
-            entries.append((body, index_event(event, call.time)))
-            usages.extend(key_usages(call, event_id, account))
-        return Prepared(tuple(entries), tuple(usages))
 
     def append_in(self, tx: WriteTx, call: AuditCall) -> AuditReceipt:
         """Append the records of ``call`` inside the caller's write transaction: they commit
@@ -386,43 +322,6 @@ class AuditTrail(AuditReads):
         if tx.get_meta(TRACKING_START_META) is None:
             tx.set_meta(TRACKING_START_META, self._clock.now().isoformat())
 
-    # signing -------------------------------------------------------------------------------
-    def public_key_pem(self) -> str | None:
-        """The PEM of the digest signing key; None until the first digest was signed."""
-        with self._storage.read() as tx:
-            return tx.get_meta(PUBLIC_KEY_META)
-
-    def sign_head(self) -> SignedDigest | None:
-        """Sign the chain head if it moved since the last digest."""
-        with self._storage.write() as tx:
-            state = tx.lock_audit_chain()
-            if state.head_seq <= state.digest_seq:
-                return None
-            private = self._signer.key(tx)
-            now = self._clock.now()
-            first = state.digest_seq + 1
-            signature = sign_digest(private, first, state.head_seq, state.head_hash, now)
-            digest = SignedDigest(first, state.head_seq, state.head_hash, now, signature)
-            tx.insert_audit_digest(digest)
-            return digest
-
-    def prune(self, older_than: datetime) -> int:
-        """Delete the events older than ``older_than`` (the longest such run from the start
-        of the trail) and leave a signed anchor; returns how many were deleted."""
-        total = 0
-        while True:
-            with self._storage.write() as tx:
-                state = tx.lock_audit_chain()
-                point = tx.audit_prune_point(older_than, state.anchor.seq, _PRUNE_BATCH)
-                if point is None:
-                    return total
-                private = self._signer.key(tx)
-                now = self._clock.now()
-                signature = sign_digest(
-                    private, point.seq, point.seq, point.hash, now, DigestKind.ANCHOR
-                )
-                total += tx.prune_audit(Anchor(point.seq, point.hash, now, signature))
-
     # background ------------------------------------------------------------------------------
     def start(self, *, ingest: bool = True) -> None:
         """Sign digests (and prune) in the background; with ``ingest``, first empty the
@@ -444,7 +343,7 @@ class AuditTrail(AuditReads):
     def _run_jobs(self) -> None:
         for service in PRELOADED:  # so that no request pays for loading a model
             try:
-                self._redactor.load(service)
+                self._records.redactor.load(service)
             except Exception:
                 log.exception("cannot load the %s model for audit records", service)
         while not self._stop.wait(self.digest_interval):

@@ -22,6 +22,7 @@ from cofre.core.crypto import Cipher
 from cofre.errors import AuditUnavailableError
 from cofre.service.audit import AuditTrail
 from cofre.service.audit_models import botocore_model
+from cofre.service.audit_records import RecordBuilder
 from cofre.service.clock import ManualClock
 from cofre.service.container import Services
 from cofre.service.randomness import RandomPool
@@ -119,7 +120,7 @@ def test_a_dead_writers_journal_is_taken_in_and_deleted_even_with_a_torn_tail(
     records = JournalRecords()
     services = open_services()  # builds the schema; its trail renders the records
     for n in range(3):
-        services.audit._render_into(records, encrypt_call(n))
+        RecordBuilder(botocore_model, RandomPool()).render_into(records, encrypt_call(n))
     files.append(encode_frame(records))
     [journal] = _journals(data_dir)
     with journal.open("ab") as tail:  # the process died in the middle of its next write
@@ -139,7 +140,7 @@ def test_a_damaged_journal_stops_and_is_kept(
     frames = []
     for n in range(3):
         records = JournalRecords()
-        services.audit._render_into(records, encrypt_call(n))
+        RecordBuilder(botocore_model, RandomPool()).render_into(records, encrypt_call(n))
         frames.append(encode_frame(records))
     garbled = bytearray(frames[1])
     garbled[-5] ^= 0x01

@@ -1,0 +1,67 @@
+"""What a request can be addressed to: the AWS JSON services Cofre serves and Cofre's own
+JSON APIs (told apart by their ``X-Amz-Target`` prefix), and the ids requests get."""
+
+from __future__ import annotations
+
+import itertools
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from cofre.api import admin
+from cofre.api import params_webhooks as hooks
+from cofre.api.model import ServiceModel
+from cofre.api.operation import Operation, Params
+
+
+class _RequestIds:
+    """UUID-shaped request ids: a random per-process prefix and a counter (no syscall)."""
+
+    def __init__(self) -> None:
+        raw = os.urandom(10).hex()
+        self._prefix = f"{raw[:8]}-{raw[8:12]}-4{raw[13:16]}-a{raw[17:20]}-"
+        self._counter = itertools.count(int.from_bytes(os.urandom(4), "big"))
+
+    def __call__(self) -> str:
+        return f"{self._prefix}{next(self._counter) & 0xFFFFFFFFFFFF:012x}"
+
+
+request_id = _RequestIds()
+
+
+@dataclass(frozen=True, slots=True)
+class JsonService:
+    """An AWS JSON 1.1 service: its model, its handlers, the SigV4 service it signs for."""
+
+    signing_name: str
+    model: ServiceModel
+    operations: dict[str, Operation]
+
+    @classmethod
+    def load(cls, name: str, operations: dict[str, Operation]) -> JsonService:
+        return cls(name, ServiceModel.load(name), operations)
+
+
+@dataclass(frozen=True, slots=True)
+class CustomTarget:
+    """A JSON API of Cofre's own, told apart by its target prefix."""
+
+    prefix: str
+    service: str  # the SigV4 service it signs for, and its records' event source
+    operations: dict[str, Operation]
+    parse: Callable[[str, bytes], Params]  # (operation, body) -> input
+
+
+CUSTOM_TARGETS = (
+    CustomTarget(admin.TARGET_PREFIX, "cofre", admin.OPERATIONS,
+                  lambda _operation, body: admin.parse_input(body)),
+    CustomTarget(hooks.TARGET_PREFIX, hooks.SIGNING_NAME, hooks.OPERATIONS,
+                  hooks.parse_input),  # Parameter Store webhooks (ADR 13)
+)  # fmt: skip
+
+
+def custom_target(target: str) -> CustomTarget | None:
+    for custom in CUSTOM_TARGETS:
+        if target.startswith(custom.prefix):
+            return custom
+    return None

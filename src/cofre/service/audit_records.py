@@ -1,0 +1,82 @@
+"""Building a call's audit records: by template when one fits (the hot path), the
+general way otherwise (:mod:`cofre.core.audit`, :mod:`cofre.core.audit_template`)."""
+
+from __future__ import annotations
+
+import itertools
+import logging
+
+from cofre.core.audit import AuditCall, KeyUsage, build_event, key_usages, recipients
+from cofre.core.audit_chain import EventIndex, canonical_json, index_event
+from cofre.core.audit_journal import Prepared, add_prepared
+from cofre.core.audit_redact import ModelRedactor, ModelSource
+from cofre.core.audit_template import EventTemplates, JournalRecords
+from cofre.core.crypto import Random
+from cofre.errors import AuditUnavailableError
+
+log = logging.getLogger(__name__)
+
+MAX_EVENT_BYTES = 256 * 1024  # CloudTrail's limit for one event
+
+
+class RecordBuilder:
+    def __init__(self, models: ModelSource, random: Random) -> None:
+        self.redactor = ModelRedactor(models)
+        self._templates = EventTemplates(self.redactor, random(16).hex())
+        raw = random(10).hex()
+        self._id_prefix = f"{raw[:8]}-{raw[8:12]}-4{raw[13:16]}-a{raw[17:20]}-"
+        self._id_counter = itertools.count(int.from_bytes(random(4), "big"))
+
+    def prepared(self, call: AuditCall) -> Prepared:
+        """The records of ``call``, built and ready to submit (on the caller's thread);
+        ``AuditUnavailableError`` if they cannot be built."""
+        try:
+            return self._prepare(call)
+        except Exception as exc:
+            log.exception("cannot build the audit record of %s.%s", call.service, call.operation)
+            raise AuditUnavailableError() from exc
+
+    def render_into(self, records: JournalRecords, call: AuditCall) -> None:
+        """Add the records of ``call`` to ``records`` (the journal's form); raises if
+        they cannot be built."""
+        accounts = recipients(call)
+        if len(accounts) == 1:
+            account = accounts[0]
+            event_id = self._new_id()
+            if self._templates.render_into(records, call, event_id, account, MAX_EVENT_BYTES):
+                return
+        add_prepared(records, self._prepare(call))
+
+    def _new_id(self) -> str:
+        """A UUID-shaped event id: a random per-instance prefix and a counter (unique
+        across processes and nodes without a random draw per event)."""
+        return f"{self._id_prefix}{next(self._id_counter) & 0xFFFFFFFFFFFF:012x}"
+
+    def _prepare(self, call: AuditCall) -> Prepared:
+        accounts = recipients(call)
+        shared = self._new_id() if len(accounts) > 1 else None
+        entries: list[tuple[bytes, EventIndex]] = []
+        usages: list[KeyUsage] = []
+        for account in accounts:
+            event_id = self._new_id()
+            if shared is None:
+                rendered = self._templates.render(call, event_id, account)
+                if rendered is not None and len(rendered.body) <= MAX_EVENT_BYTES:
+                    entries.append((rendered.body, rendered.index))
+                    usages.extend(rendered.usages)
+                    continue
+            event = build_event(
+                call,
+                event_id,
+                redactor=self.redactor,
+                recipient=account,
+                shared_event_id=shared,
+            )
+            body = canonical_json(event)
+            if len(body) > MAX_EVENT_BYTES:
+                event["requestParameters"] = event["responseElements"] = None
+                event["additionalEventData"] = {"parametersOmitted": "the event was too large"}
+                body = canonical_json(event)
+            entries.append((body, index_event(event, call.time)))
+            usages.extend(key_usages(call, event_id, account))
+        return Prepared(tuple(entries), tuple(usages))
