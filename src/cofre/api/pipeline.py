@@ -311,14 +311,7 @@ class Pipeline:
         bursts: Bursts[tuple[AuditCall, Done[AuditReceipt]]],
     ) -> asyncio.Future[Outgoing]:
         done = self._loop_future()
-
-        def recorded(_receipt: object, failure: BaseException | None) -> None:
-            if failure is None:
-                self._complete(done, response)
-            else:
-                self._complete(done, self._error(AuditUnavailableError(), attempt, query))
-
-        bursts.add((call, recorded))
+        bursts.add((call, self._answer_when_recorded(done, response, attempt, query)))
         return done
 
     def _call_of(
@@ -348,7 +341,15 @@ class Pipeline:
         """Record the call; ``done`` gets the response once the record is durable, or an
         internal error if it could not be (fail closed)."""
         call, query = self._call_of(attempt, outcome, resources)
-        response = outcome.response
+        recorded = self._answer_when_recorded(done, outcome.response, attempt, query)
+        self.services.audit.record_then(call, recorded)
+        return done
+
+    def _answer_when_recorded(
+        self, done: asyncio.Future[Outgoing], response: Outgoing, attempt: Attempt, query: bool
+    ) -> Done[AuditReceipt]:
+        """What completes ``done`` once the record is durable: ``response``, or an
+        internal error if the record could not be written (fail closed)."""
 
         def recorded(_receipt: object, failure: BaseException | None) -> None:
             if failure is None:
@@ -356,8 +357,7 @@ class Pipeline:
             else:
                 self._complete(done, self._error(AuditUnavailableError(), attempt, query))
 
-        self.services.audit.record_then(call, recorded)
-        return done
+        return recorded
 
     def _complete(self, done: asyncio.Future[Outgoing], response: Outgoing) -> None:
         assert self._completions is not None

@@ -108,11 +108,11 @@ def _worker_entry() -> None:
     run_worker(Settings.from_worker_env())
 
 
-def run_supervisor(settings: Settings) -> None:
+def run_supervisor(settings: Settings, services: Services) -> None:
     """Start ``settings.workers`` worker processes and keep them running. This process
-    appends their audit journals to the chain (a thread of a worker would compete with
-    its event loop for the GIL: ADR 11, "Journal")."""
-    services = Services.build(settings)
+    appends their audit journals to the chain with ``services`` (closed on the way out;
+    a thread of a worker would compete with its event loop for the GIL: ADR 11, "The
+    journal")."""
     services.audit.start_ingesting(every_journal=True)
     os.environ[SERVE_ENV] = replace(settings, audit_ingester=False).to_worker_env()
     context = multiprocessing.get_context("spawn")

@@ -3,7 +3,6 @@ JSON APIs (told apart by their ``X-Amz-Target`` prefix), and the ids requests ge
 
 from __future__ import annotations
 
-import itertools
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -12,21 +11,9 @@ from cofre.api import admin
 from cofre.api import params_webhooks as hooks
 from cofre.api.model import ServiceModel
 from cofre.api.operation import Operation, Params
+from cofre.core.ids import CountingIds
 
-
-class _RequestIds:
-    """UUID-shaped request ids: a random per-process prefix and a counter (no syscall)."""
-
-    def __init__(self) -> None:
-        raw = os.urandom(10).hex()
-        self._prefix = f"{raw[:8]}-{raw[8:12]}-4{raw[13:16]}-a{raw[17:20]}-"
-        self._counter = itertools.count(int.from_bytes(os.urandom(4), "big"))
-
-    def __call__(self) -> str:
-        return f"{self._prefix}{next(self._counter) & 0xFFFFFFFFFFFF:012x}"
-
-
-request_id = _RequestIds()
+request_id = CountingIds(os.urandom)  # request ids: no syscall per request
 
 
 @dataclass(frozen=True, slots=True)

@@ -90,8 +90,9 @@ def serve(
                 settings.admin_access_key_id,
                 settings.admin_secret_access_key,
             )
-        finally:
+        except BaseException:
             services.close()
+            raise
     except CofreError as error:
         click.echo(f"cofre: cannot start: {error.message}", err=True)
         sys.exit(1)
@@ -104,9 +105,10 @@ def serve(
     )
     os.environ["COFRE_LOG_LEVEL"] = log_level
     if workers == 1:
+        services.close()  # the worker is this process: it builds its own
         run_worker(settings)
     else:
-        run_supervisor(settings)
+        run_supervisor(settings, services)  # it appends its workers' audit journals
 
 
 main.add_command(accounts)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import functools
+import itertools
 import re
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 
@@ -106,3 +108,16 @@ def _parse_arn_ref(value: str, *, allow_alias: bool) -> KeyRef:
             RefKind.ALIAS_ARN, value, alias_name=resource, region=region, account_id=account_id
         )
     raise NotFoundError(f"Invalid arn {value}")
+
+
+class CountingIds:
+    """UUID-shaped ids from a random prefix (drawn once) and a counter: unique across
+    processes and nodes without a random draw per id (request ids, event ids)."""
+
+    def __init__(self, random: Callable[[int], bytes]) -> None:
+        raw = random(10).hex()
+        self._prefix = f"{raw[:8]}-{raw[8:12]}-4{raw[13:16]}-a{raw[17:20]}-"
+        self._counter = itertools.count(int.from_bytes(random(4), "big"))
+
+    def __call__(self) -> str:
+        return f"{self._prefix}{next(self._counter) & 0xFFFFFFFFFFFF:012x}"

@@ -1,18 +1,19 @@
-"""The audit trail: every call recorded, durably, before its response leaves.
+"""The audit trail: every call recorded, durably, before its response leaves (ADR 11).
 
-``AuditTrail.record(call)`` builds the CloudTrail record(s) of a call on the caller's
-thread (redaction, canonical JSON) and queues them for the group-commit writer
-(:mod:`cofre.service.audit_writer`), which appends each batch to the hash chain in one
-write transaction: lock the chain head, number and hash the rows, insert them, move the
-head. The returned future completes once that transaction committed; if it failed, every
-future of the batch fails with ``AuditUnavailableError`` and the caller must answer with
-an error (fail closed).
+Read-only calls -- the hot path -- have their records written to this process's journal
+(:meth:`AuditTrail.submit`, :meth:`AuditTrail.journal_now`), and an ingester
+(:mod:`cofre.service.audit_ingest`) appends the journals to the hash chain in large
+batches. Mutating calls append their records inside their own write transaction
+(:meth:`AuditTrail.append_in`), as do the server's background key events.
+``AuditTrail.record`` (tests, tools) commits straight to the chain through the
+group-commit writer (:mod:`cofre.service.audit_writer`). Whatever fails to be recorded
+fails its call (``AuditUnavailableError``: fail closed).
 
 A background thread signs the chain head every ``digest_interval`` seconds when it moved
-(Ed25519; the private key is stored wrapped under the root key, the public key in the
-clear) and prunes events older than the retention period, leaving a signed anchor so that
-what is kept still verifies. Lookups (CloudTrail's LookupEvents) are in
-:mod:`cofre.service.audit_lookup`, exports in :mod:`cofre.service.audit_export`.
+and prunes events older than the retention period (:mod:`cofre.service.audit_signing`).
+Lookups are in :mod:`cofre.service.audit_lookup`, exports in
+:mod:`cofre.service.audit_export`; records are built by
+:mod:`cofre.service.audit_records`.
 """
 
 from __future__ import annotations
@@ -90,8 +91,6 @@ class AuditTrail(AuditReads, AuditSigning):
         self._storage = storage
         self._authorizer = authorizer
         self._clock = clock
-        self._random = random
-        self._root = root
         self._records = RecordBuilder(models, random)
         self._mac_key = derive_key(root, _MAC_LABEL)
         self._chain_mac = ChainMac(self._mac_key)
@@ -105,7 +104,7 @@ class AuditTrail(AuditReads, AuditSigning):
         self.ingester: JournalIngester | None = None
         self._max_backlog = max_backlog
         self._backlog_check = backlog_check  # bytes journaled between looks at the backlog
-        self._backlog_checked = 0  # JournalWriter.written when the backlog was looked at
+        self._backlog_checked = 0  # journal.written when the backlog was looked at
         self._behind = False
         self._behind_since = 0.0
         if journal is not None:
@@ -151,11 +150,8 @@ class AuditTrail(AuditReads, AuditSigning):
         for call, done in items:
             try:
                 self._records.render_into(records, call)
-            except Exception:
-                log.exception(
-                    "cannot build the audit record of %s.%s", call.service, call.operation
-                )
-                done(None, AuditUnavailableError())
+            except AuditUnavailableError as error:
+                done(None, error)
                 continue
             built.append(done)
         try:
@@ -167,10 +163,12 @@ class AuditTrail(AuditReads, AuditSigning):
         for done in built:
             done(None, None)
 
-    def _check_backlog(self, writer: AuditJournal, ingester: JournalIngester) -> None:
+    def _check_backlog(self) -> None:
         """Fail closed while the journals hold more than ``max_backlog`` bytes that the
         chain does not (appending has stopped: the database refuses, say); looked at
         every few MiB written, and at most every 100 ms while behind."""
+        writer, ingester = self._journal, self.ingester
+        assert writer is not None and ingester is not None
         now = time.monotonic()
         if self._behind and now - self._behind_since < 0.1:
             raise AuditUnavailableError("The audit trail is behind its journal.")
@@ -185,11 +183,7 @@ class AuditTrail(AuditReads, AuditSigning):
         """Write the records of one call to the journal now (the event loop's path under
         light load); ``AuditUnavailableError`` if they could not be built or written."""
         records = JournalRecords()
-        try:
-            self._records.render_into(records, call)
-        except Exception as exc:
-            log.exception("cannot build the audit record of %s", call.operation)
-            raise AuditUnavailableError() from exc
+        self._records.render_into(records, call)
         self._write_journal(records)
 
     def record_then(self, call: AuditCall, done: Done[AuditReceipt]) -> None:
@@ -207,7 +201,7 @@ class AuditTrail(AuditReads, AuditSigning):
         writer, ingester = self._journal, self.ingester
         assert writer is not None and ingester is not None
         if writer.written - self._backlog_checked >= self._backlog_check or self._behind:
-            self._check_backlog(writer, ingester)
+            self._check_backlog()
         if records.bodies:
             writer.append(encode_frame(records))
             ingester.wake()

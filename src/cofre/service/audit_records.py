@@ -3,7 +3,6 @@ general way otherwise (:mod:`cofre.core.audit`, :mod:`cofre.core.audit_template`
 
 from __future__ import annotations
 
-import itertools
 import logging
 
 from cofre.core.audit import AuditCall, KeyUsage, build_event, key_usages, recipients
@@ -12,6 +11,7 @@ from cofre.core.audit_journal import Prepared, add_prepared
 from cofre.core.audit_redact import ModelRedactor, ModelSource
 from cofre.core.audit_template import EventTemplates, JournalRecords
 from cofre.core.crypto import Random
+from cofre.core.ids import CountingIds
 from cofre.errors import AuditUnavailableError
 
 log = logging.getLogger(__name__)
@@ -23,9 +23,7 @@ class RecordBuilder:
     def __init__(self, models: ModelSource, random: Random) -> None:
         self.redactor = ModelRedactor(models)
         self._templates = EventTemplates(self.redactor, random(16).hex())
-        raw = random(10).hex()
-        self._id_prefix = f"{raw[:8]}-{raw[8:12]}-4{raw[13:16]}-a{raw[17:20]}-"
-        self._id_counter = itertools.count(int.from_bytes(random(4), "big"))
+        self._new_id = CountingIds(random)  # event ids
 
     def prepared(self, call: AuditCall) -> Prepared:
         """The records of ``call``, built and ready to submit (on the caller's thread);
@@ -33,12 +31,17 @@ class RecordBuilder:
         try:
             return self._prepare(call)
         except Exception as exc:
-            log.exception("cannot build the audit record of %s.%s", call.service, call.operation)
-            raise AuditUnavailableError() from exc
+            raise _unbuildable(call) from exc
 
     def render_into(self, records: JournalRecords, call: AuditCall) -> None:
-        """Add the records of ``call`` to ``records`` (the journal's form); raises if
-        they cannot be built."""
+        """Add the records of ``call`` to ``records`` (the journal's form), or nothing
+        and ``AuditUnavailableError`` if they cannot be built."""
+        try:
+            self._render_into(records, call)
+        except Exception as exc:
+            raise _unbuildable(call) from exc
+
+    def _render_into(self, records: JournalRecords, call: AuditCall) -> None:
         accounts = recipients(call)
         if len(accounts) == 1:
             account = accounts[0]
@@ -46,11 +49,6 @@ class RecordBuilder:
             if self._templates.render_into(records, call, event_id, account, MAX_EVENT_BYTES):
                 return
         add_prepared(records, self._prepare(call))
-
-    def _new_id(self) -> str:
-        """A UUID-shaped event id: a random per-instance prefix and a counter (unique
-        across processes and nodes without a random draw per event)."""
-        return f"{self._id_prefix}{next(self._id_counter) & 0xFFFFFFFFFFFF:012x}"
 
     def _prepare(self, call: AuditCall) -> Prepared:
         accounts = recipients(call)
@@ -80,3 +78,8 @@ class RecordBuilder:
             entries.append((body, index_event(event, call.time)))
             usages.extend(key_usages(call, event_id, account))
         return Prepared(tuple(entries), tuple(usages))
+
+
+def _unbuildable(call: AuditCall) -> AuditUnavailableError:
+    log.exception("cannot build the audit record of %s.%s", call.service, call.operation)
+    return AuditUnavailableError()

@@ -33,8 +33,10 @@ def journal_dir(data_dir: Path) -> Path:
     return data_dir / "audit-journal"
 
 
-class JournalWriter:
-    """Appends frames to this process's journal file (thread-safe)."""
+class JournalFiles:
+    """The journal directory of a data directory: the file this process appends to
+    (thread-safe), and every journal file in it by name
+    (``cofre.service.ports.AuditJournal``)."""
 
     def __init__(self, directory: Path, *, flush: bool, rotate_at: int = ROTATE_AT) -> None:
         self.directory = directory
@@ -42,8 +44,8 @@ class JournalWriter:
         self._rotate_at = rotate_at
         self._lock = threading.Lock()
         self._fd = -1
-        self.name = ""
-        self.size = 0  # bytes of whole frames in the current file
+        self.current = ""  # the file this process appends to ("" before the first write)
+        self._current_size = 0  # bytes of whole frames in it
         self.written = 0  # bytes written by this writer, in every file
         self._closed = False
 
@@ -65,9 +67,9 @@ class JournalWriter:
                 self._cut_back()
                 log.warning("cannot write the audit journal: %s", exc)
                 raise AuditUnavailableError() from exc
-            self.size += len(data)
+            self._current_size += len(data)
             self.written += len(data)
-            if self.size >= self._rotate_at:
+            if self._current_size >= self._rotate_at:
                 self._release()
 
     def close(self) -> None:
@@ -85,7 +87,7 @@ class JournalWriter:
         except OSError:
             os.close(fd)
             raise
-        self._fd, self.name, self.size = fd, name, 0
+        self._fd, self.current, self._current_size = fd, name, 0
 
     def _cut_back(self) -> None:
         """Drop whatever a failed write left after the last whole frame; if that fails
@@ -93,7 +95,7 @@ class JournalWriter:
         if self._fd < 0:
             return
         try:
-            os.ftruncate(self._fd, self.size)
+            os.ftruncate(self._fd, self._current_size)
         except OSError:
             log.warning("cannot cut the audit journal back; starting a new one")
             self._release()
@@ -102,29 +104,6 @@ class JournalWriter:
         if self._fd >= 0:
             os.close(self._fd)  # releases the lock: the file is for the ingesters now
             self._fd = -1
-
-
-class JournalFiles:
-    """The journal directory of a data directory: this process's writer, and every
-    journal file in it by name (``cofre.service.ports.AuditJournal``)."""
-
-    def __init__(self, directory: Path, *, flush: bool, rotate_at: int = ROTATE_AT) -> None:
-        self.directory = directory
-        self._writer = JournalWriter(directory, flush=flush, rotate_at=rotate_at)
-
-    @property
-    def current(self) -> str:
-        return self._writer.name
-
-    @property
-    def written(self) -> int:
-        return self._writer.written
-
-    def append(self, data: bytes) -> None:
-        self._writer.append(data)
-
-    def close(self) -> None:
-        self._writer.close()
 
     def names(self) -> list[str]:
         """The journal files, oldest first (by modification time)."""
