@@ -115,7 +115,9 @@ class AuditCall:
     names), ``output`` the handler's result (None on error). ``resources`` are ARNs
     (key ARNs for KMS). ``read_only`` None means: look it up in the operation table.
     ``extra`` becomes ``additionalEventData`` (API calls) or ``serviceEventDetails``
-    (service events: rotation, deletion, expiry of imported material).
+    (service events: rotation, deletion, expiry of imported material). ``redacted`` says
+    that ``params`` are already as the record logs them (the journal's calls: redacted
+    before they are written, :mod:`cofre.core.audit_journal`).
     """
 
     time: datetime
@@ -137,6 +139,7 @@ class AuditCall:
     account_id: str | None = None  # when caller is None: its account if known; service events
     session_created_at: datetime | None = None  # assumed-role sessions: credential creation
     extra: Mapping[str, Any] = field(default_factory=dict)
+    redacted: bool = False
 
     @property
     def owner_account(self) -> str:
@@ -283,7 +286,7 @@ def build_event(
         "responseElements": None,
     }
     if call.event_type == API_CALL and redactor is not None:
-        event["requestParameters"] = redactor(call.service, call.operation, call.params, "input")
+        event["requestParameters"] = logged_request(call, redactor)
         # CloudTrail logs no response of read-only operations (cryptographic ones included).
         if not read_only and call.error_code is None:
             event["responseElements"] = redactor(
@@ -311,6 +314,13 @@ def build_event(
         event["sharedEventID"] = shared_event_id
     event["eventCategory"] = "Management"
     return event
+
+
+def logged_request(call: AuditCall, redactor: Redactor) -> dict[str, Any] | None:
+    """``requestParameters``: the call's input as its record logs it."""
+    if call.redacted:
+        return None if call.params is None else dict(call.params)
+    return redactor(call.service, call.operation, call.params, "input")
 
 
 def key_usages(call: AuditCall, event_id: str, recipient: str) -> list[KeyUsage]:

@@ -1,23 +1,33 @@
-"""The audit journal's format: the records of read-only calls, as written before their
+"""The audit journal's format: the read-only calls answered, as written before their
 responses leave and read back when they are appended to the chain (ADR 11, "Journal").
 
-A journal is a file of *frames*, one per write (the records of one burst of calls)::
+A journal is a file of *frames*, one per write (the calls of one burst)::
 
     frame   = "CJ" | version (u8) | payload length (u32) | CRC-32 of payload (u32) | payload
+
+Version 2 (what is written) holds calls, not records: the payload is the JSON array of
+the calls' entries (:func:`call_entry`), each what the record needs to be built -- the
+caller, the time, the request id, the parameters already redacted, the outcome. So the
+serving process does the least it can before answering: no record is built there; the
+ingester builds them (:meth:`~cofre.service.audit_records.RecordBuilder.render_into`)
+when it appends the frames to the chain. Nothing secret is ever in a journal: the
+parameters are redacted before they are written, exactly as the record logs them.
+
+Version 1 (written by earlier versions, still read) holds finished records::
+
     payload = meta length (u32) | meta | body*
     meta    = JSON [[[account, region, event time (µs), event id, body length], ...],
                     [[key ARN, operation, time (µs), event id, request id], ...]]
 
-The bodies are the records' canonical JSON, exactly what the chain will hash; the meta
-holds what appending needs besides them (the lookup index of a segment, the key usages
-GetKeyLastUsage reports). The CRC tells a frame cut short by a crash, or garbled, from a
-whole one; it is no protection against tampering -- the journal lives in the server's
-own data directory and is emptied into the chain within milliseconds, where the hash
-chain, MACs and signed digests take over.
+The CRC tells a frame cut short by a crash, or garbled, from a whole one; it is no
+protection against tampering -- the journal lives in the server's own data directory and
+is emptied into the chain within milliseconds, where the hash chain, MACs and signed
+digests take over.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import struct
 import zlib
 from dataclasses import dataclass, field
@@ -27,16 +37,20 @@ from typing import Any
 
 import orjson
 
-from cofre.core.audit import KeyUsage
+from cofre.core.audit import API_CALL, AuditCall, KeyUsage, is_read_only, recipients
 from cofre.core.audit_chain import EventIndex, to_micros
 from cofre.core.audit_template import JournalRecords
+from cofre.core.principals import Caller
 
 MAGIC = b"CJ"
-VERSION = 1
+RECORDS = 1  # a frame of finished records (earlier versions)
+CALLS = 2  # a frame of calls (what is written)
 _HEADER = struct.Struct(">2sBII")
 _META_LEN = struct.Struct(">I")
 MAX_FRAME = 64 * 1024 * 1024
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+_MAX_MICROS = 253_402_300_800_000_000  # 10000-01-01: past datetime's range
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +62,57 @@ class Prepared:
     usages: tuple[KeyUsage, ...]
 
 
+@dataclass(frozen=True, slots=True)
+class JournalContext:
+    """A context of journaled calls (:func:`call_entry`): its text, the call it describes
+    (without what is each call's own), and the accounts that receive its records."""
+
+    text: str
+    call: AuditCall
+    accounts: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class JournalCall:
+    """A journaled call: its context, time (µs), request id, parameters (redacted) and
+    error message."""
+
+    context: JournalContext
+    micros: int
+    request_id: str
+    request: dict[str, Any] | None
+    message: str | None
+
+    def whole(self) -> AuditCall:
+        """The call itself."""
+        return dataclasses.replace(
+            self.context.call,
+            time=_EPOCH + timedelta(microseconds=self.micros),
+            request_id=self.request_id,
+            params=self.request,
+            error_message=self.message,
+        )
+
+
+class Contexts:
+    """The contexts of journaled calls, each parsed and checked once (a bounded cache)."""
+
+    def __init__(self, limit: int = 4096) -> None:
+        self._known: dict[str, JournalContext] = {}
+        self._limit = limit
+
+    def __call__(self, text: str) -> JournalContext:
+        """The context ``text`` describes; ValueError or TypeError if it is not one."""
+        found = self._known.get(text)
+        if found is None:
+            call = call_context(text)
+            found = JournalContext(text, call, tuple(recipients(call)))
+            if len(self._known) >= self._limit:
+                self._known.clear()
+            self._known[text] = found
+        return found
+
+
 @dataclass(slots=True)
 class JournalBatch:
     """What frames read back hold, column by column, in order: what appending needs."""
@@ -56,6 +121,19 @@ class JournalBatch:
     times: list[int] = field(default_factory=list)  # event times, µs
     accounts: list[tuple[str, str]] = field(default_factory=list)  # (account, Region)
     usages: dict[str, KeyUsage] = field(default_factory=dict)  # the latest per key
+    calls: list[JournalCall] = field(default_factory=list)  # version 2
+
+    def __len__(self) -> int:
+        """How many calls (version 2) or records (version 1) were read into it."""
+        return len(self.calls) if self.calls else len(self.bodies)
+
+    def add_records(self, records: JournalRecords) -> None:
+        """Add records built from calls (:attr:`calls`) by the appender."""
+        self.bodies += records.bodies
+        for account, region, micros, _event_id, _length in records.entries:
+            self.times.append(micros)
+            self.accounts.append((account, region))
+        self.note_uses(records.usages)
 
     def note_uses(self, raw: list[list[Any]]) -> None:
         """Note key usages ``[arn, operation, µs, event id, request id]``, keeping each
@@ -80,11 +158,118 @@ class Stop(Enum):
     CORRUPT = "corrupt"  # a frame that is not one: bad magic, version, length or CRC
 
 
-def encode_frame(records: JournalRecords) -> bytes:
-    """One frame holding ``records``."""
+def encode_calls(entries: list[list[Any]]) -> bytes:
+    """One frame holding the calls of ``entries`` (:func:`call_entry`)."""
+    payload = orjson.dumps(entries)
+    return _HEADER.pack(MAGIC, CALLS, len(payload), zlib.crc32(payload)) + payload
+
+
+def encode_records(records: JournalRecords) -> bytes:
+    """One version-1 frame holding finished ``records`` (as earlier versions wrote)."""
     meta = orjson.dumps([records.entries, records.usages])
     payload = b"".join((_META_LEN.pack(len(meta)), meta, *records.bodies))
-    return _HEADER.pack(MAGIC, VERSION, len(payload), zlib.crc32(payload)) + payload
+    return _HEADER.pack(MAGIC, RECORDS, len(payload), zlib.crc32(payload)) + payload
+
+
+def call_entry(call: AuditCall, request: dict[str, Any] | None) -> list[Any]:
+    """What the journal keeps of ``call``, with ``request`` its parameters as the record
+    logs them (redacted): ``[context, time (µs), request id, request, error message]``,
+    where the context (:func:`call_context`) is what calls of one caller, operation and
+    outcome share -- JSON text, so that the ingester builds the records of calls with one
+    context from one template, found by that text. Only calls whose record logs no
+    response are journaled (read-only ones: CloudTrail logs no response for them);
+    ValueError for any other."""
+    read_only = call.read_only
+    if read_only is None:
+        read_only = is_read_only(call.service, call.operation)
+    if not read_only and call.error_code is None and call.event_type == API_CALL:
+        raise ValueError("only calls whose record logs no response are journaled")
+    caller = call.caller
+    context = [
+        call.service,
+        call.operation,
+        call.region,
+        None if caller is None else [
+            caller.account_id, caller.principal_arn, caller.access_key_id, caller.region,
+            caller.source_ip, caller.user_agent, caller.secure_transport, caller.via_service,
+            caller.user_name, caller.principal_id, caller.role_arn,
+        ],
+        call.error_code,
+        list(call.resources),
+        call.source_ip,
+        call.user_agent,
+        call.access_key_id,
+        call.account_id,
+        None if call.session_created_at is None else _micros(call.session_created_at),
+        call.read_only,
+        call.event_type,
+        call.extra,
+    ]  # fmt: skip
+    text = orjson.dumps(context).decode()
+    return [text, _micros(call.time), call.request_id, request, call.error_message]
+
+
+def _micros(time: datetime) -> int:
+    if time.tzinfo is UTC:  # what the clocks give: no conversion
+        return (time - _EPOCH) // _MICROSECOND
+    return to_micros(time)
+
+
+def call_context(text: str) -> AuditCall:
+    """The call a context of :func:`call_entry` describes, without what is each call's own
+    (time, request id, parameters, error message); ValueError or TypeError if ``text`` is
+    not such a context."""
+    (
+        service, operation, region, caller, error_code, resources, source_ip, user_agent,
+        access_key_id, account_id, session_micros, read_only, event_type, extra,
+    ) = orjson.loads(text)  # fmt: skip
+    texts = (service, operation, region, source_ip, user_agent, access_key_id, event_type)
+    if not all(type(value) is str for value in texts):
+        raise ValueError("a journaled call is malformed")
+    if not isinstance(resources, list) or not all(type(arn) is str for arn in resources):
+        raise ValueError("a journaled call's resources are malformed")
+    if not isinstance(extra, dict):
+        raise ValueError("a journaled call's extra data is malformed")
+    return AuditCall(
+        time=_EPOCH,
+        service=service,
+        operation=operation,
+        region=region,
+        caller=None if caller is None else _caller(caller),
+        error_code=_text_or_none(error_code),
+        read_only=_flag_or_none(read_only),
+        resources=tuple(resources),
+        event_type=event_type,
+        source_ip=source_ip,
+        user_agent=user_agent,
+        access_key_id=access_key_id,
+        account_id=_text_or_none(account_id),
+        session_created_at=(
+            None if session_micros is None else _EPOCH + timedelta(microseconds=session_micros)
+        ),
+        extra=extra,
+        redacted=True,
+    )
+
+
+def _caller(fields: Any) -> Caller:
+    if not isinstance(fields, list) or len(fields) != 11:
+        raise ValueError("a caller is malformed")
+    if not all(value is None or type(value) in (str, bool) for value in fields):
+        raise ValueError("a caller is malformed")
+    return Caller(*fields)
+
+
+def _flag_or_none(value: Any) -> bool | None:
+    if value is not None and type(value) is not bool:
+        raise ValueError("a journaled call is malformed")
+    return value
+
+
+def _text_or_none(value: Any) -> str | None:
+    if value is not None and type(value) is not str:
+        raise ValueError("a journaled call is malformed")
+    return value
 
 
 def add_prepared(out: JournalRecords, prepared: Prepared) -> None:
@@ -100,18 +285,25 @@ def add_prepared(out: JournalRecords, prepared: Prepared) -> None:
         )  # fmt: skip
 
 
-def decode_frames(data: bytes) -> tuple[JournalBatch, int, Stop]:
-    """The records of the frames at the start of ``data``, how many bytes those frames
-    took, and why reading stopped."""
+def decode_frames(data: bytes, contexts: Contexts | None = None) -> tuple[JournalBatch, int, Stop]:
+    """The calls or records of the frames at the start of ``data``, how many bytes those
+    frames took, and why reading stopped. A batch holds frames of one version: reading
+    ends (``Stop.END``) before a frame of the other. ``contexts``: the calls' contexts
+    known from earlier reads."""
     batch = JournalBatch()
+    contexts = Contexts() if contexts is None else contexts
     offset = 0
+    version = 0
     view = memoryview(data)
     while offset < len(data):
         if offset + _HEADER.size > len(data):
             return batch, offset, Stop.PARTIAL
-        magic, version, length, crc = _HEADER.unpack_from(data, offset)
-        if magic != MAGIC or version != VERSION or length > MAX_FRAME:
+        magic, frame_version, length, crc = _HEADER.unpack_from(data, offset)
+        if magic != MAGIC or frame_version not in (CALLS, RECORDS) or length > MAX_FRAME:
             return batch, offset, Stop.CORRUPT
+        if version and frame_version != version:
+            return batch, offset, Stop.END
+        version = frame_version
         start = offset + _HEADER.size
         if start + length > len(data):
             return batch, offset, Stop.PARTIAL
@@ -119,8 +311,11 @@ def decode_frames(data: bytes) -> tuple[JournalBatch, int, Stop]:
         if zlib.crc32(payload) != crc:
             return batch, offset, Stop.CORRUPT
         try:
-            _decode_payload(payload, batch)
-        except (ValueError, TypeError, IndexError, orjson.JSONDecodeError):
+            if version == CALLS:
+                _decode_calls(payload, batch, contexts)
+            else:
+                _decode_records(payload, batch)
+        except (ValueError, TypeError, IndexError, OverflowError, orjson.JSONDecodeError):
             return batch, offset, Stop.CORRUPT
         offset = start + length
     return batch, offset, Stop.END
@@ -134,8 +329,29 @@ def frame_length(data: bytes) -> int | None:
     return _HEADER.size + length
 
 
-def _decode_payload(payload: memoryview, batch: JournalBatch) -> None:
-    """Add one frame's records to ``batch``: all of them, or none (raising)."""
+def _decode_calls(payload: memoryview, batch: JournalBatch, contexts: Contexts) -> None:
+    """Add one frame's calls to ``batch``: all of them, or none (raising)."""
+    entries = orjson.loads(payload)
+    if not isinstance(entries, list) or not entries:
+        raise ValueError("a frame holds no calls")
+    calls: list[JournalCall] = []
+    for entry in entries:
+        text, micros, request_id, request, message = entry
+        if (
+            type(text) is not str
+            or type(micros) is not int
+            or not 0 <= micros < _MAX_MICROS
+            or type(request_id) is not str
+            or not (request is None or type(request) is dict)
+            or not (message is None or type(message) is str)
+        ):
+            raise ValueError("a journaled call is malformed")
+        calls.append(JournalCall(contexts(text), micros, request_id, request, message))
+    batch.calls += calls
+
+
+def _decode_records(payload: memoryview, batch: JournalBatch) -> None:
+    """Add one version-1 frame's records to ``batch``: all of them, or none (raising)."""
     (meta_len,) = _META_LEN.unpack_from(payload, 0)
     position = _META_LEN.size + meta_len
     entries_meta, usages_meta = orjson.loads(payload[_META_LEN.size : position])

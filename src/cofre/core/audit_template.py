@@ -17,7 +17,7 @@ templates are cheap to rebuild.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -32,6 +32,7 @@ from cofre.core.audit import (
     build_event,
     is_read_only,
     key_usages,
+    logged_request,
 )
 from cofre.core.audit_chain import (
     EventIndex,
@@ -96,6 +97,7 @@ class EventTemplates:
         self._quoted = tuple(_dumps(marker) for marker in self._markers)
         self._cache: dict[tuple[Any, ...], _Template | None] = {}
         self._last_time: tuple[datetime | None, bytes] = (None, b"")
+        self._last_second: tuple[int, bytes] = (-1, b"")
 
     def render(self, call: AuditCall, event_id: str, recipient: str) -> Rendered | None:
         """The record's canonical bytes, its index and the key usages it reports; None when
@@ -187,21 +189,69 @@ class EventTemplates:
         return Rendered(body, index, usages)
 
     def _body(self, template: _Template, call: AuditCall, event_id: str) -> bytes:
-        """The template's parts with the call's values between them (the hot path)."""
-        parts = template.parts
-        pieces = [parts[0]]
-        append = pieces.append
-        for position, slot in enumerate(template.order, 1):
+        """The template's parts with the call's values between them."""
+        values = [b""] * len(_SLOTS)
+        for slot in template.order:
+            values[slot] = self._value(slot, template, call, event_id)
+        return _join(template, values)
+
+    def render_journaled(
+        self,
+        out: JournalRecords,
+        context: tuple[str, AuditCall],
+        own: tuple[int, str, dict[str, Any] | None, str | None],
+        event_id: str,
+        recipient: str,
+        max_bytes: int,
+    ) -> bool:
+        """:meth:`render_into` for a journaled call (the ingester's hot loop): ``context``
+        is the call's context as the journal wrote it (JSON text) and as a call, ``own``
+        its time (µs), request id, parameters (already redacted) and error message. The
+        template is found by the context's text; False, adding nothing, when none fits."""
+        text, call = context
+        micros, request_id, request, message = own
+        key = (text, recipient, message is None, not request_id)
+        template: _Template | None = self._cache.get(key, _MISSING)
+        if template is _MISSING:
+            template = None
+            if not call.extra:
+                whole = replace(
+                    call,
+                    time=_EPOCH + micros * _MICROSECOND,
+                    request_id=request_id,
+                    params=request,
+                    error_message=message,
+                )
+                template = self._build(whole, recipient)
+            if template is not None and template.log_response:
+                template = None  # journaled calls log no response
+            if len(self._cache) >= MAX_TEMPLATES:
+                self._cache.clear()
+            self._cache[key] = template
+        if template is None:
+            return False
+        values = [b""] * len(_SLOTS)
+        for slot in template.order:
             if slot == _EVENT_ID:
-                append(_dumps(event_id))
+                values[slot] = _dumps(event_id)
             elif slot == _EVENT_TIME:
-                append(self._time(call.time))
+                values[slot] = self._time_of(micros)
             elif slot == _REQUEST_ID:
-                append(_dumps(call.request_id))
-            else:
-                append(self._value(slot, template, call, event_id))
-            append(parts[position])
-        return b"".join(pieces)
+                values[slot] = _dumps(request_id)
+            elif slot == _REQUEST:
+                values[slot] = _dumps(request)
+            else:  # the error message (a response slot needs log_response)
+                values[slot] = _dumps(clean_text((message or "")[:MAX_MESSAGE]))
+        body = _join(template, values)
+        if len(body) > max_bytes:
+            return False
+        index = template.index
+        out.bodies.append(body)
+        whole_second = micros - micros % 1_000_000
+        out.entries.append([index.account_id, index.region, whole_second, event_id, len(body)])
+        for arn in template.used_keys:
+            out.usages.append([arn, call.operation, micros, event_id, request_id])
+        return True
 
     def _time(self, time: datetime) -> bytes:
         """``eventTime`` serialised: the same for every call of one second."""
@@ -209,6 +259,15 @@ class EventTemplates:
         cached = self._last_time
         if cached[0] != second:
             cached = self._last_time = (second, _dumps(iso_time(time)))
+        return cached[1]
+
+    def _time_of(self, micros: int) -> bytes:
+        """:meth:`_time` of a time in µs since the epoch."""
+        second = micros // 1_000_000
+        cached = self._last_second
+        if cached[0] != second:
+            when = _EPOCH + timedelta(seconds=second)
+            cached = self._last_second = (second, _dumps(iso_time(when)))
         return cached[1]
 
     def _value(self, slot: int, template: _Template, call: AuditCall, event_id: str) -> bytes:
@@ -221,7 +280,7 @@ class EventTemplates:
         if slot == _REQUEST:
             request = None
             if template.log_request:
-                request = self._redactor(call.service, call.operation, call.params, "input")
+                request = logged_request(call, self._redactor)
             return _dumps(request)
         if slot == _RESPONSE:
             response = None
@@ -264,6 +323,17 @@ class EventTemplates:
         used = tuple(usage.key_arn for usage in key_usages(call, "", recipient))
         order = tuple(slot for _, slot in found)
         return _Template(tuple(parts), order, index, log_request, log_response, used)
+
+
+def _join(template: _Template, values: list[bytes]) -> bytes:
+    """The template's parts with ``values[slot]`` in each gap."""
+    parts = template.parts
+    pieces = [parts[0]]
+    append = pieces.append
+    for position, slot in enumerate(template.order, 1):
+        append(values[slot])
+        append(parts[position])
+    return b"".join(pieces)
 
 
 _MISSING: Any = object()

@@ -25,6 +25,7 @@ from collections.abc import Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from cofre.core.audit import (
     SERVICE_EVENT,
@@ -36,7 +37,7 @@ from cofre.core.audit_chain import (
     ChainMac,
     chain_hash,
 )
-from cofre.core.audit_journal import JournalBatch, Prepared, encode_frame
+from cofre.core.audit_journal import JournalBatch, Prepared, encode_calls
 from cofre.core.audit_redact import ModelSource
 from cofre.core.audit_segment import chain_segment
 from cofre.core.audit_template import JournalRecords
@@ -145,17 +146,21 @@ class AuditTrail(AuditReads, AuditSigning):
                     done(None, error)
             self.writer.submit_many(direct)
             return
-        records = JournalRecords()
+        entries: list[list[Any]] = []
         built: list[Done[AuditReceipt]] = []
         for call, done in items:
             try:
-                self._records.render_into(records, call)
+                entries.append(self._records.journal_entry(call))
             except AuditUnavailableError as error:
                 done(None, error)
                 continue
             built.append(done)
         try:
-            self._write_journal(records)
+            frame = encode_calls(entries) if entries else b""
+        except (TypeError, ValueError):  # a value orjson cannot write: fail just its call
+            frame, built = self._encodable(entries, built)
+        try:
+            self._write_journal(frame)
         except AuditUnavailableError as error:
             for done in built:
                 done(None, error)
@@ -182,9 +187,33 @@ class AuditTrail(AuditReads, AuditSigning):
     def journal_now(self, call: AuditCall) -> None:
         """Write the records of one call to the journal now (the event loop's path under
         light load); ``AuditUnavailableError`` if they could not be built or written."""
-        records = JournalRecords()
-        self._records.render_into(records, call)
-        self._write_journal(records)
+        entry = self._records.journal_entry(call)
+        try:
+            frame = encode_calls([entry])
+        except (TypeError, ValueError) as exc:
+            log.exception("cannot write the audit journal entry of %s.%s", call.service,
+                          call.operation)  # fmt: skip
+            raise AuditUnavailableError() from exc
+        self._write_journal(frame)
+
+    @staticmethod
+    def _encodable(
+        entries: list[list[Any]], dones: list[Done[AuditReceipt]]
+    ) -> tuple[bytes, list[Done[AuditReceipt]]]:
+        """The frame of those ``entries`` that can be written, and their callbacks; the
+        others' calls fail."""
+        kept: list[list[Any]] = []
+        kept_dones: list[Done[AuditReceipt]] = []
+        for entry, done in zip(entries, dones, strict=True):
+            try:
+                encode_calls([entry])
+            except (TypeError, ValueError):
+                log.exception("cannot write an audit journal entry")
+                done(None, AuditUnavailableError())
+                continue
+            kept.append(entry)
+            kept_dones.append(done)
+        return (encode_calls(kept) if kept else b""), kept_dones
 
     def record_then(self, call: AuditCall, done: Done[AuditReceipt]) -> None:
         """Record one call (see :meth:`submit`)."""
@@ -195,15 +224,15 @@ class AuditTrail(AuditReads, AuditSigning):
         """Whether records are journaled (:meth:`submit` then completes before it returns)."""
         return self._journal is not None
 
-    def _write_journal(self, records: JournalRecords) -> None:
-        """Write ``records`` to the journal (one write); ``AuditUnavailableError`` if it
+    def _write_journal(self, frame: bytes) -> None:
+        """Write ``frame`` to the journal (one write); ``AuditUnavailableError`` if it
         cannot, or if the chain is too far behind it."""
         writer, ingester = self._journal, self.ingester
         assert writer is not None and ingester is not None
         if writer.written - self._backlog_checked >= self._backlog_check or self._behind:
             self._check_backlog()
-        if records.bodies:
-            writer.append(encode_frame(records))
+        if frame:
+            writer.append(frame)
             ingester.wake()
 
     def record_sync(self, call: AuditCall, timeout: float = 60.0) -> AuditReceipt:
@@ -261,7 +290,12 @@ class AuditTrail(AuditReads, AuditSigning):
         self.append_in(tx, call)
 
     def _append_journaled(self, tx: WriteTx, batch: JournalBatch) -> None:
-        """Append what the journal held (the ingester's transaction)."""
+        """Append what the journal held (the ingester's transaction), building the
+        records of its calls first."""
+        if batch.calls:
+            records = JournalRecords()
+            self._records.render_journaled(records, batch.calls)
+            batch.add_records(records)
         if not batch.bodies:
             return
         state = tx.lock_audit_chain()

@@ -22,7 +22,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from cofre.core.audit_journal import JournalBatch, Stop, decode_frames, frame_length
+from cofre.core.audit_journal import Contexts, JournalBatch, Stop, decode_frames, frame_length
 from cofre.service.ports import AuditJournal, Storage, WriteTx
 
 log = logging.getLogger(__name__)
@@ -53,6 +53,7 @@ class JournalIngester:
         self._every = False
         self._offsets: dict[str, int] = {}  # name -> offset known to be in the chain
         self._corrupt: set[str] = set()  # reported once, left for the operator
+        self._contexts = Contexts()  # of the journaled calls, parsed once each
 
     def backlog(self) -> int:
         """Bytes of the journals not yet in the chain (all of them, whoever writes or
@@ -157,17 +158,17 @@ class JournalIngester:
             tx.lock_audit_chain()
             offset = int(tx.get_meta(OFFSET_META + name) or 0)
             data = journal.read(name, offset, _READ_BYTES)
-            batch, used, stop = decode_frames(data)
+            batch, used, stop = decode_frames(data, self._contexts)
             if not used and stop is Stop.PARTIAL:
                 needed = frame_length(data)
                 if needed is not None and needed > len(data):  # one frame beyond the limit
                     data = journal.read(name, offset, needed)
-                    batch, used, stop = decode_frames(data)
+                    batch, used, stop = decode_frames(data, self._contexts)
             if used:
                 self._append(tx, batch)
                 tx.set_meta(OFFSET_META + name, str(offset + used))
         self._offsets[name] = offset + used
-        return stop, len(batch.bodies)
+        return stop, len(batch)
 
     def _remove_if_done(self, name: str) -> None:
         """Delete an abandoned journal that the chain holds all of (the caller holds its

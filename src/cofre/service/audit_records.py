@@ -1,13 +1,18 @@
 """Building a call's audit records: by template when one fits (the hot path), the
-general way otherwise (:mod:`cofre.core.audit`, :mod:`cofre.core.audit_template`)."""
+general way otherwise (:mod:`cofre.core.audit`, :mod:`cofre.core.audit_template`); and
+the journal's entry of a call (its parameters redacted; the record is built when the
+journal is appended to the chain)."""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+from collections.abc import Sequence
+from typing import Any
 
-from cofre.core.audit import AuditCall, KeyUsage, build_event, key_usages, recipients
+from cofre.core.audit import API_CALL, AuditCall, KeyUsage, build_event, key_usages, recipients
 from cofre.core.audit_chain import EventIndex, canonical_json, index_event
-from cofre.core.audit_journal import Prepared, add_prepared
+from cofre.core.audit_journal import JournalCall, Prepared, add_prepared, call_entry
 from cofre.core.audit_redact import ModelRedactor, ModelSource
 from cofre.core.audit_template import EventTemplates, JournalRecords
 from cofre.core.crypto import Random
@@ -32,6 +37,46 @@ class RecordBuilder:
             return self._prepare(call)
         except Exception as exc:
             raise _unbuildable(call) from exc
+
+    def journal_entry(self, call: AuditCall) -> list[Any]:
+        """What the journal keeps of ``call`` (on the caller's thread: its parameters are
+        redacted here, so nothing secret is written); ``AuditUnavailableError`` if that
+        cannot be done."""
+        try:
+            request = None
+            if call.event_type == API_CALL:
+                request = self.redactor(call.service, call.operation, call.params, "input")
+            return call_entry(call, request)
+        except Exception as exc:
+            raise _unbuildable(call) from exc
+
+    def render_journaled(self, records: JournalRecords, calls: Sequence[JournalCall]) -> None:
+        """Add the records of journaled calls to ``records`` (the ingester's hot loop:
+        by template, found by the call's context). The calls were answered, so their
+        records must be kept whatever happens: a call whose record does not build is
+        recorded without its parameters."""
+        templates = self._templates
+        for journaled in calls:
+            context = journaled.context
+            if len(context.accounts) == 1:
+                own = (journaled.micros, journaled.request_id, journaled.request,
+                       journaled.message)  # fmt: skip
+                pair = (context.text, context.call)
+                event_id = self._new_id()
+                if templates.render_journaled(
+                    records, pair, own, event_id, context.accounts[0], MAX_EVENT_BYTES
+                ):
+                    continue
+            call = journaled.whole()
+            try:
+                self._render_into(records, call)
+            except Exception:
+                log.exception("the audit record of %s.%s is kept without its parameters",
+                              call.service, call.operation)  # fmt: skip
+                plain = dataclasses.replace(
+                    call, params=None, extra={"parametersOmitted": "the record could not be built"}
+                )
+                self._render_into(records, plain)
 
     def render_into(self, records: JournalRecords, call: AuditCall) -> None:
         """Add the records of ``call`` to ``records`` (the journal's form), or nothing

@@ -6,6 +6,8 @@ closed."""
 from __future__ import annotations
 
 import base64
+import dataclasses
+import json
 import logging
 import os
 import threading
@@ -16,7 +18,7 @@ import pytest
 
 from cofre.config import Settings
 from cofre.core.audit import AuditCall
-from cofre.core.audit_journal import encode_frame
+from cofre.core.audit_journal import encode_calls, encode_records
 from cofre.core.audit_template import JournalRecords
 from cofre.core.crypto import Cipher
 from cofre.errors import AuditUnavailableError
@@ -87,7 +89,7 @@ def test_journaled_records_reach_the_chain_and_the_journal_goes_at_close(
     assert _submit(trail, [encrypt_call(n) for n in range(5)]) == [None] * 5
     assert _submit(trail, [encrypt_call(5)]) == [None]
     [journal] = _journals(services.settings.data_dir)
-    assert journal.read_bytes().count(b'"requestID"') == 6
+    assert journal.read_bytes().count(b'"req-') == 6
     assert _request_ids(services) == []  # answered, not yet chained
     trail.settle()
     assert _request_ids(services) == [f"req-{n}" for n in range(6)]
@@ -112,23 +114,65 @@ def test_two_processes_append_each_record_once(open_services: Callable[[], Servi
     assert first.audit.verify().ok
 
 
+def _entries(*numbers: int) -> list[list[object]]:
+    builder = RecordBuilder(botocore_model, RandomPool())
+    return [builder.journal_entry(encrypt_call(n)) for n in numbers]
+
+
 def test_a_dead_writers_journal_is_taken_in_and_deleted_even_with_a_torn_tail(
     tmp_path: Path, root_key: str, open_services: Callable[[], Services]
 ) -> None:
     data_dir = tmp_path / "data"
     files = JournalFiles(journal_dir(data_dir), flush=False)
-    records = JournalRecords()
-    services = open_services()  # builds the schema; its trail renders the records
-    for n in range(3):
-        RecordBuilder(botocore_model, RandomPool()).render_into(records, encrypt_call(n))
-    files.append(encode_frame(records))
+    services = open_services()  # builds the schema; its trail builds the records
+    files.append(encode_calls(_entries(0, 1, 2)))
     [journal] = _journals(data_dir)
     with journal.open("ab") as tail:  # the process died in the middle of its next write
-        tail.write(encode_frame(records)[:40])
+        tail.write(encode_calls(_entries(3))[:40])
     files.close()  # ... and with it its lock
     services.audit.start_ingesting()
     assert _request_ids(services) == ["req-0", "req-1", "req-2"]
     assert _journals(data_dir) == []
+    assert services.audit.verify().ok
+
+
+def test_a_journal_of_records_from_an_earlier_version_is_taken_in(
+    tmp_path: Path, open_services: Callable[[], Services]
+) -> None:
+    data_dir = tmp_path / "data"
+    files = JournalFiles(journal_dir(data_dir), flush=False)
+    services = open_services()
+    records = JournalRecords()  # version 1 journals held finished records
+    for n in range(3):
+        RecordBuilder(botocore_model, RandomPool()).render_into(records, encrypt_call(n))
+    files.append(encode_records(records))
+    files.close()
+    services.audit.settle()
+    assert _request_ids(services) == ["req-0", "req-1", "req-2"]
+    assert _journals(data_dir) == []
+    assert services.audit.verify().ok
+
+
+def test_journaled_records_are_the_records_of_the_calls(
+    open_services: Callable[[], Services],
+) -> None:
+    """A record built from the journal is the record the call itself gives, but for its
+    event id: same bytes through the template and the general way alike."""
+    services = open_services()
+    calls = [encrypt_call(0), encrypt_call(1)]
+    calls.append(dataclasses.replace(encrypt_call(2), error_code="AccessDeniedException",
+                                     error_message="not allowed"))  # fmt: skip
+    calls.append(dataclasses.replace(encrypt_call(3), extra={"note": "general way"}))
+    _submit(services.audit, calls)
+    services.audit.settle()
+    stored = audit_db.stored_events(services.settings.data_dir, None)
+    builder = RecordBuilder(botocore_model, RandomPool())
+    for event, call in zip(stored, calls, strict=True):
+        [(body, _)] = builder.prepared(call).entries
+        expected = json.loads(body)
+        assert event["eventID"] != expected.pop("eventID")
+        event.pop("eventID")
+        assert event == expected
 
 
 def test_a_damaged_journal_stops_and_is_kept(
@@ -137,11 +181,7 @@ def test_a_damaged_journal_stops_and_is_kept(
     data_dir = tmp_path / "data"
     services = open_services()
     files = JournalFiles(journal_dir(data_dir), flush=False)
-    frames = []
-    for n in range(3):
-        records = JournalRecords()
-        RecordBuilder(botocore_model, RandomPool()).render_into(records, encrypt_call(n))
-        frames.append(encode_frame(records))
+    frames = [encode_calls(_entries(n)) for n in range(3)]
     garbled = bytearray(frames[1])
     garbled[-5] ^= 0x01
     for frame in (frames[0], bytes(garbled), frames[2]):
@@ -165,7 +205,7 @@ def test_calls_fail_closed_while_the_chain_takes_nothing(
         Cipher(base64.b64decode(root_key)),
         botocore_model,  # type: ignore[arg-type]
         journal=JournalFiles(journal_dir(tmp_path / "data"), flush=False),
-        max_backlog=2000,
+        max_backlog=1200,
         backlog_check=1,
     )
     try:
@@ -173,7 +213,7 @@ def test_calls_fail_closed_while_the_chain_takes_nothing(
         audit_db.block_audit(tmp_path / "data", None, True)
         trail.settle()  # fails: the database refuses segments
         assert _submit(trail, [encrypt_call(n) for n in range(1, 4)]) == [None] * 3
-        [error] = _submit(trail, [encrypt_call(4)])  # now over 2000 bytes behind
+        [error] = _submit(trail, [encrypt_call(4)])  # now over 1200 bytes behind
         assert isinstance(error, AuditUnavailableError)
         audit_db.block_audit(tmp_path / "data", None, False)
         trail.settle()
@@ -183,3 +223,25 @@ def test_calls_fail_closed_while_the_chain_takes_nothing(
         assert _request_ids(services) == ["req-0", "req-1", "req-2", "req-3", "req-5"]
     finally:
         trail.close()
+
+
+def test_a_call_whose_entry_cannot_be_written_fails_alone(
+    open_services: Callable[[], Services],
+) -> None:
+    services = open_services()
+    huge = dataclasses.replace(
+        encrypt_call(1), operation="GenerateRandom", params={"NumberOfBytes": 2**70}
+    )  # an integer JSON cannot carry
+    outcomes: dict[str, BaseException | None] = {}
+
+    def noting(name: str) -> Callable[[object, BaseException | None], None]:
+        return lambda _receipt, error: outcomes.__setitem__(name, error)
+
+    calls = (encrypt_call(0), huge, encrypt_call(2))
+    services.audit.submit([(call, noting(call.request_id)) for call in calls])
+    assert outcomes["req-0"] is None and outcomes["req-2"] is None
+    assert isinstance(outcomes["req-1"], AuditUnavailableError)
+    with pytest.raises(AuditUnavailableError):
+        services.audit.journal_now(huge)
+    services.audit.settle()
+    assert _request_ids(services) == ["req-0", "req-2"]
