@@ -14,7 +14,7 @@ from cofre.api.audited import Attempt, claimed_scope
 from cofre.api.exchange import Incoming, raw_header
 from cofre.api.sigv4 import HttpRequest, SigV4Verifier
 from cofre.core.ids import is_region
-from cofre.core.principals import Caller
+from cofre.core.principals import Caller, Credential
 from cofre.errors import (
     CofreError,
     ExpiredTokenError,
@@ -44,6 +44,42 @@ class _Secrets:
         return None if entry is None else entry.secret
 
 
+class _Callers:
+    """One :class:`Caller` per credential and origin, reused by the requests that share
+    them (a caller is immutable; building one per request cost more than finding it, and
+    the audit records of calls with one caller are built from one template)."""
+
+    def __init__(self, limit: int = 4096) -> None:
+        # by the credential's identity (the key cache hands out one object per credential
+        # until it changes; the entry holds it, so its id is not reused meanwhile)
+        self._known: dict[tuple[object, ...], tuple[Credential, Caller]] = {}
+        self._limit = limit
+
+    def get(
+        self, credential: Credential, region: str, source_ip: str, user_agent: str, secure: bool
+    ) -> Caller:
+        key = (id(credential), region, source_ip, user_agent, secure)
+        known = self._known.get(key)
+        if known is not None and known[0] is credential:
+            return known[1]
+        caller = Caller(
+            account_id=credential.account_id,
+            principal_arn=credential.principal_arn,
+            access_key_id=credential.access_key_id,
+            region=region,
+            source_ip=source_ip,
+            user_agent=user_agent,
+            secure_transport=secure,
+            user_name=credential.user_name,
+            principal_id=credential.principal_id,
+            role_arn=credential.role_arn,
+        )
+        if len(self._known) >= self._limit:
+            self._known.clear()
+        self._known[key] = (credential, caller)
+        return caller
+
+
 class Authenticator:
     def __init__(
         self, services: Services, regions: frozenset[str], json_services: frozenset[str]
@@ -53,6 +89,7 @@ class Authenticator:
         self._signing_names = json_services
         self._secrets = _Secrets(services)
         self._verifier = SigV4Verifier(self._secrets)
+        self._callers = _Callers()
 
     def authenticate(self, request: Incoming, attempt: Attempt) -> Caller:
         assert request.body is not None
@@ -123,16 +160,7 @@ class Authenticator:
             attempt.service = signed.service  # Query requests: the scope tells the service
         if credential.role_arn is not None:
             attempt.session_created_at = credential.created_at
-        attempt.caller = caller = Caller(
-            account_id=credential.account_id,
-            principal_arn=credential.principal_arn,
-            access_key_id=signed.access_key_id,
-            region=signed.region,
-            source_ip=request.client_ip,
-            user_agent=attempt.user_agent,
-            secure_transport=request.secure,
-            user_name=credential.user_name,
-            principal_id=credential.principal_id,
-            role_arn=credential.role_arn,
+        attempt.caller = caller = self._callers.get(
+            credential, signed.region, request.client_ip, attempt.user_agent, request.secure
         )
         return caller

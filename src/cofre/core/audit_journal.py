@@ -72,7 +72,7 @@ class JournalContext:
     accounts: tuple[str, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: one per journaled call, and frozen costs ~1 µs
 class JournalCall:
     """A journaled call: its context, time (µs), request id, parameters (redacted) and
     error message."""
@@ -171,19 +171,28 @@ def encode_records(records: JournalRecords) -> bytes:
     return _HEADER.pack(MAGIC, RECORDS, len(payload), zlib.crc32(payload)) + payload
 
 
-def call_entry(call: AuditCall, request: dict[str, Any] | None) -> list[Any]:
+def call_entry(
+    call: AuditCall, request: dict[str, Any] | None, texts: ContextTexts | None = None
+) -> list[Any]:
     """What the journal keeps of ``call``, with ``request`` its parameters as the record
     logs them (redacted): ``[context, time (µs), request id, request, error message]``,
-    where the context (:func:`call_context`) is what calls of one caller, operation and
-    outcome share -- JSON text, so that the ingester builds the records of calls with one
-    context from one template, found by that text. Only calls whose record logs no
-    response are journaled (read-only ones: CloudTrail logs no response for them);
-    ValueError for any other."""
+    where the context is what calls of one caller, operation and outcome share -- JSON text
+    (:func:`context_text`), so that the ingester builds the records of calls with one
+    context from one template, found by that text. ``texts``: contexts written before.
+    Only calls whose record logs no response are journaled (read-only ones: CloudTrail
+    logs no response for them); ValueError for any other."""
     read_only = call.read_only
     if read_only is None:
         read_only = is_read_only(call.service, call.operation)
     if not read_only and call.error_code is None and call.event_type == API_CALL:
         raise ValueError("only calls whose record logs no response are journaled")
+    text = context_text(call) if texts is None else texts(call)
+    return [text, _micros(call.time), call.request_id, request, call.error_message]
+
+
+def context_text(call: AuditCall) -> str:
+    """The context of ``call`` in the journal: all of it but its time, request id,
+    parameters and error message."""
     caller = call.caller
     context = [
         call.service,
@@ -205,8 +214,36 @@ def call_entry(call: AuditCall, request: dict[str, Any] | None) -> list[Any]:
         call.event_type,
         call.extra,
     ]  # fmt: skip
-    text = orjson.dumps(context).decode()
-    return [text, _micros(call.time), call.request_id, request, call.error_message]
+    return orjson.dumps(context).decode()
+
+
+class ContextTexts:
+    """:func:`context_text` of calls, each written once per caller object and outcome (a
+    bounded cache; the pipeline reuses a caller for the requests of one credential and
+    origin)."""
+
+    def __init__(self, limit: int = 4096) -> None:
+        self._known: dict[tuple[Any, ...], tuple[object, str]] = {}
+        self._limit = limit
+
+    def __call__(self, call: AuditCall) -> str:
+        if call.extra:
+            return context_text(call)
+        caller = call.caller
+        key = (
+            id(caller), call.service, call.operation, call.region, call.error_code,
+            call.resources if type(call.resources) is tuple else tuple(call.resources),
+            call.source_ip, call.user_agent, call.access_key_id, call.account_id,
+            call.session_created_at, call.read_only, call.event_type,
+        )  # fmt: skip
+        known = self._known.get(key)
+        if known is not None and known[0] is caller:  # the entry keeps its id taken
+            return known[1]
+        text = context_text(call)
+        if len(self._known) >= self._limit:
+            self._known.clear()
+        self._known[key] = (caller, text)
+        return text
 
 
 def _micros(time: datetime) -> int:

@@ -177,7 +177,7 @@ class _Compiler:
             members[name] = (lower_first(name), self.plan(ref["shape"]))
 
         def structure(value: Any) -> Any:
-            if not isinstance(value, Mapping):
+            if type(value) is not dict and not isinstance(value, Mapping):  # dict: quick
                 return _DROP
             out: dict[str, Any] = {}
             for name, item in value.items():  # the members given, not every one the model has
@@ -213,7 +213,7 @@ class _Compiler:
         value_plan = self.plan(shape["value"]["shape"])
 
         def mapping(value: Any) -> Any:
-            if not isinstance(value, Mapping):
+            if type(value) is not dict and not isinstance(value, Mapping):
                 return _DROP
             out: dict[str, Any] = {}
             plan = value_plan.plan

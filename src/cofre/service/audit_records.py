@@ -12,7 +12,13 @@ from typing import Any
 
 from cofre.core.audit import API_CALL, AuditCall, KeyUsage, build_event, key_usages, recipients
 from cofre.core.audit_chain import EventIndex, canonical_json, index_event
-from cofre.core.audit_journal import JournalCall, Prepared, add_prepared, call_entry
+from cofre.core.audit_journal import (
+    ContextTexts,
+    JournalCall,
+    Prepared,
+    add_prepared,
+    call_entry,
+)
 from cofre.core.audit_redact import ModelRedactor, ModelSource
 from cofre.core.audit_template import EventTemplates, JournalRecords
 from cofre.core.crypto import Random
@@ -29,6 +35,7 @@ class RecordBuilder:
         self.redactor = ModelRedactor(models)
         self._templates = EventTemplates(self.redactor, random(16).hex())
         self._new_id = CountingIds(random)  # event ids
+        self._contexts = ContextTexts()  # of the calls journaled (the event loop's)
 
     def prepared(self, call: AuditCall) -> Prepared:
         """The records of ``call``, built and ready to submit (on the caller's thread);
@@ -46,7 +53,7 @@ class RecordBuilder:
             request = None
             if call.event_type == API_CALL:
                 request = self.redactor(call.service, call.operation, call.params, "input")
-            return call_entry(call, request)
+            return call_entry(call, request, self._contexts)
         except Exception as exc:
             raise _unbuildable(call) from exc
 

@@ -19,9 +19,11 @@ from cofre.core.audit import AuditCall
 from cofre.core.audit_journal import (
     CALLS,
     Contexts,
+    ContextTexts,
     JournalBatch,
     Stop,
     call_entry,
+    context_text,
     decode_frames,
     encode_calls,
     encode_records,
@@ -199,3 +201,19 @@ def test_contexts_are_bounded() -> None:
     assert contexts(texts[0]) is first
     contexts(texts[1]), contexts(texts[2])  # the cache was emptied on the way
     assert contexts(texts[0]) is not first and contexts(texts[0]) == first
+
+
+def test_context_texts_are_the_contexts_of_their_calls() -> None:
+    texts = ContextTexts(limit=3)
+    calls = [
+        _call(1),
+        _call(2),  # another call of the same context
+        _call(3, caller=dataclasses.replace(ROLE, user_agent="other/2.0")),
+        _call(4, error_code="AccessDeniedException", error_message="no"),
+        _call(5, extra={"note": "x"}),
+        _call(6, resources=[KEY]),  # a list rather than a tuple
+    ]
+    for call in calls * 2:  # the second time round from the cache (or after emptying it)
+        assert texts(call) == context_text(call)
+    assert texts(calls[0]) is texts(calls[1])
+    assert len({texts(call) for call in calls}) == 4
