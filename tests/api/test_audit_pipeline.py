@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from tests.conftest import BACKENDS
@@ -349,3 +350,19 @@ def test_every_acknowledged_call_survives_kill_9(own_server: CofreServer) -> Non
     env = {**os.environ, "COFRE_ROOT_KEY": own_server.root_key}
     result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_each_record_names_its_own_user_agent_and_region(server: CofreServer) -> None:
+    """Calls of one credential from clients that differ in user agent or Region keep
+    their own in their records (the server reuses what it learns of a caller)."""
+    arn = server.client("kms").create_key()["KeyMetadata"]["Arn"]
+    answers = []
+    for agent in ("first-app/1.0", "second-app/2.0", "first-app/1.0"):
+        kms = server.client("kms", config=Config(user_agent_extra=agent))
+        answers.append((agent, kms.encrypt(KeyId=arn, Plaintext=b"x")))
+    west = server.client("kms", region_name="eu-west-1")
+    missing = _fails(west.encrypt, KeyId=arn, Plaintext=b"x")  # that key is in us-east-1
+    _settle(server)
+    for agent, answer in answers:
+        assert _record(server, answer)["userAgent"].endswith(agent)
+    assert _record(server, missing)["awsRegion"] == "eu-west-1"
