@@ -1,9 +1,9 @@
 """The audit trail: every call recorded, durably, before its response leaves (ADR 11).
 
-Read-only calls -- the hot path -- have their records written to this process's journal
-(:meth:`AuditTrail.submit`, :meth:`AuditTrail.journal_now`), and an ingester
-(:mod:`cofre.service.audit_ingest`) appends the journals to the hash chain in large
-batches. Mutating calls append their records inside their own write transaction
+Read-only calls -- the hot path -- are written to this process's journal, their
+parameters redacted (:meth:`AuditTrail.submit`, :meth:`AuditTrail.journal_now`), and an
+ingester (:mod:`cofre.service.audit_ingest`) builds their records and appends them to the
+hash chain in large batches. Mutating calls append their records inside their own write transaction
 (:meth:`AuditTrail.append_in`), as do the server's background key events.
 ``AuditTrail.record`` (tests, tools) commits straight to the chain through the
 group-commit writer (:mod:`cofre.service.audit_writer`). Whatever fails to be recorded
@@ -185,8 +185,8 @@ class AuditTrail(AuditReads, AuditSigning):
             raise AuditUnavailableError("The audit trail is behind its journal.")
 
     def journal_now(self, call: AuditCall) -> None:
-        """Write the records of one call to the journal now (the event loop's path under
-        light load); ``AuditUnavailableError`` if they could not be built or written."""
+        """Write one call to the journal now (the event loop's path under light load);
+        ``AuditUnavailableError`` if it could not be written."""
         entry = self._records.journal_entry(call)
         try:
             frame = encode_calls([entry])

@@ -1,8 +1,8 @@
 """Emptying the audit journal into the chain (ADR 11, "The journal").
 
 Read-only calls -- the hot path: Encrypt, Decrypt, GenerateDataKey, Sign... -- answer once
-their records are in the journal (:class:`~cofre.service.ports.AuditJournal`). An
-ingester appends them to the hash chain soon after, in large batches: one write
+they are in the journal (:class:`~cofre.service.ports.AuditJournal`). An ingester builds
+their records and appends them to the hash chain soon after, in large batches: one write
 transaction takes whatever whole frames a journal holds past the offset recorded in the
 database, appends their records as one segment and moves that offset, all under the
 chain lock -- so every frame is appended exactly once, whichever process or node gets to
