@@ -49,7 +49,6 @@ _HEADER = struct.Struct(">2sBII")
 _META_LEN = struct.Struct(">I")
 MAX_FRAME = 64 * 1024 * 1024
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MICROSECOND = timedelta(microseconds=1)
 _MAX_MICROS = 253_402_300_800_000_000  # 10000-01-01: past datetime's range
 
 
@@ -187,7 +186,7 @@ def call_entry(
     if not read_only and call.error_code is None and call.event_type == API_CALL:
         raise ValueError("only calls whose record logs no response are journaled")
     text = context_text(call) if texts is None else texts(call)
-    return [text, _micros(call.time), call.request_id, request, call.error_message]
+    return [text, to_micros(call.time), call.request_id, request, call.error_message]
 
 
 def context_text(call: AuditCall) -> str:
@@ -209,7 +208,7 @@ def context_text(call: AuditCall) -> str:
         call.user_agent,
         call.access_key_id,
         call.account_id,
-        None if call.session_created_at is None else _micros(call.session_created_at),
+        None if call.session_created_at is None else to_micros(call.session_created_at),
         call.read_only,
         call.event_type,
         call.extra,
@@ -244,12 +243,6 @@ class ContextTexts:
             self._known.clear()
         self._known[key] = (caller, text)
         return text
-
-
-def _micros(time: datetime) -> int:
-    if time.tzinfo is UTC:  # what the clocks give: no conversion
-        return (time - _EPOCH) // _MICROSECOND
-    return to_micros(time)
 
 
 def call_context(text: str) -> AuditCall:

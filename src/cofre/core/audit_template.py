@@ -17,9 +17,9 @@ templates are cheap to rebuild.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
@@ -42,6 +42,9 @@ from cofre.core.audit_chain import (
     whole_second,
 )
 from cofre.core.audit_redact import clean_text, iso_time
+
+if TYPE_CHECKING:  # the journal's format builds on this module's JournalRecords
+    from cofre.core.audit_journal import JournalCall
 
 MAX_TEMPLATES = 4096
 _SLOTS = (
@@ -198,31 +201,23 @@ class EventTemplates:
     def render_journaled(
         self,
         out: JournalRecords,
-        context: tuple[str, AuditCall],
-        own: tuple[int, str, dict[str, Any] | None, str | None],
+        journaled: JournalCall,
         event_id: str,
         recipient: str,
         max_bytes: int,
     ) -> bool:
-        """:meth:`render_into` for a journaled call (the ingester's hot loop): ``context``
-        is the call's context as the journal wrote it (JSON text) and as a call, ``own``
-        its time (µs), request id, parameters (already redacted) and error message. The
-        template is found by the context's text; False, adding nothing, when none fits."""
-        text, call = context
-        micros, request_id, request, message = own
-        key = (text, recipient, message is None, not request_id)
+        """:meth:`render_into` for a journaled call (the ingester's hot loop): the
+        template is found by the text of the call's context, and filled from the call's
+        own fields as the journal holds them (its parameters already redacted); False,
+        adding nothing, when none fits."""
+        context = journaled.context
+        micros, request_id, message = journaled.micros, journaled.request_id, journaled.message
+        key = (context.text, recipient, message is None, not request_id)
         template: _Template | None = self._cache.get(key, _MISSING)
         if template is _MISSING:
             template = None
-            if not call.extra:
-                whole = replace(
-                    call,
-                    time=_EPOCH + micros * _MICROSECOND,
-                    request_id=request_id,
-                    params=request,
-                    error_message=message,
-                )
-                template = self._build(whole, recipient)
+            if not context.call.extra:
+                template = self._build(journaled.whole(), recipient)
             if template is not None and template.log_response:
                 template = None  # journaled calls log no response
             if len(self._cache) >= MAX_TEMPLATES:
@@ -239,7 +234,7 @@ class EventTemplates:
             elif slot == _REQUEST_ID:
                 values[slot] = _dumps(request_id)
             elif slot == _REQUEST:
-                values[slot] = _dumps(request)
+                values[slot] = _dumps(journaled.request)
             else:  # the error message (a response slot needs log_response)
                 values[slot] = _dumps(clean_text((message or "")[:MAX_MESSAGE]))
         body = _join(template, values)
@@ -250,7 +245,7 @@ class EventTemplates:
         whole_second = micros - micros % 1_000_000
         out.entries.append([index.account_id, index.region, whole_second, event_id, len(body)])
         for arn in template.used_keys:
-            out.usages.append([arn, call.operation, micros, event_id, request_id])
+            out.usages.append([arn, context.call.operation, micros, event_id, request_id])
         return True
 
     def _time(self, time: datetime) -> bytes:

@@ -64,16 +64,11 @@ class RecordBuilder:
         recorded without its parameters."""
         templates = self._templates
         for journaled in calls:
-            context = journaled.context
-            if len(context.accounts) == 1:
-                own = (journaled.micros, journaled.request_id, journaled.request,
-                       journaled.message)  # fmt: skip
-                pair = (context.text, context.call)
-                event_id = self._new_id()
-                if templates.render_journaled(
-                    records, pair, own, event_id, context.accounts[0], MAX_EVENT_BYTES
-                ):
-                    continue
+            accounts = journaled.context.accounts
+            if len(accounts) == 1 and templates.render_journaled(
+                records, journaled, self._new_id(), accounts[0], MAX_EVENT_BYTES
+            ):
+                continue
             call = journaled.whole()
             try:
                 self._render_into(records, call)
