@@ -293,26 +293,16 @@ class Pipeline:
         if not self.services.audit.journaled:
             return self._audited(attempt, outcome, resources, self._loop_future())
         call, query = self._call_of(attempt, outcome, resources)
-        bursts = self._on_loop()[1]
-        if bursts.batching():
-            return self._audited_later(attempt, call, query, outcome.response, bursts)
+        completions, bursts = self._on_loop()
+        if bursts.batching():  # the response waits for the end of the turn
+            done = completions.loop.create_future()
+            bursts.add((call, self._answer_when_recorded(done, outcome.response, attempt, query)))
+            return done
         try:
             self.services.audit.journal_now(call)
         except AuditUnavailableError:
             return self._error(AuditUnavailableError(), attempt, query)
         return outcome.response
-
-    def _audited_later(
-        self,
-        attempt: Attempt,
-        call: AuditCall,
-        query: bool,
-        response: Outgoing,
-        bursts: Bursts[tuple[AuditCall, Done[AuditReceipt]]],
-    ) -> asyncio.Future[Outgoing]:
-        done = self._loop_future()
-        bursts.add((call, self._answer_when_recorded(done, response, attempt, query)))
-        return done
 
     def _call_of(
         self, attempt: Attempt, outcome: _Outcome, resources: Sequence[str]

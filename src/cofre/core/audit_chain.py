@@ -122,6 +122,9 @@ _CHAIN_BASE = hashlib.sha256(_CHAIN_DOMAIN)  # copied per row: no digest lookup 
 _HEADER = struct.Struct(">BQH")
 _LENGTH = struct.Struct(">Q")
 _MAC_HEADER = struct.Struct(">BQ")
+_SHA256_BLOCK = 64
+_IPAD = bytes(x ^ 0x36 for x in range(256))
+_OPAD = bytes(x ^ 0x5C for x in range(256))
 
 
 def chain_hash(prev_hash: bytes, seq: int, canonical: bytes) -> bytes:
@@ -142,17 +145,26 @@ def chain_hash(prev_hash: bytes, seq: int, canonical: bytes) -> bytes:
 
 
 class ChainMac:
-    """``chain_mac`` under one key, with the key schedule done once."""
+    """``chain_mac`` under one key: HMAC-SHA256 (RFC 2104) spelt out, with the inner hash
+    (over the padded key and the domain) and the outer one (over the padded key) begun
+    once, so that each MAC is two copies and two short updates -- half of what the
+    ``hmac`` module's ``copy()`` costs per record in the appender's hot loop."""
 
-    __slots__ = ("_base",)
+    __slots__ = ("_inner", "_outer")
 
     def __init__(self, key: bytes) -> None:
-        self._base = hmac.new(key, _MAC_DOMAIN, hashlib.sha256)
+        if len(key) > _SHA256_BLOCK:
+            key = hashlib.sha256(key).digest()
+        key = key.ljust(_SHA256_BLOCK, b"\x00")
+        self._inner = hashlib.sha256(key.translate(_IPAD) + _MAC_DOMAIN)
+        self._outer = hashlib.sha256(key.translate(_OPAD))
 
     def __call__(self, seq: int, hash_: bytes) -> bytes:
-        mac = self._base.copy()
-        mac.update(_MAC_HEADER.pack(CHAIN_VERSION, seq) + hash_)
-        return mac.digest()
+        inner = self._inner.copy()
+        inner.update(_MAC_HEADER.pack(CHAIN_VERSION, seq) + hash_)
+        outer = self._outer.copy()
+        outer.update(inner.digest())
+        return outer.digest()
 
 
 def chain_mac(key: bytes, seq: int, hash_: bytes) -> bytes:

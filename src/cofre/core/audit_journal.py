@@ -49,6 +49,7 @@ _HEADER = struct.Struct(">2sBII")
 _META_LEN = struct.Struct(">I")
 MAX_FRAME = 64 * 1024 * 1024
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
 _MAX_MICROS = 253_402_300_800_000_000  # 10000-01-01: past datetime's range
 
 
@@ -180,13 +181,20 @@ def call_entry(
     context from one template, found by that text. ``texts``: contexts written before.
     Only calls whose record logs no response are journaled (read-only ones: CloudTrail
     logs no response for them); ValueError for any other."""
+    text = journaled_context(call) if texts is None else texts(call)
+    return [text, (call.time - _EPOCH) // _MICROSECOND, call.request_id, request,
+            call.error_message]  # fmt: skip
+
+
+def journaled_context(call: AuditCall) -> str:
+    """:func:`context_text` of a call that may be journaled (its record logs no
+    response); ValueError for any other."""
     read_only = call.read_only
     if read_only is None:
         read_only = is_read_only(call.service, call.operation)
     if not read_only and call.error_code is None and call.event_type == API_CALL:
         raise ValueError("only calls whose record logs no response are journaled")
-    text = context_text(call) if texts is None else texts(call)
-    return [text, to_micros(call.time), call.request_id, request, call.error_message]
+    return context_text(call)
 
 
 def context_text(call: AuditCall) -> str:
@@ -217,9 +225,9 @@ def context_text(call: AuditCall) -> str:
 
 
 class ContextTexts:
-    """:func:`context_text` of calls, each written once per caller object and outcome (a
-    bounded cache; the pipeline reuses a caller for the requests of one credential and
-    origin)."""
+    """:func:`journaled_context` of calls, each written (and checked) once per caller
+    object and outcome: a bounded cache, whose key holds all the check looks at. The
+    pipeline reuses a caller for the requests of one credential and origin."""
 
     def __init__(self, limit: int = 4096) -> None:
         self._known: dict[tuple[Any, ...], tuple[object, str]] = {}
@@ -227,7 +235,7 @@ class ContextTexts:
 
     def __call__(self, call: AuditCall) -> str:
         if call.extra:
-            return context_text(call)
+            return journaled_context(call)
         caller = call.caller
         key = (
             id(caller), call.service, call.operation, call.region, call.error_code,
@@ -238,7 +246,7 @@ class ContextTexts:
         known = self._known.get(key)
         if known is not None and known[0] is caller:  # the entry keeps its id taken
             return known[1]
-        text = context_text(call)
+        text = journaled_context(call)
         if len(self._known) >= self._limit:
             self._known.clear()
         self._known[key] = (caller, text)

@@ -228,6 +228,9 @@ class _Compiler:
         return mapping
 
 
+_UNPLANNED: Any = object()
+
+
 class ModelRedactor:
     """Compiled redaction plans for every service whose model ``models`` returns."""
 
@@ -278,7 +281,9 @@ class ModelRedactor:
         unknown service or operation, or nothing left)."""
         if not params:
             return None
-        plan = self._plan(service, operation, direction)
+        plan = self._plans.get((service, operation, direction), _UNPLANNED)
+        if plan is _UNPLANNED:  # compiled once per operation and direction
+            plan = self._plan(service, operation, direction)
         if plan is None:
             return None
         kept = plan(params)

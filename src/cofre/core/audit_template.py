@@ -17,8 +17,10 @@ templates are cheap to rebuild.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -44,6 +46,8 @@ from cofre.core.audit_chain import (
 from cofre.core.audit_redact import clean_text, iso_time
 
 if TYPE_CHECKING:  # the journal's format builds on this module's JournalRecords
+    from collections.abc import Sequence
+
     from cofre.core.audit_journal import JournalCall
 
 MAX_TEMPLATES = 4096
@@ -58,12 +62,15 @@ _SLOTS = (
 _EVENT_ID, _EVENT_TIME, _REQUEST_ID, _REQUEST, _RESPONSE = 1, 2, 3, 4, 5
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
+_NO_MESSAGE = b'""'  # the errorMessage of an error without one
 
 
 @dataclass(frozen=True, slots=True)
 class _Template:
     parts: tuple[bytes, ...]  # the bytes around the slots, len(order) + 1 of them
     order: tuple[int, ...]  # which slot (index into _SLOTS) each gap takes
+    form: bytes  # the parts joined by %s, their own % doubled: form % pick(values) fills
+    pick: Callable[[Sequence[bytes]], Any]  # the values (by slot) in the gaps' order
     index: EventIndex  # event_id and event_time are per call
     log_request: bool
     log_response: bool
@@ -225,19 +232,15 @@ class EventTemplates:
             self._cache[key] = template
         if template is None:
             return False
-        values = [b""] * len(_SLOTS)
-        for slot in template.order:
-            if slot == _EVENT_ID:
-                values[slot] = _dumps(event_id)
-            elif slot == _EVENT_TIME:
-                values[slot] = self._time_of(micros)
-            elif slot == _REQUEST_ID:
-                values[slot] = _dumps(request_id)
-            elif slot == _REQUEST:
-                values[slot] = _dumps(journaled.request)
-            else:  # the error message (a response slot needs log_response)
-                values[slot] = _dumps(clean_text((message or "")[:MAX_MESSAGE]))
-        body = _join(template, values)
+        values = (  # by slot; a response slot needs log_response, so it is never filled
+            _NO_MESSAGE if message is None else _dumps(clean_text(message[:MAX_MESSAGE])),
+            _dumps(event_id),
+            self._time_of(micros),
+            _dumps(request_id),
+            _dumps(journaled.request),
+            b"",
+        )
+        body: bytes = template.form % template.pick(values)
         if len(body) > max_bytes:
             return False
         index = template.index
@@ -317,18 +320,24 @@ class EventTemplates:
         parts.append(body[start:])
         used = tuple(usage.key_arn for usage in key_usages(call, "", recipient))
         order = tuple(slot for _, slot in found)
-        return _Template(tuple(parts), order, index, log_request, log_response, used)
+        form = b"%s".join(part.replace(b"%", b"%%") for part in parts)
+        return _Template(
+            tuple(parts), order, form, _picker(order), index, log_request, log_response, used
+        )
 
 
 def _join(template: _Template, values: list[bytes]) -> bytes:
     """The template's parts with ``values[slot]`` in each gap."""
-    parts = template.parts
-    pieces = [parts[0]]
-    append = pieces.append
-    for position, slot in enumerate(template.order, 1):
-        append(values[slot])
-        append(parts[position])
-    return b"".join(pieces)
+    body: bytes = template.form % template.pick(values)
+    return body
+
+
+def _picker(order: tuple[int, ...]) -> Callable[[Sequence[bytes]], Any]:
+    """What takes the values of ``order``'s slots, in that order, for ``%``: a tuple, or
+    the one value itself (what ``%`` takes for a single ``%s``)."""
+    if not order:
+        return lambda _values: ()
+    return itemgetter(*order)
 
 
 _MISSING: Any = object()

@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 
 from cofre.core.audit_chain import (
     GENESIS_HASH,
+    ChainMac,
     DigestKind,
     canonical_json,
     chain_hash,
@@ -149,6 +150,19 @@ def test_canonical_json_matches_the_stdlib_construction(event: dict[str, Any]) -
     except TypeError:  # lone surrogates: Cofre cleans text before it gets here
         return
     assert ours == _canonical(event)
+
+
+@given(
+    st.binary(max_size=200),
+    st.integers(min_value=0, max_value=2**64 - 1),
+    st.binary(min_size=32, max_size=32),
+)
+def test_chain_mac_object_is_hmac_sha256(key: bytes, seq: int, hash_: bytes) -> None:
+    """The appender's ChainMac (HMAC spelt out over pre-begun hashes) gives exactly the
+    stdlib's HMAC of the format page's message, for keys shorter and longer than a block."""
+    message = b"cofre/audit-mac\x00" + struct.pack(">BQ", 1, seq) + hash_
+    expected = hmac.new(key, message, hashlib.sha256).digest()
+    assert ChainMac(key)(seq, hash_) == expected == chain_mac(key, seq, hash_)
 
 
 def test_chain_hash_is_bound_to_position_and_predecessor() -> None:

@@ -55,7 +55,9 @@ callers = st.builds(
     access_key_id=st.sampled_from(["AKIAONE", "AKIATWO"]),
     region=st.just(REGION),
     source_ip=st.sampled_from(["127.0.0.1", "::1"]),
-    user_agent=st.one_of(text, st.just(f"\x00{NONCE}:eventID")),  # posing as a marker
+    user_agent=st.one_of(  # posing as a marker; or as a % format (templates are forms)
+        text, st.just(f"\x00{NONCE}:eventID"), st.just("agent %s %% %b %(x)s %")
+    ),
     user_name=st.one_of(st.none(), text),
     principal_id=st.sampled_from(["", "AIDAEXAMPLE"]),
     role_arn=st.one_of(st.none(), st.just(f"arn:aws:iam::{ACCOUNT}:role/Admin")),
