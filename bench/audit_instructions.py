@@ -143,10 +143,23 @@ def _incoming(endpoint: Endpoint, spec: RequestSpec) -> object:
     return Incoming("POST", b"/", b"", raw, spec.body, "127.0.0.1", False)
 
 
+def _awaitable(out: object) -> asyncio.Future[object] | None:
+    """The response to come that ``handle`` gave, as a future (None: it gave a response):
+    an asyncio future, or a ``Later`` of the trees that have one."""
+    if isinstance(out, asyncio.Future):
+        return out
+    if not hasattr(out, "add_done_callback"):
+        return None
+    future: asyncio.Future[object] = asyncio.get_running_loop().create_future()
+    out.add_done_callback(lambda done: future.set_result(done.result()))
+    return future
+
+
 async def _answer(pipeline: object, request: object) -> bytes:
     out = pipeline.handle(request)  # type: ignore[attr-defined]
-    if isinstance(out, asyncio.Future):
-        out = await out
+    pending = _awaitable(out)
+    if pending is not None:
+        out = await pending
     if out.status != 200:
         raise RuntimeError(f"HTTP {out.status}: {out.body[:300]!r}")
     return bytes(out.body)
@@ -157,9 +170,10 @@ async def _bursts(pipeline: object, request: object, count: int, burst: int) -> 
     for _ in range(0, count, burst):
         for _ in range(burst):
             out = pipeline.handle(request)  # type: ignore[attr-defined]
-            if isinstance(out, asyncio.Future):
-                pending.append(out)
-            elif out.status != 200:
+            later = _awaitable(out)
+            if later is not None:
+                pending.append(later)
+            elif out.status != 200:  # type: ignore[attr-defined]
                 raise RuntimeError(f"HTTP {out.status}: {out.body[:300]!r}")
         await asyncio.sleep(0)  # the end of the turn: a burst's journal write
         for future in pending:

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
+from cofre.api.exchange import Outgoing, Pending
 from cofre.core.audit import AuditCall, is_read_only, resource_arns
 from cofre.core.principals import Caller
 
@@ -104,17 +105,18 @@ class Attempt:
 
 
 class Completions:
-    """Completes asyncio futures from other threads, a batch per wake-up of the loop (and
-    at once on the loop's own thread)."""
+    """Completes responses to come (asyncio futures, or :class:`~cofre.api.exchange.Later`
+    on the loop's own thread) from other threads, a batch per wake-up of the loop, and at
+    once on the loop's own thread."""
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
         self._loop_thread = threading.get_ident()  # built on the loop thread
-        self._ready: deque[tuple[asyncio.Future[Any], Any]] = deque()
+        self._ready: deque[tuple[Pending, Outgoing]] = deque()
         self._lock = threading.Lock()
         self._scheduled = False
 
-    def complete(self, future: asyncio.Future[Any], value: Any) -> None:
+    def complete(self, future: Pending, value: Outgoing) -> None:
         """Set ``future``'s result on the loop thread soon; callable from any thread."""
         if threading.get_ident() == self._loop_thread:
             if not future.done():

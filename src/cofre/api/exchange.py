@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import orjson
@@ -35,6 +37,59 @@ class Outgoing:
     body: bytes
     content_type: bytes = JSON_TYPE
     request_id: str = ""
+
+
+class Later:
+    """A response the event loop's own thread gives later in the same turn (a burst's,
+    once its calls are in the audit journal): an asyncio future's ``done``, ``result``,
+    ``cancel`` and ``add_done_callback``, but calling back at once when it completes,
+    where a future schedules each callback for a later turn of the loop -- one turn, one
+    poll and one scheduled callback per response saved."""
+
+    __slots__ = ("_callbacks", "_cancelled", "_response")
+
+    def __init__(self) -> None:
+        self._response: Outgoing | None = None
+        self._callbacks: list[Callable[[Later], object]] = []
+        self._cancelled = False
+
+    def done(self) -> bool:
+        return self._response is not None or self._cancelled
+
+    def result(self) -> Outgoing:
+        if self._cancelled:
+            raise asyncio.CancelledError()
+        if self._response is None:
+            raise asyncio.InvalidStateError("the response is not ready")
+        return self._response
+
+    def cancel(self) -> bool:
+        """Nobody waits any more (the connection is gone): drop the callbacks."""
+        if self.done():
+            return False
+        self._cancelled = True
+        self._callbacks.clear()
+        return True
+
+    def set_result(self, response: Outgoing) -> None:
+        if self.done():
+            raise asyncio.InvalidStateError("the response was given already")
+        self._response = response
+        callbacks, self._callbacks = self._callbacks, []
+        for callback in callbacks:
+            try:
+                callback(self)
+            except Exception:  # one connection's failure is not the burst's
+                log.exception("a response callback failed")
+
+    def add_done_callback(self, callback: Callable[[Later], object]) -> None:
+        if self.done():
+            callback(self)
+        else:
+            self._callbacks.append(callback)
+
+
+Pending = asyncio.Future[Outgoing] | Later  # a response to come
 
 
 def error_response(

@@ -16,7 +16,7 @@ from typing import cast
 
 import httptools
 
-from cofre.api.exchange import MAX_BODY, Incoming, Outgoing
+from cofre.api.exchange import MAX_BODY, Incoming, Outgoing, Pending
 from cofre.api.pipeline import Pipeline
 
 KEEP_ALIVE_TIMEOUT = 75.0  # idle keep-alive connection (AWS SDKs reuse for ~60 s)
@@ -75,9 +75,7 @@ class HttpProtocol(asyncio.Protocol):
         self._headers: list[tuple[bytes, bytes]] = []
         self._body: list[bytes] = []
         self._size = 0
-        self._pending: collections.deque[tuple[Outgoing | asyncio.Future[Outgoing], bool]] = (
-            collections.deque()
-        )
+        self._pending: collections.deque[tuple[Outgoing | Pending, bool]] = collections.deque()
         self._timer: asyncio.TimerHandle | None = None
         self._deadline = 0.0
         self._closing = False
@@ -97,7 +95,7 @@ class HttpProtocol(asyncio.Protocol):
         if self._timer is not None:
             self._timer.cancel()
         for item, _ in self._pending:
-            if isinstance(item, asyncio.Future):
+            if not isinstance(item, Outgoing):
                 item.cancel()
         self._pending.clear()
 
@@ -182,12 +180,12 @@ class HttpProtocol(asyncio.Protocol):
         keep_alive = bool(self._parser.should_keep_alive())
         result = self._pipeline.handle(request)
         self._pending.append((result, keep_alive))
-        if isinstance(result, asyncio.Future):
+        if not isinstance(result, Outgoing):
             result.add_done_callback(self._on_done)
         self._flush()
 
     # responses -------------------------------------------------------------------------
-    def _on_done(self, _: asyncio.Future[Outgoing]) -> None:
+    def _on_done(self, _: object) -> None:
         self._flush()
 
     def _flush(self) -> None:
@@ -195,7 +193,7 @@ class HttpProtocol(asyncio.Protocol):
         transport = self._transport
         while self._pending and not self._closing and transport is not None:
             item, keep_alive = self._pending[0]
-            if isinstance(item, asyncio.Future):
+            if not isinstance(item, Outgoing):
                 if not item.done():
                     return
                 response = item.result()

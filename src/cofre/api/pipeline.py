@@ -29,7 +29,9 @@ from cofre.api.exchange import (
     MAX_BODY,
     XML_TYPE,
     Incoming,
+    Later,
     Outgoing,
+    Pending,
     error_response,
     header,
     internal_error,
@@ -93,7 +95,7 @@ class Pipeline:
     def close(self) -> None:
         self._executor.shutdown(wait=True, cancel_futures=False)
 
-    def handle(self, request: Incoming) -> Outgoing | asyncio.Future[Outgoing]:
+    def handle(self, request: Incoming) -> Outgoing | Pending:
         """A future of the response: every response waits for its audit record."""
         if request.method == "GET" and request.path == b"/health":
             return Outgoing(200, _HEALTH, b"application/json")
@@ -116,9 +118,7 @@ class Pipeline:
         return self._audited_here(attempt, outcome, ())
 
     # dispatch -----------------------------------------------------------------------------
-    def _dispatch(
-        self, request: Incoming, target: str, attempt: Attempt
-    ) -> Outgoing | asyncio.Future[Outgoing]:
+    def _dispatch(self, request: Incoming, target: str, attempt: Attempt) -> Outgoing | Pending:
         custom = self._name_service(target, attempt)
         if request.body is None:
             raise ValidationError(f"The request body is larger than {MAX_BODY} bytes.")
@@ -284,7 +284,7 @@ class Pipeline:
 
     def _audited_here(
         self, attempt: Attempt, outcome: _Outcome, resources: Sequence[str]
-    ) -> Outgoing | asyncio.Future[Outgoing]:
+    ) -> Outgoing | Pending:
         """Record a call answered on the event loop. Into the journal: with the others of
         this turn of the loop when requests come several per turn (the response then
         waits for the end of the turn), else at once -- the response goes straight back,
@@ -293,11 +293,11 @@ class Pipeline:
         if not self.services.audit.journaled:
             return self._audited(attempt, outcome, resources, self._loop_future())
         call, query = self._call_of(attempt, outcome, resources)
-        completions, bursts = self._on_loop()
+        bursts = self._on_loop()[1]
         if bursts.batching():  # the response waits for the end of the turn
-            done = completions.loop.create_future()
-            bursts.add((call, self._answer_when_recorded(done, outcome.response, attempt, query)))
-            return done
+            later = Later()
+            bursts.add((call, self._answer_when_recorded(later, outcome.response, attempt, query)))
+            return later
         try:
             self.services.audit.journal_now(call)
         except AuditUnavailableError:
@@ -336,7 +336,7 @@ class Pipeline:
         return done
 
     def _answer_when_recorded(
-        self, done: asyncio.Future[Outgoing], response: Outgoing, attempt: Attempt, query: bool
+        self, done: Pending, response: Outgoing, attempt: Attempt, query: bool
     ) -> Done[AuditReceipt]:
         """What completes ``done`` once the record is durable: ``response``, or an
         internal error if the record could not be written (fail closed)."""
@@ -349,7 +349,7 @@ class Pipeline:
 
         return recorded
 
-    def _complete(self, done: asyncio.Future[Outgoing], response: Outgoing) -> None:
+    def _complete(self, done: Pending, response: Outgoing) -> None:
         assert self._completions is not None
         self._completions.complete(done, response)
 

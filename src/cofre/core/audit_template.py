@@ -94,8 +94,12 @@ class Rendered:
     usages: list[KeyUsage]
 
 
+_SORT_KEYS = orjson.OPT_SORT_KEYS
+_to_json = orjson.dumps
+
+
 def _dumps(value: Any) -> bytes:
-    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+    return _to_json(value, option=_SORT_KEYS)
 
 
 class EventTemplates:
@@ -234,10 +238,10 @@ class EventTemplates:
             return False
         values = (  # by slot; a response slot needs log_response, so it is never filled
             _NO_MESSAGE if message is None else _dumps(clean_text(message[:MAX_MESSAGE])),
-            _dumps(event_id),
+            _to_json(event_id),  # text: nothing to sort (and no call of _dumps per value)
             self._time_of(micros),
-            _dumps(request_id),
-            _dumps(journaled.request),
+            _to_json(request_id),
+            _to_json(journaled.request, option=_SORT_KEYS),
             b"",
         )
         body: bytes = template.form % template.pick(values)
