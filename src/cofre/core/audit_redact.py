@@ -169,12 +169,13 @@ class _Compiler:
         return _drop_all  # unknown kinds: fail safe
 
     def _structure(self, shape: Mapping[str, Any]) -> Plan:
-        members: dict[str, tuple[str, _Ref]] = {}
+        members: dict[str, tuple[str, _Ref, bool]] = {}  # logged name, plan, scalar?
         for name, ref in shape.get("members", {}).items():
             target = self._shapes.get(ref["shape"], {"type": "blob"})
             if name in DENIED_MEMBERS or ref.get("sensitive") or _is_secret(target):
                 continue
-            members[name] = (lower_first(name), self.plan(ref["shape"]))
+            plan = self.plan(ref["shape"])
+            members[name] = (lower_first(name), plan, plan.plan is _scalar)
 
         def structure(value: Any) -> Any:
             if type(value) is not dict and not isinstance(value, Mapping):  # dict: quick
@@ -183,6 +184,9 @@ class _Compiler:
             for name, item in value.items():  # the members given, not every one the model has
                 member = members.get(name)
                 if member is None or item is None:
+                    continue
+                if member[2] and type(item) is str and item.isascii():
+                    out[member[0]] = item  # what _scalar keeps of it, without the call
                     continue
                 kept = member[1].plan(item)
                 if kept is not _DROP:
@@ -265,8 +269,8 @@ class ModelRedactor:
             if loaded is not None:
                 spec = loaded[0]["operations"].get(operation)
                 ref = None if spec is None else spec.get(direction)
-                if ref is not None:
-                    plan = loaded[1].plan(ref["shape"])
+                if ref is not None:  # compiled whole now: its own plan, without the _Ref
+                    plan = loaded[1].plan(ref["shape"]).plan
             self._plans[key] = plan
             return plan
 
