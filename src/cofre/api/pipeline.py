@@ -100,12 +100,8 @@ class Pipeline:
         if request.method == "GET" and request.path == b"/health":
             return Outgoing(200, _HEALTH, b"application/json")
         target = header(request, b"x-amz-target")
-        attempt = Attempt(
-            request_id=request_id(),
-            time=self.services.clock.now(),
-            source_ip=request.client_ip,
-            user_agent=header(request, b"user-agent"),
-        )
+        agent = header(request, b"user-agent")
+        attempt = Attempt(request_id(), self.services.clock.now(), request.client_ip, agent)
         try:
             return self._dispatch(request, target, attempt)
         except CofreError as error:
