@@ -9,28 +9,18 @@ import json
 import socket
 from typing import Any
 
-from botocore.auth import SigV4Auth
-from botocore.awsrequest import AWSRequest
-from botocore.credentials import Credentials
-
 from tests.support import audit_db
-from tests.support.server import ACCESS_KEY_ID, REGION, SECRET_ACCESS_KEY, CofreServer
+from tests.support.server import CofreServer
+from tests.support.signing import signed_json
 
 Response = tuple[int, dict[str, str], bytes]
 
 
 def _signed(server: CofreServer, target: str, params: dict[str, Any]) -> bytes:
     """One HTTP/1.1 request, SigV4-signed by botocore, as bytes on the wire."""
-    body = json.dumps(params).encode()
-    request = AWSRequest(
-        method="POST",
-        url=server.url + "/",
-        data=body,
-        headers={"Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": target},
-    )
-    SigV4Auth(Credentials(ACCESS_KEY_ID, SECRET_ACCESS_KEY), "kms", REGION).add_auth(request)
+    body, headers = signed_json(server, target, params, service="kms")
     lines = ["POST / HTTP/1.1", f"Host: 127.0.0.1:{server.port}", f"Content-Length: {len(body)}"]
-    for name, value in request.headers.items():
+    for name, value in headers.items():
         if name.lower() not in ("host", "content-length"):
             lines.append(f"{name}: {value}")
     return ("\r\n".join(lines) + "\r\n\r\n").encode() + body

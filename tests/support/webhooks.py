@@ -14,11 +14,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import httpx
-from botocore.auth import SigV4Auth
-from botocore.awsrequest import AWSRequest
-from botocore.credentials import Credentials
 
-from tests.support.server import ACCESS_KEY_ID, REGION, SECRET_ACCESS_KEY, CofreServer
+from tests.support.server import ACCESS_KEY_ID, SECRET_ACCESS_KEY, CofreServer
+from tests.support.signing import signed_json
 
 
 @dataclass(frozen=True)
@@ -123,17 +121,8 @@ def signed_call(
     service: str = "ssm",
 ) -> tuple[int, dict[str, Any]]:
     """A SigV4-signed AWS JSON 1.1 call to one of Cofre's own targets: (status, body)."""
-    body = json.dumps(payload).encode()
-    request = AWSRequest(
-        method="POST",
-        url=server.url + "/",
-        data=body,
-        headers={"Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": target},
-    )
-    SigV4Auth(Credentials(*key), service, REGION).add_auth(request)
-    answer = httpx.post(
-        server.url + "/", content=body, headers=dict(request.headers.items()), timeout=30
-    )
+    body, headers = signed_json(server, target, payload, key=key, service=service)
+    answer = httpx.post(server.url + "/", content=body, headers=headers, timeout=30)
     return answer.status_code, answer.json()
 
 
