@@ -256,11 +256,9 @@ class ModelRedactor:
         return self._loaded[service]
 
     def _plan(self, service: str, operation: str, direction: Direction) -> Plan | None:
+        """Compile the plan of an operation's input or output, once (``__call__`` looks
+        for it first, without the lock)."""
         key = (service, operation, direction)
-        try:
-            return self._plans[key]
-        except KeyError:
-            pass
         with self._lock:
             if key in self._plans:
                 return self._plans[key]

@@ -67,9 +67,8 @@ _NO_MESSAGE = b'""'  # the errorMessage of an error without one
 
 @dataclass(frozen=True, slots=True)
 class _Template:
-    parts: tuple[bytes, ...]  # the bytes around the slots, len(order) + 1 of them
     order: tuple[int, ...]  # which slot (index into _SLOTS) each gap takes
-    form: bytes  # the parts joined by %s, their own % doubled: form % pick(values) fills
+    form: bytes  # the bytes around the gaps joined by %s (their own % doubled)
     pick: Callable[[Sequence[bytes]], Any]  # the values (by slot) in the gaps' order
     index: EventIndex  # event_id and event_time are per call
     log_request: bool
@@ -325,9 +324,7 @@ class EventTemplates:
         used = tuple(usage.key_arn for usage in key_usages(call, "", recipient))
         order = tuple(slot for _, slot in found)
         form = b"%s".join(part.replace(b"%", b"%%") for part in parts)
-        return _Template(
-            tuple(parts), order, form, _picker(order), index, log_request, log_response, used
-        )
+        return _Template(order, form, _picker(order), index, log_request, log_response, used)
 
 
 def _join(template: _Template, values: list[bytes]) -> bytes:
