@@ -32,6 +32,7 @@ class Settings:
     audit_retention_days: float | None = None  # None: keep audit events forever
     audit_flush: bool = False  # group commits of records wait for the disk, not the OS
     audit_ingester: bool = True  # this process appends its audit journal to the chain
+    audit_journal_file_bytes: int = 16 * 1024 * 1024  # allocated per audit journal file
     # (False in the workers of a supervisor, which appends for them: ADR 11, "Journal")
     webhook_poll_interval: float = 0.5  # seconds between outbox rounds (ADR 0013)
     webhook_lease: float = 60.0  # seconds a node holds a claimed delivery
@@ -69,6 +70,9 @@ class Settings:
             if env.get("COFRE_AUDIT_RETENTION_DAYS")
             else None,
             audit_flush=env.get("COFRE_AUDIT_FLUSH", "").lower() in ("1", "true", "yes"),
+            audit_journal_file_bytes=max(
+                4096, int(env.get("COFRE_AUDIT_JOURNAL_FILE_BYTES") or 16 * 1024 * 1024)
+            ),
             job_interval=float(env.get("COFRE_JOB_INTERVAL") or 5.0),
             webhook_poll_interval=float(env.get("COFRE_WEBHOOK_POLL_INTERVAL") or 0.5),
             webhook_lease=float(env.get("COFRE_WEBHOOK_LEASE") or 60.0),

@@ -32,6 +32,7 @@ from tests.support.server import (
 )
 
 ROOT_ARN = f"arn:aws:iam::{ACCOUNT_ID}:root"
+JOURNAL_FILE_BYTES = 8192  # the own server's journal files: a few dozen calls each
 
 
 def _settle(server: CofreServer) -> None:
@@ -238,7 +239,11 @@ def test_lookup_events_finds_the_calls(server: CofreServer) -> None:
 @pytest.fixture(params=BACKENDS)
 def own_server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[CofreServer]:
     with backend_database(request.param) as database:
-        env = {CLOCK_ENV: str(tmp_path / "clock"), "COFRE_JOB_INTERVAL": "0.2"}
+        env = {
+            CLOCK_ENV: str(tmp_path / "clock"),
+            "COFRE_JOB_INTERVAL": "0.2",
+            "COFRE_AUDIT_JOURNAL_FILE_BYTES": str(JOURNAL_FILE_BYTES),  # files fill fast
+        }
         srv = CofreServer(tmp_path / "data", database=database, env=env).start()
         try:
             yield srv
@@ -283,14 +288,27 @@ def test_an_unwritable_trail_fails_calls_closed(own_server: CofreServer) -> None
     kms, ssm = own_server.client("kms"), own_server.client("ssm")
     arn = kms.create_key()["KeyMetadata"]["Arn"]
     keys_before = len(kms.list_keys()["Keys"])
-    # read-only calls are journaled first: a full disk stops those; the chain's table
-    # refusing rows stops the others (their records commit with their effect)
+    # read-only calls are journaled first, into space their journal file reserved: a
+    # full disk stops them once a new file is needed; the chain's table refusing rows
+    # stops the others (their records commit with their effect)
     audit_db.block_audit(own_server.data_dir, own_server.database, True)
     try:
         with own_server.full_disk():
-            error = _fails(kms.encrypt, KeyId=arn, Plaintext=b"x")
+            answered = 0
+            for _ in range(8 * JOURNAL_FILE_BYTES // 300):  # every file full several times
+                try:
+                    kms.encrypt(KeyId=arn, Plaintext=b"x")
+                except ClientError as failed:
+                    error = failed
+                    break
+                answered += 1
+            else:
+                raise AssertionError("calls went on being answered with the disk full")
+            assert answered <= 2 * JOURNAL_FILE_BYTES // 300, answered  # a file per worker
             assert error.response["Error"]["Code"] == "KMSInternalException"
             assert error.response["ResponseMetadata"]["HTTPStatusCode"] == 500
+            error = _fails(kms.encrypt, KeyId=arn, Plaintext=b"x")
+            assert error.response["Error"]["Code"] == "KMSInternalException"
             error = _fails(ssm.get_parameter, Name="/closed/none")
             assert error.response["Error"]["Code"] == "InternalServerError"
         assert _fails(kms.create_key).response["Error"]["Code"] == "KMSInternalException"

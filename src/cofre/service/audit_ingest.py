@@ -63,7 +63,8 @@ class JournalIngester:
             done = [int(tx.get_meta(OFFSET_META + name) or 0) for name in names]
         total = 0
         for name, offset in zip(names, done, strict=True):
-            total += max(0, (self._journal.size(name) or 0) - offset)
+            start, end = self._journal.extent(name) or (0, 0)
+            total += max(0, end - max(offset, start))
         return total
 
     def wake(self) -> None:
@@ -133,35 +134,47 @@ class JournalIngester:
         """Append what journal ``name`` holds now (not what is written meanwhile: under
         load that would be a transaction per few records, where waiting makes batches
         large)."""
-        size = self._journal.size(name)
-        if size is None or name in self._corrupt:
+        extent = self._journal.extent(name)
+        if extent is None or name in self._corrupt:
             return 0
         total = 0
-        while self._offsets.get(name, -1) < size:
-            stop, appended = self._ingest_once(name)
+        while self._offsets.get(name, -1) < extent[1]:
+            stop, appended = self._ingest_once(name, extent)
             total += appended
             if stop is Stop.CORRUPT:
-                self._corrupt.add(name)
-                log.error(
-                    "audit journal %s holds a damaged frame at offset %d; it is left in place",
-                    name, self._offsets.get(name, 0),
-                )  # fmt: skip
+                self._damaged(name)
                 return total
             if appended == 0:
                 return total
         return total
 
-    def _ingest_once(self, name: str) -> tuple[Stop, int]:
-        """One transaction: the whole frames past the recorded offset, up to a few MiB."""
+    def _damaged(self, name: str) -> None:
+        """A frame of ``name`` does not read whole. While its writer is there, that may
+        be a frame whose end was seen before its bytes (the writer copies into a memory
+        map: another CPU may see the stores out of order): look again later. Without a
+        writer, it is damage: report it once and leave the file to the operator."""
+        with self._journal.abandoned(name) as free:
+            if not free:
+                return
+        self._corrupt.add(name)
+        log.error(
+            "audit journal %s holds a damaged frame at offset %d; it is left in place",
+            name, self._offsets.get(name, 0),
+        )  # fmt: skip
+
+    def _ingest_once(self, name: str, extent: tuple[int, int]) -> tuple[Stop, int]:
+        """One transaction: the whole frames past the recorded offset, up to a few MiB
+        (and not past ``extent``'s end: what follows is not written yet)."""
         journal = self._journal
+        start, end = extent
         with self._storage.write(flush=self._flush) as tx:
             tx.lock_audit_chain()
-            offset = int(tx.get_meta(OFFSET_META + name) or 0)
-            data = journal.read(name, offset, _READ_BYTES)
+            offset = max(start, int(tx.get_meta(OFFSET_META + name) or 0))
+            data = journal.read(name, offset, max(0, min(_READ_BYTES, end - offset)))
             batch, used, stop = decode_frames(data, self._contexts)
             if not used and stop is Stop.PARTIAL:
                 needed = frame_length(data)
-                if needed is not None and needed > len(data):  # one frame beyond the limit
+                if needed is not None and len(data) < needed <= end - offset:  # one big frame
                     data = journal.read(name, offset, needed)
                     batch, used, stop = decode_frames(data, self._contexts)
             if used:
@@ -173,13 +186,14 @@ class JournalIngester:
     def _remove_if_done(self, name: str) -> None:
         """Delete an abandoned journal that the chain holds all of (the caller holds its
         lock). A torn last frame -- a crash mid-write -- was never acknowledged."""
-        size = self._journal.size(name)
-        if size is None or name in self._corrupt:
+        extent = self._journal.extent(name)
+        if extent is None or name in self._corrupt:
             return
-        done = self._offsets.get(name, 0)
-        if done < size:
-            tail = self._journal.read(name, done, size - done)
+        start, end = extent
+        done = max(start, self._offsets.get(name, 0))
+        if done < end:
+            tail = self._journal.read(name, done, end - done)
             if decode_frames(tail)[2] is not Stop.PARTIAL:
                 return
-            log.warning("audit journal %s ends in a torn frame (%d bytes)", name, size - done)
+            log.warning("audit journal %s ends in a torn frame (%d bytes)", name, end - done)
         self._journal.remove(name)

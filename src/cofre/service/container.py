@@ -138,7 +138,11 @@ class Services:
             retention=settings.audit_retention,
             authorizer=authorizer,
             flush=settings.audit_flush,
-            journal=JournalFiles(journal_dir(settings.data_dir), flush=settings.audit_flush),
+            journal=JournalFiles(
+                journal_dir(settings.data_dir),
+                flush=settings.audit_flush,
+                file_bytes=settings.audit_journal_file_bytes,
+            ),
         )
         return cls(
             settings=settings,

@@ -10,6 +10,9 @@ import dataclasses
 import json
 import logging
 import os
+import pickle
+import subprocess
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -28,7 +31,13 @@ from cofre.service.audit_records import RecordBuilder
 from cofre.service.clock import ManualClock
 from cofre.service.container import Services
 from cofre.service.randomness import RandomPool
-from cofre.storage.audit_journal_files import JournalFiles, journal_dir
+from cofre.storage.audit_journal_files import (
+    FILE_BYTES,
+    HEADER,
+    JournalFiles,
+    frames_extent,
+    journal_dir,
+)
 from tests.support import audit_db
 from tests.unit.service.test_audit import KEY, T0, encrypt_call
 
@@ -119,18 +128,56 @@ def _entries(*numbers: int) -> list[list[object]]:
     return [builder.journal_entry(encrypt_call(n)) for n in numbers]
 
 
+_DIE_AFTER_WRITING = """
+import os, pickle, sys
+from pathlib import Path
+from cofre.storage.audit_journal_files import JournalFiles
+files = JournalFiles(Path(sys.argv[1]), flush=False)
+for frame in pickle.loads(sys.stdin.buffer.read()):
+    files.append(frame)
+os._exit(0)  # no clean-up: the file stays as the process left it
+"""
+
+
 def test_a_dead_writers_journal_is_taken_in_and_deleted_even_with_a_torn_tail(
-    tmp_path: Path, root_key: str, open_services: Callable[[], Services]
+    tmp_path: Path, open_services: Callable[[], Services]
 ) -> None:
     data_dir = tmp_path / "data"
-    files = JournalFiles(journal_dir(data_dir), flush=False)
     services = open_services()  # builds the schema; its trail builds the records
-    files.append(encode_calls(_entries(0, 1, 2)))
+    frames = [encode_calls(_entries(0, 1)), encode_calls(_entries(2))]
+    subprocess.run(
+        [sys.executable, "-c", _DIE_AFTER_WRITING, str(journal_dir(data_dir))],
+        input=pickle.dumps(frames), check=True, timeout=60,
+    )  # fmt: skip
     [journal] = _journals(data_dir)
-    with journal.open("ab") as tail:  # the process died in the middle of its next write
-        tail.write(encode_calls(_entries(3))[:40])
-    files.close()  # ... and with it its lock
+    start, end = frames_extent(journal.read_bytes()[: HEADER.size], journal.stat().st_size)
+    assert (start, end) == (HEADER.size, HEADER.size + sum(map(len, frames)))
+    assert journal.stat().st_size == FILE_BYTES  # allocated whole, and never cut
+    with journal.open("r+b") as torn:  # it died copying its next frame: the end never moved
+        torn.seek(end)
+        torn.write(encode_calls(_entries(3))[:40])
     services.audit.start_ingesting()
+    assert _request_ids(services) == ["req-0", "req-1", "req-2"]
+    assert _journals(data_dir) == []
+    assert services.audit.verify().ok
+
+
+def _earlier_journal(data_dir: Path, frames: bytes) -> Path:
+    """A journal file as earlier versions wrote them: frames from the first byte."""
+    journal = journal_dir(data_dir) / "0123456789abcdef.journal"
+    journal.parent.mkdir(parents=True, exist_ok=True)
+    journal.write_bytes(frames)
+    return journal
+
+
+def test_an_earlier_versions_journal_with_a_torn_tail_is_taken_in(
+    tmp_path: Path, open_services: Callable[[], Services]
+) -> None:
+    data_dir = tmp_path / "data"
+    services = open_services()
+    whole = encode_calls(_entries(0, 1)) + encode_calls(_entries(2))
+    _earlier_journal(data_dir, whole + encode_calls(_entries(3))[:40])
+    services.audit.settle()
     assert _request_ids(services) == ["req-0", "req-1", "req-2"]
     assert _journals(data_dir) == []
     assert services.audit.verify().ok
@@ -140,13 +187,11 @@ def test_a_journal_of_records_from_an_earlier_version_is_taken_in(
     tmp_path: Path, open_services: Callable[[], Services]
 ) -> None:
     data_dir = tmp_path / "data"
-    files = JournalFiles(journal_dir(data_dir), flush=False)
     services = open_services()
     records = JournalRecords()  # version 1 journals held finished records
     for n in range(3):
         RecordBuilder(botocore_model, RandomPool()).render_into(records, encrypt_call(n))
-    files.append(encode_records(records))
-    files.close()
+    _earlier_journal(data_dir, encode_records(records))
     services.audit.settle()
     assert _request_ids(services) == ["req-0", "req-1", "req-2"]
     assert _journals(data_dir) == []
@@ -186,12 +231,15 @@ def test_a_damaged_journal_stops_and_is_kept(
     garbled[-5] ^= 0x01
     for frame in (frames[0], bytes(garbled), frames[2]):
         files.append(frame)
-    files.close()
     with caplog.at_level(logging.ERROR):
-        services.audit.settle()
-    assert _request_ids(services) == ["req-0"]  # up to the damage, and no further
+        services.audit.settle()  # its writer is there: maybe a frame seen before its bytes
+        assert _request_ids(services) == ["req-0"]  # up to the damage, and no further
+        assert "damaged frame" not in caplog.text
+        files.close()
+        services.audit.settle()  # no writer: the damage is there to stay
+    assert _request_ids(services) == ["req-0"]
     assert len(_journals(data_dir)) == 1
-    assert "damaged frame" in caplog.text
+    assert caplog.text.count("damaged frame") == 1
 
 
 def test_calls_fail_closed_while_the_chain_takes_nothing(
