@@ -126,14 +126,14 @@ class JournalIngester:
                 total += self._ingest(name)
                 with self._journal.abandoned(name) as free:
                     if free:
-                        total += self._ingest(name)
+                        total += self._ingest(name, writer_gone=True)
                         self._remove_if_done(name)
         return total
 
-    def _ingest(self, name: str) -> int:
+    def _ingest(self, name: str, *, writer_gone: bool = False) -> int:
         """Append what journal ``name`` holds now (not what is written meanwhile: under
         load that would be a transaction per few records, where waiting makes batches
-        large)."""
+        large). ``writer_gone``: the caller holds the file's lock."""
         extent = self._journal.extent(name)
         if extent is None or name in self._corrupt:
             return 0
@@ -142,20 +142,21 @@ class JournalIngester:
             stop, appended = self._ingest_once(name, extent)
             total += appended
             if stop is Stop.CORRUPT:
-                self._damaged(name)
+                self._damaged(name, writer_gone)
                 return total
             if appended == 0:
                 return total
         return total
 
-    def _damaged(self, name: str) -> None:
+    def _damaged(self, name: str, writer_gone: bool) -> None:
         """A frame of ``name`` does not read whole. While its writer is there, that may
         be a frame whose end was seen before its bytes (the writer copies into a memory
         map: another CPU may see the stores out of order): look again later. Without a
         writer, it is damage: report it once and leave the file to the operator."""
-        with self._journal.abandoned(name) as free:
-            if not free:
-                return
+        if not writer_gone:
+            with self._journal.abandoned(name) as free:  # (a second lock would fail)
+                if not free:
+                    return
         self._corrupt.add(name)
         log.error(
             "audit journal %s holds a damaged frame at offset %d; it is left in place",
