@@ -32,8 +32,8 @@ class Settings:
     audit_retention_days: float | None = None  # None: keep audit events forever
     audit_flush: bool = False  # group commits of records wait for the disk, not the OS
     audit_ingester: bool = True  # this process appends its audit journal to the chain
-    audit_journal_file_bytes: int = 16 * 1024 * 1024  # allocated per audit journal file
     # (False in the workers of a supervisor, which appends for them: ADR 11, "Journal")
+    audit_journal_file_bytes: int = 16 * 1024 * 1024  # allocated per audit journal file
     webhook_poll_interval: float = 0.5  # seconds between outbox rounds (ADR 0013)
     webhook_lease: float = 60.0  # seconds a node holds a claimed delivery
     webhook_timeout: float = 10.0  # seconds per webhook request

@@ -21,8 +21,8 @@ are: kept if the process is killed, written back as usual, and with ``flush`` sy
 (a reader in another process may still see it move before the frames, on a CPU that
 orders stores loosely, or read it torn: it then finds the frame not yet whole and looks
 again later -- :mod:`cofre.service.audit_ingest`); a writer that moves on cuts its file
-at ``end``. Files of earlier versions have no
-header: their frames run from byte 0 to the file's size.
+at ``end``. Files of earlier versions have no header: their frames run from byte 0 to the
+file's size.
 """
 
 from __future__ import annotations
@@ -47,8 +47,8 @@ FILE_BYTES = 16 * 1024 * 1024  # allocated per file: a writer then starts a new 
 MAGIC = b"CJM"
 LAYOUT = 1
 HEADER = struct.Struct("<3sB4xQ")
-_END = struct.Struct("<Q")  # the header's end, at byte 8 (aligned: one store)
-_END_AT = 8
+_END = struct.Struct("<Q")  # the header's last field (at byte 8, aligned: one store)
+_END_AT = HEADER.size - _END.size
 
 
 def journal_dir(data_dir: Path) -> Path:

@@ -31,13 +31,7 @@ from cofre.service.audit_records import RecordBuilder
 from cofre.service.clock import ManualClock
 from cofre.service.container import Services
 from cofre.service.randomness import RandomPool
-from cofre.storage.audit_journal_files import (
-    FILE_BYTES,
-    HEADER,
-    JournalFiles,
-    frames_extent,
-    journal_dir,
-)
+from cofre.storage.audit_journal_files import FILE_BYTES, HEADER, JournalFiles, journal_dir
 from tests.support import audit_db
 from tests.unit.service.test_audit import KEY, T0, encrypt_call
 
@@ -150,7 +144,7 @@ def test_a_dead_writers_journal_is_taken_in_and_deleted_even_with_a_torn_tail(
         input=pickle.dumps(frames), check=True, timeout=60,
     )  # fmt: skip
     [journal] = _journals(data_dir)
-    start, end = frames_extent(journal.read_bytes()[: HEADER.size], journal.stat().st_size)
+    start, end = JournalFiles(journal.parent, flush=False).extent(journal.name) or (0, 0)
     assert (start, end) == (HEADER.size, HEADER.size + sum(map(len, frames)))
     assert journal.stat().st_size == FILE_BYTES  # allocated whole, and never cut
     with journal.open("r+b") as torn:  # it died copying its next frame: the end never moved
