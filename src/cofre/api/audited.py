@@ -72,6 +72,16 @@ class Attempt:
         """Whether the operation can change anything (its record then commits with it)."""
         return not is_read_only(self.service, self.operation)
 
+    def resources(
+        self, output: Mapping[str, Any] | None, collected: Sequence[str]
+    ) -> tuple[str, ...]:
+        """The resources of the call's record: those ``collected`` as it ran, else those
+        its input and output name (e.g. CreateKey: the key is new)."""
+        if collected or self.caller is None:
+            return tuple(collected)
+        account = self.caller.account_id
+        return tuple(resource_arns(self.service, self.region, account, self.params, output))
+
     def call(
         self,
         *,
@@ -80,10 +90,6 @@ class Attempt:
         error_message: str | None = None,
         resources: Sequence[str] = (),
     ) -> AuditCall:
-        if not resources and self.caller is not None:  # e.g. CreateKey: the key is new
-            resources = resource_arns(
-                self.service, self.region, self.caller.account_id, self.params, output
-            )
         return AuditCall(  # by position, in AuditCall's order: 16 keywords cost ~0.5 µs
             self.time,
             self.service,
@@ -96,7 +102,7 @@ class Attempt:
             error_code,
             error_message,
             None,  # read_only: from the operation table
-            tuple(resources),
+            self.resources(output, resources),
             API_CALL,
             self.source_ip,
             self.user_agent,

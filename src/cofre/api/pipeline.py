@@ -17,6 +17,7 @@ import logging
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
 import orjson
 
@@ -62,6 +63,7 @@ log = logging.getLogger("cofre.api")
 
 QUERY_SERVICES = {"iam": IAM_OPERATIONS, "sts": STS_OPERATIONS}
 _HEALTH = orjson.dumps({"status": "ok"})
+_Journaled = tuple[list[Any], Done[AuditReceipt]]  # a journal entry, and what completes its call
 
 
 @dataclass(slots=True)
@@ -88,7 +90,7 @@ class Pipeline:
         self._regions = frozenset(settings.regions)
         self._executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="cofre-op")
         self._completions: Completions | None = None
-        self._bursts: Bursts[tuple[AuditCall, Done[AuditReceipt]]] | None = None
+        self._bursts: Bursts[_Journaled] | None = None
         signing_names = frozenset(s.signing_name for s in self._json.values())
         self._authenticator = Authenticator(services, self._regions, signing_names)
 
@@ -190,12 +192,12 @@ class Pipeline:
     def _loop_future(self) -> asyncio.Future[Outgoing]:
         return self._on_loop()[0].loop.create_future()
 
-    def _on_loop(self) -> tuple[Completions, Bursts[tuple[AuditCall, Done[AuditReceipt]]]]:
+    def _on_loop(self) -> tuple[Completions, Bursts[_Journaled]]:
         """The helpers bound to the event loop (built on its thread, on first use)."""
         if self._completions is None or self._bursts is None:
             loop = asyncio.get_running_loop()
             self._completions = Completions(loop)
-            self._bursts = Bursts(loop, self.services.audit.submit)
+            self._bursts = Bursts(loop, self.services.audit.journal_many)
         return self._completions, self._bursts
 
     def _submit(
@@ -285,17 +287,27 @@ class Pipeline:
         this turn of the loop when requests come several per turn (the response then
         waits for the end of the turn), else at once -- the response goes straight back,
         with no future and no further turn. Without a journal, through the group-commit
-        writer (ADR 11)."""
-        if not self.services.audit.journaled:
+        writer (ADR 11). A call that succeeded has its journal entry made without an
+        ``AuditCall`` (most calls: ~10% of what an Encrypt costs the serving process)."""
+        audit = self.services.audit
+        if not audit.journaled:
             return self._audited(attempt, outcome, resources, self._loop_future())
-        call, query = self._call_of(attempt, outcome, resources)
-        bursts = self._on_loop()[1]
+        query = outcome.response.content_type == XML_TYPE
+        try:
+            if outcome.error is None and attempt.caller is not None:
+                touched = attempt.resources(outcome.output, resources)
+                entry = audit.success_entry(attempt, touched)
+            else:
+                entry = audit.journal_entry(self._call_of(attempt, outcome, resources)[0])
+        except AuditUnavailableError:
+            return self._error(AuditUnavailableError(), attempt, query)
+        bursts = self._bursts if self._bursts is not None else self._on_loop()[1]
         if bursts.batching():  # the response waits for the end of the turn
             later = Later()
-            bursts.add((call, self._answer_when_recorded(later, outcome.response, attempt, query)))
+            bursts.add((entry, self._answer_when_recorded(later, outcome.response, attempt, query)))
             return later
         try:
-            self.services.audit.journal_now(call)
+            audit.journal_now(entry)
         except AuditUnavailableError:
             return self._error(AuditUnavailableError(), attempt, query)
         return outcome.response

@@ -6,12 +6,13 @@ A journal is a file of *frames*, one per write (the calls of one burst)::
     frame   = "CJ" | version (u8) | payload length (u32) | CRC-32 of payload (u32) | payload
 
 Version 2 (what is written) holds calls, not records: the payload is the JSON array of
-the calls' entries (:func:`call_entry`), each what the record needs to be built -- the
-caller, the time, the request id, the parameters already redacted, the outcome. So the
-serving process does the least it can before answering: no record is built there; the
-ingester builds them (:meth:`~cofre.service.audit_records.RecordBuilder.render_into`)
-when it appends the frames to the chain. Nothing secret is ever in a journal: the
-parameters are redacted before they are written, exactly as the record logs them.
+the calls' entries (:func:`~cofre.core.audit_contexts.call_entry`), each what the record
+needs to be built -- the caller, the time, the request id, the parameters already
+redacted, the outcome. So the serving process does the least it can before answering:
+no record is built there; the ingester builds them
+(:meth:`~cofre.service.audit_records.RecordBuilder.render_into`) when it appends the
+frames to the chain. Nothing secret is ever in a journal: the parameters are redacted
+before they are written, exactly as the record logs them.
 
 Version 1 (written by earlier versions, still read) holds finished records::
 
@@ -37,10 +38,10 @@ from typing import Any
 
 import orjson
 
-from cofre.core.audit import API_CALL, AuditCall, KeyUsage, is_read_only, recipients
+from cofre.core.audit import AuditCall, KeyUsage
 from cofre.core.audit_chain import EventIndex, to_micros
+from cofre.core.audit_contexts import Contexts, JournalContext
 from cofre.core.audit_template import JournalRecords
-from cofre.core.principals import Caller
 
 MAGIC = b"CJ"
 RECORDS = 1  # a frame of finished records (earlier versions)
@@ -60,16 +61,6 @@ class Prepared:
 
     entries: tuple[tuple[bytes, EventIndex], ...]
     usages: tuple[KeyUsage, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class JournalContext:
-    """A context of journaled calls (:func:`call_entry`): its text, the call it describes
-    (without what is each call's own), and the accounts that receive its records."""
-
-    text: str
-    call: AuditCall
-    accounts: tuple[str, ...]
 
 
 @dataclass(slots=True)  # not frozen: one per journaled call, and frozen costs ~1 µs
@@ -92,25 +83,6 @@ class JournalCall:
             params=self.request,
             error_message=self.message,
         )
-
-
-class Contexts:
-    """The contexts of journaled calls, each parsed and checked once (a bounded cache)."""
-
-    def __init__(self, limit: int = 4096) -> None:
-        self._known: dict[str, JournalContext] = {}
-        self._limit = limit
-
-    def __call__(self, text: str) -> JournalContext:
-        """The context ``text`` describes; ValueError or TypeError if it is not one."""
-        found = self._known.get(text)
-        if found is None:
-            call = call_context(text)
-            found = JournalContext(text, call, tuple(recipients(call)))
-            if len(self._known) >= self._limit:
-                self._known.clear()
-            self._known[text] = found
-        return found
 
 
 @dataclass(slots=True)
@@ -169,145 +141,6 @@ def encode_records(records: JournalRecords) -> bytes:
     meta = orjson.dumps([records.entries, records.usages])
     payload = b"".join((_META_LEN.pack(len(meta)), meta, *records.bodies))
     return _HEADER.pack(MAGIC, RECORDS, len(payload), zlib.crc32(payload)) + payload
-
-
-def call_entry(
-    call: AuditCall, request: dict[str, Any] | None, texts: ContextTexts | None = None
-) -> list[Any]:
-    """What the journal keeps of ``call``, with ``request`` its parameters as the record
-    logs them (redacted): ``[context, time (µs), request id, request, error message]``,
-    where the context is what calls of one caller, operation and outcome share -- JSON text
-    (:func:`context_text`), so that the ingester builds the records of calls with one
-    context from one template, found by that text. ``texts``: contexts written before.
-    Only calls whose record logs no response are journaled (read-only ones: CloudTrail
-    logs no response for them); ValueError for any other."""
-    text = journaled_context(call) if texts is None else texts(call)
-    return [text, (call.time - _EPOCH) // _MICROSECOND, call.request_id, request,
-            call.error_message]  # fmt: skip
-
-
-def journaled_context(call: AuditCall) -> str:
-    """:func:`context_text` of a call that may be journaled (its record logs no
-    response); ValueError for any other."""
-    read_only = call.read_only
-    if read_only is None:
-        read_only = is_read_only(call.service, call.operation)
-    if not read_only and call.error_code is None and call.event_type == API_CALL:
-        raise ValueError("only calls whose record logs no response are journaled")
-    return context_text(call)
-
-
-def context_text(call: AuditCall) -> str:
-    """The context of ``call`` in the journal: all of it but its time, request id,
-    parameters and error message."""
-    caller = call.caller
-    context = [
-        call.service,
-        call.operation,
-        call.region,
-        None if caller is None else [
-            caller.account_id, caller.principal_arn, caller.access_key_id, caller.region,
-            caller.source_ip, caller.user_agent, caller.secure_transport, caller.via_service,
-            caller.user_name, caller.principal_id, caller.role_arn,
-        ],
-        call.error_code,
-        list(call.resources),
-        call.source_ip,
-        call.user_agent,
-        call.access_key_id,
-        call.account_id,
-        None if call.session_created_at is None else to_micros(call.session_created_at),
-        call.read_only,
-        call.event_type,
-        call.extra,
-    ]  # fmt: skip
-    return orjson.dumps(context).decode()
-
-
-class ContextTexts:
-    """:func:`journaled_context` of calls, each written (and checked) once per caller
-    object and outcome: a bounded cache, whose key holds all the check looks at. The
-    pipeline reuses a caller for the requests of one credential and origin."""
-
-    def __init__(self, limit: int = 4096) -> None:
-        self._known: dict[tuple[Any, ...], tuple[object, str]] = {}
-        self._limit = limit
-
-    def __call__(self, call: AuditCall) -> str:
-        if call.extra:
-            return journaled_context(call)
-        caller = call.caller
-        key = (
-            id(caller), call.service, call.operation, call.region, call.error_code,
-            call.resources if type(call.resources) is tuple else tuple(call.resources),
-            call.source_ip, call.user_agent, call.access_key_id, call.account_id,
-            call.session_created_at, call.read_only, call.event_type,
-        )  # fmt: skip
-        known = self._known.get(key)
-        if known is not None and known[0] is caller:  # the entry keeps its id taken
-            return known[1]
-        text = journaled_context(call)
-        if len(self._known) >= self._limit:
-            self._known.clear()
-        self._known[key] = (caller, text)
-        return text
-
-
-def call_context(text: str) -> AuditCall:
-    """The call a context of :func:`call_entry` describes, without what is each call's own
-    (time, request id, parameters, error message); ValueError or TypeError if ``text`` is
-    not such a context."""
-    (
-        service, operation, region, caller, error_code, resources, source_ip, user_agent,
-        access_key_id, account_id, session_micros, read_only, event_type, extra,
-    ) = orjson.loads(text)  # fmt: skip
-    texts = (service, operation, region, source_ip, user_agent, access_key_id, event_type)
-    if not all(type(value) is str for value in texts):
-        raise ValueError("a journaled call is malformed")
-    if not isinstance(resources, list) or not all(type(arn) is str for arn in resources):
-        raise ValueError("a journaled call's resources are malformed")
-    if not isinstance(extra, dict):
-        raise ValueError("a journaled call's extra data is malformed")
-    return AuditCall(
-        time=_EPOCH,
-        service=service,
-        operation=operation,
-        region=region,
-        caller=None if caller is None else _caller(caller),
-        error_code=_text_or_none(error_code),
-        read_only=_flag_or_none(read_only),
-        resources=tuple(resources),
-        event_type=event_type,
-        source_ip=source_ip,
-        user_agent=user_agent,
-        access_key_id=access_key_id,
-        account_id=_text_or_none(account_id),
-        session_created_at=(
-            None if session_micros is None else _EPOCH + timedelta(microseconds=session_micros)
-        ),
-        extra=extra,
-        redacted=True,
-    )
-
-
-def _caller(fields: Any) -> Caller:
-    if not isinstance(fields, list) or len(fields) != 11:
-        raise ValueError("a caller is malformed")
-    if not all(value is None or type(value) in (str, bool) for value in fields):
-        raise ValueError("a caller is malformed")
-    return Caller(*fields)
-
-
-def _flag_or_none(value: Any) -> bool | None:
-    if value is not None and type(value) is not bool:
-        raise ValueError("a journaled call is malformed")
-    return value
-
-
-def _text_or_none(value: Any) -> str | None:
-    if value is not None and type(value) is not str:
-        raise ValueError("a journaled call is malformed")
-    return value
 
 
 def add_prepared(out: JournalRecords, prepared: Prepared) -> None:

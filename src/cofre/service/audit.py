@@ -1,10 +1,11 @@
 """The audit trail: every call recorded, durably, before its response leaves (ADR 11).
 
 Read-only calls -- the hot path -- are written to this process's journal, their
-parameters redacted (:meth:`AuditTrail.submit`, :meth:`AuditTrail.journal_now`), and an
-ingester (:mod:`cofre.service.audit_ingest`) builds their records and appends them to the
-hash chain in large batches. Mutating calls append their records inside their own write transaction
-(:meth:`AuditTrail.append_in`), as do the server's background key events.
+parameters redacted (:meth:`AuditTrail.submit`, and :mod:`cofre.service.audit_journaling`
+for the event loop's own path), and an ingester (:mod:`cofre.service.audit_ingest`)
+builds their records and appends them to the hash chain in large batches. Mutating calls
+append their records inside their own write transaction (:meth:`AuditTrail.append_in`),
+as do the server's background key events.
 ``AuditTrail.record`` (tests, tools) commits straight to the chain through the
 group-commit writer (:mod:`cofre.service.audit_writer`). Whatever fails to be recorded
 fails its call (``AuditUnavailableError``: fail closed).
@@ -20,12 +21,10 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
 
 from cofre.core.audit import (
     SERVICE_EVENT,
@@ -37,7 +36,7 @@ from cofre.core.audit_chain import (
     ChainMac,
     chain_hash,
 )
-from cofre.core.audit_journal import JournalBatch, Prepared, encode_calls
+from cofre.core.audit_journal import JournalBatch, Prepared
 from cofre.core.audit_redact import ModelSource
 from cofre.core.audit_segment import chain_segment
 from cofre.core.audit_template import JournalRecords
@@ -45,6 +44,7 @@ from cofre.core.crypto import Cipher, Random, derive_key
 from cofre.core.keys import Key
 from cofre.errors import AuditUnavailableError
 from cofre.service.audit_ingest import JournalIngester
+from cofre.service.audit_journaling import AuditJournaling
 from cofre.service.audit_keys import SigningKey
 from cofre.service.audit_reads import TRACKING_START_META, AuditReads
 from cofre.service.audit_records import RecordBuilder
@@ -67,7 +67,7 @@ class AuditReceipt:
     seqs: tuple[int, ...]
 
 
-class AuditTrail(AuditReads, AuditSigning):
+class AuditTrail(AuditJournaling, AuditReads, AuditSigning):
     def __init__(
         self,
         storage: Storage,
@@ -146,94 +146,17 @@ class AuditTrail(AuditReads, AuditSigning):
                     done(None, error)
             self.writer.submit_many(direct)
             return
-        entries: list[list[Any]] = []
-        built: list[Done[AuditReceipt]] = []
+        entries = []
         for call, done in items:
             try:
-                entries.append(self._records.journal_entry(call))
+                entries.append((self._records.journal_entry(call), done))
             except AuditUnavailableError as error:
                 done(None, error)
-                continue
-            built.append(done)
-        try:
-            frame = encode_calls(entries) if entries else b""
-        except (TypeError, ValueError):  # a value orjson cannot write: fail just its call
-            frame, built = self._encodable(entries, built)
-        try:
-            self._write_journal(frame)
-        except AuditUnavailableError as error:
-            for done in built:
-                done(None, error)
-            return
-        for done in built:
-            done(None, None)
-
-    def _check_backlog(self) -> None:
-        """Fail closed while the journals hold more than ``max_backlog`` bytes that the
-        chain does not (appending has stopped: the database refuses, say); looked at
-        every few MiB written, and at most every 100 ms while behind."""
-        writer, ingester = self._journal, self.ingester
-        assert writer is not None and ingester is not None
-        now = time.monotonic()
-        if self._behind and now - self._behind_since < 0.1:
-            raise AuditUnavailableError("The audit trail is behind its journal.")
-        self._backlog_checked = writer.written
-        self._behind = ingester.backlog() > self._max_backlog
-        self._behind_since = now
-        if self._behind:
-            ingester.wake()
-            raise AuditUnavailableError("The audit trail is behind its journal.")
-
-    def journal_now(self, call: AuditCall) -> None:
-        """Write one call to the journal now (the event loop's path under light load);
-        ``AuditUnavailableError`` if it could not be written."""
-        entry = self._records.journal_entry(call)
-        try:
-            frame = encode_calls([entry])
-        except (TypeError, ValueError) as exc:
-            log.exception("cannot write the audit journal entry of %s.%s", call.service,
-                          call.operation)  # fmt: skip
-            raise AuditUnavailableError() from exc
-        self._write_journal(frame)
-
-    @staticmethod
-    def _encodable(
-        entries: list[list[Any]], dones: list[Done[AuditReceipt]]
-    ) -> tuple[bytes, list[Done[AuditReceipt]]]:
-        """The frame of those ``entries`` that can be written, and their callbacks; the
-        others' calls fail."""
-        kept: list[list[Any]] = []
-        kept_dones: list[Done[AuditReceipt]] = []
-        for entry, done in zip(entries, dones, strict=True):
-            try:
-                encode_calls([entry])
-            except (TypeError, ValueError):
-                log.exception("cannot write an audit journal entry")
-                done(None, AuditUnavailableError())
-                continue
-            kept.append(entry)
-            kept_dones.append(done)
-        return (encode_calls(kept) if kept else b""), kept_dones
+        self.journal_many(entries)
 
     def record_then(self, call: AuditCall, done: Done[AuditReceipt]) -> None:
         """Record one call (see :meth:`submit`)."""
         self.submit([(call, done)])
-
-    @property
-    def journaled(self) -> bool:
-        """Whether records are journaled (:meth:`submit` then completes before it returns)."""
-        return self._journal is not None
-
-    def _write_journal(self, frame: bytes) -> None:
-        """Write ``frame`` to the journal (one write); ``AuditUnavailableError`` if it
-        cannot, or if the chain is too far behind it."""
-        writer, ingester = self._journal, self.ingester
-        assert writer is not None and ingester is not None
-        if writer.written - self._backlog_checked >= self._backlog_check or self._behind:
-            self._check_backlog()
-        if frame:
-            writer.append(frame)
-            ingester.wake()
 
     def record_sync(self, call: AuditCall, timeout: float = 60.0) -> AuditReceipt:
         """Record and wait (background jobs); raises ``AuditUnavailableError``."""

@@ -22,7 +22,8 @@ import threading
 import time
 from collections.abc import Callable
 
-from cofre.core.audit_journal import Contexts, JournalBatch, Stop, decode_frames, frame_length
+from cofre.core.audit_contexts import Contexts
+from cofre.core.audit_journal import JournalBatch, Stop, decode_frames, frame_length
 from cofre.service.ports import AuditJournal, Storage, WriteTx
 
 log = logging.getLogger(__name__)

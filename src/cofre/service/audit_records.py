@@ -12,13 +12,8 @@ from typing import Any
 
 from cofre.core.audit import API_CALL, AuditCall, KeyUsage, build_event, key_usages, recipients
 from cofre.core.audit_chain import EventIndex, canonical_json, index_event
-from cofre.core.audit_journal import (
-    ContextTexts,
-    JournalCall,
-    Prepared,
-    add_prepared,
-    call_entry,
-)
+from cofre.core.audit_contexts import ContextTexts, Succeeded, call_entry, success_entry
+from cofre.core.audit_journal import JournalCall, Prepared, add_prepared
 from cofre.core.audit_redact import ModelRedactor, ModelSource
 from cofre.core.audit_template import EventTemplates, JournalRecords
 from cofre.core.crypto import Random
@@ -54,6 +49,15 @@ class RecordBuilder:
             if call.event_type == API_CALL:
                 request = self.redactor(call.service, call.operation, call.params, "input")
             return call_entry(call, request, self._contexts)
+        except Exception as exc:
+            raise _unbuildable(call) from exc
+
+    def success_entry(self, call: Succeeded, resources: tuple[str, ...]) -> list[Any]:
+        """:meth:`journal_entry` of the call ``call`` makes if it succeeded, touching
+        ``resources`` (:func:`~cofre.core.audit_contexts.success_entry`)."""
+        try:
+            request = self.redactor(call.service, call.operation, call.params, "input")
+            return success_entry(call, resources, request, self._contexts)
         except Exception as exc:
             raise _unbuildable(call) from exc
 
@@ -127,6 +131,6 @@ class RecordBuilder:
         return Prepared(tuple(entries), tuple(usages))
 
 
-def _unbuildable(call: AuditCall) -> AuditUnavailableError:
+def _unbuildable(call: AuditCall | Succeeded) -> AuditUnavailableError:
     log.exception("cannot build the audit record of %s.%s", call.service, call.operation)
     return AuditUnavailableError()

@@ -16,14 +16,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cofre.core.audit import AuditCall
+from cofre.core.audit_contexts import Contexts, ContextTexts, call_entry, context_text
 from cofre.core.audit_journal import (
     CALLS,
-    Contexts,
-    ContextTexts,
     JournalBatch,
     Stop,
-    call_entry,
-    context_text,
     decode_frames,
     encode_calls,
     encode_records,

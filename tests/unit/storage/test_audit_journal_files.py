@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from cofre.core.audit_journal import Stop, call_entry, decode_frames, encode_calls
+from cofre.core.audit_contexts import call_entry
+from cofre.core.audit_journal import Stop, decode_frames, encode_calls
 from cofre.errors import AuditUnavailableError
 from cofre.storage.audit_journal_files import HEADER, MAGIC, JournalFiles, frames_extent
 from tests.unit.service.test_audit import encrypt_call
