@@ -47,7 +47,12 @@ CUSTOM_TARGETS = (
 )  # fmt: skip
 
 
+_CUSTOM_PREFIXES = tuple(custom.prefix for custom in CUSTOM_TARGETS)
+
+
 def custom_target(target: str) -> CustomTarget | None:
+    if not target.startswith(_CUSTOM_PREFIXES):  # most requests: one call
+        return None
     for custom in CUSTOM_TARGETS:
         if target.startswith(custom.prefix):
             return custom
