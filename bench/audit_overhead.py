@@ -140,18 +140,40 @@ def _summary(runs: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
             "all_rps": [round(r["rps"]) for r in results],
         }
     out["ratio"] = out["audited"]["rps"] / out["baseline"]["rps"]
+    out["paired"] = _paired(runs)
     return out
 
 
+def _paired(runs: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
+    """Each audited round over the baseline round just before it: what drifts over the
+    minutes of a run (this VM's speed moves by half within an hour) falls on both alike,
+    where the ratio of the medians takes rounds minutes apart. The quartiles tell how far
+    a single round can be trusted."""
+    pairs = [
+        audited["rps"] / baseline["rps"]
+        for baseline, audited in zip(runs["baseline"], runs["audited"], strict=True)
+    ]
+    low, high = (statistics.quantiles(pairs, n=4)[::2]) if len(pairs) > 1 else (pairs[0],) * 2
+    return {
+        "median": statistics.median(pairs),
+        "q1": low,
+        "q3": high,
+        "at_least_0_8": sum(pair >= 0.8 for pair in pairs),
+        "all": [round(pair, 3) for pair in pairs],
+    }
+
+
 def _print(report: dict[str, Any], levels: list[int]) -> None:
-    print("\nconcurrency  baseline req/s  audited req/s  ratio  p99 base/audited ms"
-          "  server µs/req base/audited")  # fmt: skip
+    print("\nconcurrency  baseline req/s  audited req/s  ratio  paired (q1-q3, >=0.8)"
+          "  p99 base/audited ms  server µs/req base/audited")  # fmt: skip
     for c in levels:
         r = report[str(c)]
-        b, a = r["baseline"], r["audited"]
+        b, a, paired = r["baseline"], r["audited"], r["paired"]
         cpu_b, cpu_a = b["server_cpu_us_per_req"], a["server_cpu_us_per_req"]
+        spread = f"{paired['median']:.2f} ({paired['q1']:.2f}-{paired['q3']:.2f}, "
+        spread += f"{paired['at_least_0_8']}/{len(paired['all'])})"
         print(
-            f"{c:11}  {b['rps']:14.0f}  {a['rps']:13.0f}  {r['ratio']:5.2f}"
+            f"{c:11}  {b['rps']:14.0f}  {a['rps']:13.0f}  {r['ratio']:5.2f}  {spread:21}"
             f"  {b['p99_ms']:8.2f} / {a['p99_ms']:<8.2f}  {cpu_b:6.1f} / {cpu_a:.1f}"
         )
 
