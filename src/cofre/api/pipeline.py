@@ -287,8 +287,8 @@ class Pipeline:
         this turn of the loop when requests come several per turn (the response then
         waits for the end of the turn), else at once -- the response goes straight back,
         with no future and no further turn. Without a journal, through the group-commit
-        writer (ADR 11). A call that succeeded has its journal entry made without an
-        ``AuditCall`` (most calls: ~10% of what an Encrypt costs the serving process)."""
+        writer (ADR 11). A call that succeeded (most calls) has its journal entry made
+        without an ``AuditCall``: ~9k instructions fewer per Encrypt."""
         audit = self.services.audit
         if not audit.journaled:
             return self._audited(attempt, outcome, resources, self._loop_future())

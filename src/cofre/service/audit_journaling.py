@@ -41,6 +41,12 @@ class AuditJournaling:
         ``resources``, without building that call (the event loop's path)."""
         return self._records.success_entry(call, resources)
 
+    @property
+    def journaled(self) -> bool:
+        """Whether records are journaled (``AuditTrail.submit`` then completes before it
+        returns)."""
+        return self._journal is not None
+
     def journal_many(self, items: Sequence[tuple[list[Any], Done[Any]]]) -> None:
         """Write journal entries (:meth:`journal_entry`) in one frame; each ``done`` is
         called at once, on this thread, with the error if its entry could not be written."""
@@ -58,22 +64,6 @@ class AuditJournaling:
             return
         for done in dones:
             done(None, None)
-
-    def _check_backlog(self) -> None:
-        """Fail closed while the journals hold more than ``max_backlog`` bytes that the
-        chain does not (appending has stopped: the database refuses, say); looked at
-        every few MiB written, and at most every 100 ms while behind."""
-        writer, ingester = self._journal, self.ingester
-        assert writer is not None and ingester is not None
-        now = time.monotonic()
-        if self._behind and now - self._behind_since < 0.1:
-            raise AuditUnavailableError("The audit trail is behind its journal.")
-        self._backlog_checked = writer.written
-        self._behind = ingester.backlog() > self._max_backlog
-        self._behind_since = now
-        if self._behind:
-            ingester.wake()
-            raise AuditUnavailableError("The audit trail is behind its journal.")
 
     def journal_now(self, entry: list[Any]) -> None:
         """Write one journal entry now (the event loop's path under light load);
@@ -104,11 +94,6 @@ class AuditJournaling:
             kept_dones.append(done)
         return (encode_calls(kept) if kept else b""), kept_dones
 
-    @property
-    def journaled(self) -> bool:
-        """Whether records are journaled (:meth:`submit` then completes before it returns)."""
-        return self._journal is not None
-
     def _write_journal(self, frame: bytes) -> None:
         """Write ``frame`` to the journal (one write); ``AuditUnavailableError`` if it
         cannot, or if the chain is too far behind it."""
@@ -119,3 +104,19 @@ class AuditJournaling:
         if frame:
             writer.append(frame)
             ingester.wake()
+
+    def _check_backlog(self) -> None:
+        """Fail closed while the journals hold more than ``max_backlog`` bytes that the
+        chain does not (appending has stopped: the database refuses, say); looked at
+        every few MiB written, and at most every 100 ms while behind."""
+        writer, ingester = self._journal, self.ingester
+        assert writer is not None and ingester is not None
+        now = time.monotonic()
+        if self._behind and now - self._behind_since < 0.1:
+            raise AuditUnavailableError("The audit trail is behind its journal.")
+        self._backlog_checked = writer.written
+        self._behind = ingester.backlog() > self._max_backlog
+        self._behind_since = now
+        if self._behind:
+            ingester.wake()
+            raise AuditUnavailableError("The audit trail is behind its journal.")
