@@ -64,8 +64,7 @@ def call_entry(
     Only calls whose record logs no response are journaled (read-only ones: CloudTrail
     logs no response for them); ValueError for any other."""
     text = journaled_context(call) if texts is None else texts(call)
-    return [text, (call.time - _EPOCH) // _MICROSECOND, call.request_id, request,
-            call.error_message]  # fmt: skip
+    return _entry(text, call, request, call.error_message)
 
 
 class Succeeded(Protocol):
@@ -95,8 +94,14 @@ def success_entry(
     """:func:`call_entry` of the :class:`AuditCall` that ``call`` would make with no error
     and ``resources`` (:meth:`ContextTexts.of_success`), without making it: the event
     loop's path for the calls that succeed, most of them."""
-    return [texts.of_success(call, resources), (call.time - _EPOCH) // _MICROSECOND,
-            call.request_id, request, None]  # fmt: skip
+    return _entry(texts.of_success(call, resources), call, request, None)
+
+
+def _entry(
+    text: str, call: AuditCall | Succeeded, request: dict[str, Any] | None, message: str | None
+) -> list[Any]:
+    """The journal's entry: ``[context, time (µs), request id, request, error message]``."""
+    return [text, (call.time - _EPOCH) // _MICROSECOND, call.request_id, request, message]
 
 
 def journaled_context(call: AuditCall) -> str:
@@ -167,10 +172,7 @@ class ContextTexts:
                 session_created_at=call.session_created_at,
             )
         )  # fmt: skip
-        if len(self._known) >= self._limit:
-            self._known.clear()
-        self._known[key] = (caller, text)
-        return text
+        return self._keep(key, caller, text)
 
     def __call__(self, call: AuditCall) -> str:
         if call.extra:
@@ -185,7 +187,11 @@ class ContextTexts:
         known = self._known.get(key)
         if known is not None and known[0] is caller:  # the entry keeps its id taken
             return known[1]
-        text = journaled_context(call)
+        return self._keep(key, caller, journaled_context(call))
+
+    def _keep(self, key: tuple[Any, ...], caller: Caller | None, text: str) -> str:
+        """Remember ``text`` under ``key`` (the caller kept with it, so that its id is
+        not reused meanwhile), emptying the cache when it is full."""
         if len(self._known) >= self._limit:
             self._known.clear()
         self._known[key] = (caller, text)
