@@ -96,10 +96,10 @@ def _harness(args: argparse.Namespace) -> int:
 
 
 async def _serve(args: argparse.Namespace) -> None:
-    from cofre.api.pipeline import Pipeline
+    from cofre.api.pipeline.pipeline import Pipeline
     from cofre.config import Settings
-    from cofre.service.accounts import bootstrap_admin
-    from cofre.service.container import Services
+    from cofre.container import Services
+    from cofre.service.iam.accounts import bootstrap_admin
 
     data_dir = Path(tempfile.mkdtemp(prefix="cofre-instr-data-"))
     settings = Settings(data_dir=data_dir, account_id=ACCOUNT_ID)
@@ -134,9 +134,9 @@ async def _serve(args: argparse.Namespace) -> None:
 
 def _incoming(endpoint: Endpoint, spec: RequestSpec) -> object:
     try:
-        from cofre.api.exchange import Incoming
+        from cofre.api.http.exchange import Incoming
     except ImportError:  # trees from before the audit trail
-        from cofre.api.pipeline import Incoming  # type: ignore[attr-defined]
+        from cofre.api.pipeline.pipeline import Incoming  # type: ignore[attr-defined]
 
     _, headers = sign(endpoint, spec)
     raw = [(name.lower().encode(), value.encode()) for name, value in headers.items()]

@@ -19,9 +19,9 @@ import pytest
 from botocore.exceptions import ClientError
 
 from cofre.config import Settings
-from cofre.core.audit import SERVICE_EVENT, AuditCall
-from cofre.core.principals import Caller
-from cofre.service.container import Services
+from cofre.container import Services
+from cofre.core.audit.events import SERVICE_EVENT, AuditCall
+from cofre.core.iam.principals import Caller
 from tests.conftest import BACKENDS
 from tests.support import audit_db
 from tests.support.backends import backend_database

@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from cofre.cli.params_render import Resolver
-from cofre.core.params_template import parse_template
+from cofre.cli.params.render import Resolver
+from cofre.core.params.template import parse_template
 from tests.support.iam import Principal, allow, make_user
 from tests.support.server import (
     ACCESS_KEY_ID,

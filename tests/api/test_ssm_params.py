@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from cofre.core.params import INVALID_NAME
+from cofre.core.params.parameters import INVALID_NAME
 from tests.support.server import ACCOUNT_ID, REGION, CofreServer
 from tests.support.ssm import arn, fails, unique_path
 

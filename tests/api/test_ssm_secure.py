@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from cofre.core.params_envelope import parse_envelope
+from cofre.core.params.envelope import parse_envelope
 from tests.api.test_secrets_at_rest import assert_nothing_found, storage_contents
 from tests.support.iam import allow, make_user
 from tests.support.server import CofreServer

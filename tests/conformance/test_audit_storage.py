@@ -6,8 +6,7 @@ from __future__ import annotations
 import threading
 from datetime import timedelta
 
-from cofre.core.audit import AuditCall, KeyUsage, build_event
-from cofre.core.audit_chain import (
+from cofre.core.audit.chain import (
     GENESIS_HASH,
     Anchor,
     ChainedEvent,
@@ -16,8 +15,9 @@ from cofre.core.audit_chain import (
     chain_hash,
     index_event,
 )
-from cofre.core.audit_lookup import AuditQuery, LookupKey
-from cofre.core.principals import Caller
+from cofre.core.audit.events import AuditCall, KeyUsage, build_event
+from cofre.core.audit.lookup import AuditQuery, LookupKey
+from cofre.core.iam.principals import Caller
 from cofre.service.ports import Storage
 from tests.conformance.test_storage import ACCOUNT, OTHER_ACCOUNT, OTHER_REGION, REGION, Db
 from tests.conformance.test_storage import T0 as _T0

@@ -16,8 +16,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from cofre.core.grants import Grant, GrantConstraints
-from cofre.core.iam import (
+from cofre.core.iam.entities import (
     InlinePolicy,
     ManagedPolicy,
     OwnerKind,
@@ -29,14 +28,15 @@ from cofre.core.iam import (
     role_arn,
     user_arn,
 )
-from cofre.core.keys import Key
-from cofre.core.principals import Account
+from cofre.core.iam.principals import Account
+from cofre.core.kms.grants import Grant, GrantConstraints
+from cofre.core.kms.keys import Key
 from cofre.errors import AlreadyExistsError
 from cofre.service.clock import ManualClock
 from cofre.service.ports import ReadTx, Storage, WriteTx
 from cofre.storage.migrate import migrations
 from cofre.storage.postgres import PostgresStorage
-from cofre.storage.sql_common import to_micros
+from cofre.storage.sql.common import to_micros
 from cofre.storage.sqlite import SqliteStorage
 from tests.conformance.test_storage import (
     ACCOUNT,

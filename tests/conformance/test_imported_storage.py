@@ -12,13 +12,13 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from cofre.core.imported import ImportedMaterial
-from cofre.core.keys import KeyVersion, Origin, RotationType
+from cofre.core.kms.imported import ImportedMaterial
+from cofre.core.kms.keys import KeyVersion, Origin, RotationType
 from cofre.service.clock import ManualClock
 from cofre.service.ports import Storage
 from cofre.storage.migrate import migrations
 from cofre.storage.postgres import PostgresStorage
-from cofre.storage.sql_common import to_micros
+from cofre.storage.sql.common import to_micros
 from cofre.storage.sqlite import SqliteStorage
 from tests.conformance.test_storage import ACCOUNT, REGION, T0, Db, insert_key
 from tests.conftest import BACKENDS, require_postgres

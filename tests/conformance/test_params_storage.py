@@ -12,8 +12,15 @@ from datetime import timedelta
 
 import pytest
 
-from cofre.core.params import ParameterType, ParamHead, ParamId, ParamVersion, Tier, ValueFormat
-from cofre.core.params_filters import Field, Option, ParamQuery, Term
+from cofre.core.params.filters import Field, Option, ParamQuery, Term
+from cofre.core.params.parameters import (
+    ParameterType,
+    ParamHead,
+    ParamId,
+    ParamVersion,
+    Tier,
+    ValueFormat,
+)
 from cofre.errors import AlreadyExistsError
 from cofre.service.ports import Storage
 from tests.conformance.test_storage import ACCOUNT, OTHER_ACCOUNT, OTHER_REGION, REGION, T0, Db

@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 
-from cofre.core.keys import Alias, Key, KeyManager, KeyState, KeyVersion, Origin, RotationType
-from cofre.core.principals import Account, Credential, CredentialStatus
+from cofre.core.iam.principals import Account, Credential, CredentialStatus
+from cofre.core.kms.keys import Alias, Key, KeyManager, KeyState, KeyVersion, Origin, RotationType
 from cofre.errors import AlreadyExistsError
 from cofre.service.clock import ManualClock
 from cofre.service.ports import Change, Storage

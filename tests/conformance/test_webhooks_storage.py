@@ -9,7 +9,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
-from cofre.core.params_events import Delivery, Webhook
+from cofre.core.params.events import Delivery, Webhook
 from cofre.service.ports import Storage
 from tests.conformance.test_params_storage import create, pid
 from tests.conformance.test_storage import ACCOUNT, OTHER_ACCOUNT, REGION, T0, Db

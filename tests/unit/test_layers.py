@@ -22,7 +22,7 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
 # Modules of the pure core must not reach the outside world directly.
 CORE_FORBIDDEN_STDLIB = ("os", "sqlite3", "psycopg", "socket", "asyncio", "time", "random")
 # The composition root wires storage backends into the service layer.
-COMPOSITION_ROOT = "cofre.service.container"
+COMPOSITION_ROOT = "cofre.container"
 
 
 def _imports(path: Path) -> set[str]:

@@ -1,7 +1,7 @@
 """Generate tests/vectors/ciphertext-blob-v1.json with Cofre's own implementation.
 
 Run: .venv/bin/python tests/vectors/generate_blob_vectors.py
-The vectors are checked in tests/unit/core/test_blob_vectors.py by a second, independent
+The vectors are checked in tests/unit/core/kms/test_blob_vectors.py by a second, independent
 construction (raw AESGCM with the associated data built by hand from the format page).
 """
 
@@ -10,9 +10,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from cofre.core.blob import BlobHeader
-from cofre.core.context import canonical_context
 from cofre.core.crypto import Cipher
+from cofre.core.kms.blob import BlobHeader
+from cofre.core.kms.context import canonical_context
 
 CASES = [
     ("empty context", b"hello", {}),

@@ -15,10 +15,10 @@ from pathlib import Path
 import click
 
 from cofre.config import Settings
-from cofre.core.audit_verify import VerifyReport
+from cofre.container import Services
+from cofre.core.audit.verify import VerifyReport
 from cofre.errors import CofreError
-from cofre.service.audit_export import FORMATS, export_trail
-from cofre.service.container import Services
+from cofre.service.audit.export import FORMATS, export_trail
 
 _DATA_DIR = click.option(
     "--data-dir",

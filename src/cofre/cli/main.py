@@ -9,16 +9,16 @@ from pathlib import Path
 
 import click
 
-from cofre.api.server import check_port_free, run_supervisor, run_worker
+from cofre.api.http.server import check_port_free, run_supervisor, run_worker
 from cofre.cli.accounts import accounts
 from cofre.cli.audit import audit
-from cofre.cli.esdk_commands import decrypt, encrypt
-from cofre.cli.params import params
+from cofre.cli.esdk.commands import decrypt, encrypt
+from cofre.cli.params.commands import params
 from cofre.config import Settings
+from cofre.container import Services
 from cofre.core.ids import is_region
 from cofre.errors import CofreError
-from cofre.service.accounts import bootstrap_admin
-from cofre.service.container import Services
+from cofre.service.iam.accounts import bootstrap_admin
 
 
 @click.group()

@@ -1,0 +1,1 @@
+"""Use cases: the core orchestrated over the ports (storage, clock, randomness)."""

@@ -11,18 +11,25 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from cofre.core.audit import KeyUsage
-from cofre.core.audit_chain import Anchor, ChainedEvent, ChainState, SignedDigest
-from cofre.core.audit_lookup import AuditQuery
-from cofre.core.audit_segment import Segment
-from cofre.core.grants import Grant
-from cofre.core.iam import InlinePolicy, ManagedPolicy, OwnerKind, PolicyVersion, Role, User
-from cofre.core.imported import ImportedMaterial
-from cofre.core.keys import Alias, Key, KeyVersion
-from cofre.core.params import ParamChange, ParamHead, ParamId, ParamVersion, Tier
-from cofre.core.params_events import ClaimedDelivery, Delivery, PolicyAction, Webhook
-from cofre.core.params_filters import ParamQuery
-from cofre.core.principals import Account, Credential
+from cofre.core.audit.chain import Anchor, ChainedEvent, ChainState, SignedDigest
+from cofre.core.audit.events import KeyUsage
+from cofre.core.audit.lookup import AuditQuery
+from cofre.core.audit.segment import Segment
+from cofre.core.iam.entities import (
+    InlinePolicy,
+    ManagedPolicy,
+    OwnerKind,
+    PolicyVersion,
+    Role,
+    User,
+)
+from cofre.core.iam.principals import Account, Credential
+from cofre.core.kms.grants import Grant
+from cofre.core.kms.imported import ImportedMaterial
+from cofre.core.kms.keys import Alias, Key, KeyVersion
+from cofre.core.params.events import ClaimedDelivery, Delivery, PolicyAction, Webhook
+from cofre.core.params.filters import ParamQuery
+from cofre.core.params.parameters import ParamChange, ParamHead, ParamId, ParamVersion, Tier
 
 
 @dataclass(frozen=True, slots=True)

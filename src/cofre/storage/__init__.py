@@ -1,0 +1,1 @@
+"""The storage backends (SQLite, PostgreSQL) behind the service layer's ports."""

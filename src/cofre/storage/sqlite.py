@@ -19,7 +19,7 @@ from pathlib import Path
 from cofre.errors import InternalError
 from cofre.service.ports import ReadTx, WriteTx
 from cofre.storage.migrate import migrations
-from cofre.storage.sql import SqlTx
+from cofre.storage.sql.transaction import SqlTx
 
 log = logging.getLogger(__name__)
 

@@ -9,11 +9,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from cofre.core.blob import OVERHEAD, BlobHeader, parse_blob
-from cofre.core.context import EMPTY_CONTEXT, canonical_context
 from cofre.core.crypto import Cipher, key_version_aad, unwrap, wrap
 from cofre.core.ids import RefKind, parse_key_ref
-from cofre.core.keys import Key, KeyManager, KeyState, Origin, StateRule, check_state
+from cofre.core.kms.blob import OVERHEAD, BlobHeader, parse_blob
+from cofre.core.kms.context import EMPTY_CONTEXT, canonical_context
+from cofre.core.kms.keys import Key, KeyManager, KeyState, Origin, StateRule, check_state
 from cofre.errors import DisabledError, InvalidCiphertextError, KeyStateError, NotFoundError
 
 contexts = st.dictionaries(st.text(max_size=8), st.text(max_size=8), max_size=4)

@@ -19,11 +19,11 @@ from pathlib import Path
 import pytest
 
 from cofre.config import Settings
-from cofre.core.keys import Key, KeyManager, KeyState, RotationType
-from cofre.core.principals import Caller
+from cofre.container import Services
+from cofre.core.iam.principals import Caller
+from cofre.core.kms.keys import Key, KeyManager, KeyState, RotationType
 from cofre.errors import DisabledError, InvalidCiphertextError, KeyStateError, NotFoundError
 from cofre.service.clock import ManualClock
-from cofre.service.container import Services
 from tests.conftest import BACKENDS, require_postgres
 from tests.support.server import postgres_database
 

@@ -1,7 +1,7 @@
 """Generate tests/vectors/audit/audit-chain-v1.json with Cofre's own implementation.
 
 Run: .venv/bin/python tests/vectors/audit/generate.py
-The vectors are checked in tests/unit/core/test_audit_chain.py by a second construction
+The vectors are checked in tests/unit/core/audit/test_chain.py by a second construction
 written from docs/formats/audit-chain.md (stdlib json, hashlib, hmac, struct; pyca only to
 verify the Ed25519 signatures). Golden: a format change adds a version and new vectors.
 """
@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from cofre.core.audit_chain import (
+from cofre.core.audit.chain import (
     GENESIS_HASH,
     DigestKind,
     canonical_json,

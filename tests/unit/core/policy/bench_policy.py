@@ -10,8 +10,8 @@ import json
 import time
 from datetime import UTC, datetime
 
+from cofre.core.kms.default_policy import default_key_policy
 from cofre.core.policy import PolicyKind, RequestContext, authorize, parse_policy
-from cofre.core.policy_default import default_key_policy
 
 ACCOUNT = "111122223333"
 KEY = f"arn:aws:kms:eu-west-1:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab"

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from cofre.core.ids import root_arn
+from cofre.core.kms.default_policy import default_key_policy
 from cofre.core.policy import (
     Decision,
     PolicyKind,
@@ -16,7 +17,6 @@ from cofre.core.policy import (
     evaluate_policy,
     parse_policy,
 )
-from cofre.core.policy_default import default_key_policy
 from tests.unit.core.policy.cases_authorize import ALICE, AUTH_CASES, CAROL_B, KEY, A, B
 from tests.unit.core.policy.cases_conditions import CONDITION_CASES
 from tests.unit.core.policy.support import (

@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from cofre.core.kms.default_policy import aws_managed_key_policy, default_key_policy
 from cofre.core.policy import Effect, PolicyKind, parse_policy
-from cofre.core.policy_default import aws_managed_key_policy, default_key_policy
 from cofre.errors import MalformedPolicyDocumentError
 
 OK = {"Effect": "Allow", "Principal": "*", "Action": "kms:*", "Resource": "*"}

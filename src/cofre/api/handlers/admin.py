@@ -1,0 +1,62 @@
+"""Cofre's own admin API: accounts (tenants). AWS JSON 1.1 with ``X-Amz-Target:
+CofreAdmin.<Op>``, signed with SigV4 for the service name ``cofre``.
+
+No botocore model describes it, so the input is checked here, member by member.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from cofre.api.handlers.operation import Operation, Params, Result, threaded
+from cofre.container import Services
+from cofre.core.iam.principals import Caller
+from cofre.errors import SerializationError, ValidationError
+
+TARGET_PREFIX = "CofreAdmin."
+_MEMBERS = {"AccountId": 12, "Name": 50}
+
+
+def parse_input(body: bytes) -> Params:
+    try:
+        document: Any = orjson.loads(body or b"{}")
+    except orjson.JSONDecodeError as exc:
+        raise SerializationError("The request body is not a JSON object.") from exc
+    if not isinstance(document, dict):
+        raise SerializationError("The request body is not a JSON object.")
+    for name, value in document.items():
+        limit = _MEMBERS.get(name)
+        if limit is None:
+            raise ValidationError(f"Unknown member {name[:40]!r}.")
+        if not isinstance(value, str):
+            raise SerializationError(f"{name} must be a string.")
+        if not 1 <= len(value) <= limit:
+            raise ValidationError(f"{name} must have length between 1 and {limit}.")
+    return document
+
+
+def create_account(s: Services, c: Caller, p: Params) -> Result:
+    account, pair = s.accounts.create_account(c, p.get("AccountId"), p.get("Name", ""))
+    return {
+        "AccountId": account.account_id,
+        "Name": account.name,
+        "AccessKeyId": pair.access_key_id,
+        "SecretAccessKey": pair.secret_access_key,
+    }
+
+
+def list_accounts(s: Services, c: Caller, p: Params) -> Result:
+    return {
+        "Accounts": [
+            {"AccountId": a.account_id, "Name": a.name, "CreationDate": a.created_at}
+            for a in s.accounts.list_accounts(c)
+        ]
+    }
+
+
+OPERATIONS: dict[str, Operation] = {
+    "CreateAccount": threaded(create_account),
+    "ListAccounts": threaded(list_accounts),
+}

@@ -1,0 +1,1 @@
+"""KMS operations (``TrentService.<Op>``) on the wire."""

@@ -1,0 +1,155 @@
+"""Serving processes: one worker serves on its own SO_REUSEPORT socket; a supervisor
+starts ``--workers`` of them, restarts any that dies, and stops them all on SIGTERM.
+
+Each worker builds its own services (storage connections, caches, background threads);
+caches stay coherent through the change feed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import logging
+import multiprocessing
+import os
+import signal
+import socket
+import ssl
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import uvloop
+
+from cofre.api.http.protocol import HttpProtocol
+from cofre.api.pipeline.pipeline import Pipeline
+from cofre.config import SERVE_ENV, Settings
+from cofre.container import Services
+
+log = logging.getLogger("cofre.server")
+
+SHUTDOWN_GRACE = 10.0
+
+
+def listening_socket(host: str, port: int, shared: bool) -> socket.socket:
+    """The worker's socket; ``shared`` (several workers) joins a SO_REUSEPORT group."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if shared:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.bind((host, port))
+    sock.listen(2048)
+    sock.setblocking(False)
+    return sock
+
+
+def check_port_free(host: str, port: int) -> None:
+    """Fail early when anything, another Cofre included, holds the port.
+
+    The probe does not set SO_REUSEPORT, so it cannot join an existing group of
+    listeners: a port served by another Cofre is reported as in use, never shared.
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        probe.bind((host, port))
+
+
+def _tls_context(cert: Path | None, key: Path | None) -> ssl.SSLContext | None:
+    if cert is None or key is None:
+        return None
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.load_cert_chain(str(cert), str(key))
+    return context
+
+
+async def _serve(settings: Settings) -> None:
+    loop = asyncio.get_running_loop()
+    services = await loop.run_in_executor(None, Services.build, settings)
+    services.start_background()
+    pipeline = Pipeline(settings, services)
+    # Everything built so far (service models, caches, code) lives as long as the process:
+    # keep it out of the cyclic collector's scans, which otherwise grow with it.
+    gc.collect()
+    gc.freeze()
+    tls = _tls_context(settings.tls_cert, settings.tls_key)
+    server = await loop.create_server(
+        lambda: HttpProtocol(pipeline, tls is not None),
+        sock=listening_socket(settings.host, settings.port, shared=settings.workers > 1),
+        ssl=tls,
+    )
+    stop = asyncio.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        server.close()
+        try:
+            await asyncio.wait_for(server.wait_closed(), SHUTDOWN_GRACE)
+        except TimeoutError:
+            log.warning("connections still open after %.0f s; closing", SHUTDOWN_GRACE)
+        pipeline.close()
+        services.close()
+
+
+def run_worker(settings: Settings) -> None:
+    """Serve in this process until SIGTERM or SIGINT."""
+    uvloop.run(_serve(settings))
+
+
+def _worker_entry() -> None:
+    logging.basicConfig(
+        level=os.environ.get("COFRE_LOG_LEVEL", "INFO").upper(),
+        format="%(asctime)s %(levelname)s %(name)s[%(process)d] %(message)s",
+    )
+    run_worker(Settings.from_worker_env())
+
+
+def run_supervisor(settings: Settings, services: Services) -> None:
+    """Start ``settings.workers`` worker processes and keep them running. This process
+    appends their audit journals to the chain with ``services`` (closed on the way out;
+    a thread of a worker would compete with its event loop for the GIL: ADR 11, "The
+    journal")."""
+    services.audit.start_ingesting(every_journal=True)
+    os.environ[SERVE_ENV] = replace(settings, audit_ingester=False).to_worker_env()
+    context = multiprocessing.get_context("spawn")
+    stopping = False
+
+    def stop(signum: int, _frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    workers: list[multiprocessing.process.BaseProcess] = []
+    for _ in range(settings.workers):
+        worker: multiprocessing.process.BaseProcess = context.Process(
+            target=_worker_entry, name="cofre-worker"
+        )
+        worker.start()
+        workers.append(worker)
+    while not stopping:
+        time.sleep(0.2)
+        for index, worker in enumerate(workers):
+            if worker.is_alive() or stopping:
+                continue
+            log.error("worker %s exited with %s; restarting", worker.pid, worker.exitcode)
+            time.sleep(1.0)
+            replacement: multiprocessing.process.BaseProcess = context.Process(
+                target=_worker_entry, name="cofre-worker"
+            )
+            replacement.start()
+            workers[index] = replacement
+    for worker in workers:
+        if worker.is_alive() and worker.pid is not None:
+            os.kill(worker.pid, signal.SIGTERM)
+    deadline = time.monotonic() + SHUTDOWN_GRACE + 5
+    for worker in workers:
+        worker.join(max(0.0, deadline - time.monotonic()))
+        if worker.is_alive():
+            worker.kill()
+            worker.join()
+    services.close()  # appends what the workers journaled last

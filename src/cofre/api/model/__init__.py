@@ -1,0 +1,1 @@
+"""botocore's service models compiled into request validators and response encoders."""

@@ -1,0 +1,1 @@
+"""What happens to one request: authenticate, route, validate, run, audit, answer."""

@@ -1,0 +1,1 @@
+"""The AWS Query protocol (IAM, STS): form-encoded requests, XML responses."""

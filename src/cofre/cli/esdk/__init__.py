@@ -1,0 +1,1 @@
+"""``cofre encrypt`` / ``cofre decrypt``: the AWS Encryption SDK message format on files."""

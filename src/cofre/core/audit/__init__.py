@@ -1,0 +1,1 @@
+"""The audit trail's values and formats: CloudTrail records, the hash chain, the journal."""

@@ -1,0 +1,1 @@
+"""Accounts, credentials, callers, and the IAM entities of an account."""

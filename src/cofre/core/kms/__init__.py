@@ -1,0 +1,1 @@
+"""KMS keys: specs, states, ciphertext blobs, asymmetric and imported material, grants."""

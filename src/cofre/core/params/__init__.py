@@ -1,0 +1,1 @@
+"""Parameter Store: parameters, tiers, policies, filters, events, templates."""

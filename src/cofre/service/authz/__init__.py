@@ -1,0 +1,1 @@
+"""The authorization step: key policies, identity policies and grants, cached."""

@@ -1,0 +1,1 @@
+"""In-memory caches of key material, aliases and credentials, kept coherent across nodes."""

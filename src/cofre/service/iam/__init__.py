@@ -1,0 +1,1 @@
+"""Accounts, IAM users, roles, policies, and STS."""

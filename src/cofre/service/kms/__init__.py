@@ -1,0 +1,1 @@
+"""KMS use cases: keys, aliases, cryptography, grants, imported material."""

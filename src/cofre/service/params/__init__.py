@@ -1,0 +1,1 @@
+"""Parameter Store use cases: reads, writes, labels, tags, secure values, notifications."""

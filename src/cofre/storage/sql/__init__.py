@@ -1,0 +1,1 @@
+"""The SQL both backends share: one transaction class, one mixin per aggregate."""
