@@ -96,10 +96,17 @@ def _harness(args: argparse.Namespace) -> int:
 
 
 async def _serve(args: argparse.Namespace) -> None:
-    from cofre.api.pipeline.pipeline import Pipeline
     from cofre.config import Settings
-    from cofre.container import Services
-    from cofre.service.iam.accounts import bootstrap_admin
+
+    try:  # the layout of packages per domain
+        from cofre.api.pipeline.pipeline import Pipeline
+        from cofre.container import Services
+        from cofre.service.iam.accounts import bootstrap_admin
+    except ImportError:  # trees from before it
+        from cofre.service.accounts import bootstrap_admin  # type: ignore[no-redef]
+        from cofre.service.container import Services  # type: ignore[no-redef]
+
+        from cofre.api.pipeline import Pipeline  # type: ignore[no-redef]
 
     data_dir = Path(tempfile.mkdtemp(prefix="cofre-instr-data-"))
     settings = Settings(data_dir=data_dir, account_id=ACCOUNT_ID)
@@ -135,8 +142,11 @@ async def _serve(args: argparse.Namespace) -> None:
 def _incoming(endpoint: Endpoint, spec: RequestSpec) -> object:
     try:
         from cofre.api.http.exchange import Incoming
-    except ImportError:  # trees from before the audit trail
-        from cofre.api.pipeline.pipeline import Incoming  # type: ignore[attr-defined]
+    except ImportError:
+        try:  # trees from before the layout of packages per domain
+            from cofre.api.exchange import Incoming  # type: ignore[no-redef]
+        except ImportError:  # trees from before the audit trail
+            from cofre.api.pipeline import Incoming  # type: ignore[no-redef]
 
     _, headers = sign(endpoint, spec)
     raw = [(name.lower().encode(), value.encode()) for name, value in headers.items()]

@@ -15,8 +15,10 @@ from cofre.service.audit.models import botocore_model
 from cofre.service.audit.trail import AuditTrail
 from cofre.service.authz.authorizer import PolicyAuthorizer
 from cofre.service.authz.policy_store import PolicyStore
+from cofre.service.blocking import GuardedStorage
 from cofre.service.cache.changefeed import ChangeFollower
 from cofre.service.cache.keycache import KeyCache
+from cofre.service.calls import MutatingCalls
 from cofre.service.clock import OffsetClock, SystemClock
 from cofre.service.iam.accounts import AccountService
 from cofre.service.iam.policies import IamPolicies
@@ -95,6 +97,7 @@ class Services:
     webhooks: WebhookService
     deliveries: DeliveryWorker
     audit: AuditTrail
+    mutating: MutatingCalls
     key_usage: KeyUsageQueries
     follower: ChangeFollower
     _stop: threading.Event
@@ -112,7 +115,7 @@ class Services:
             clock = OffsetClock(offset_file) if offset_file is not None else SystemClock()
         random = random or RandomPool()
         settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-        storage = open_storage(settings.database_url, clock)
+        storage: Storage = GuardedStorage(open_storage(settings.database_url, clock))
         root = Cipher(load_root_key(settings.data_dir, settings.root_key_b64, random))
         verify_root_key(storage, root, random)
         cache = KeyCache(storage, root)
@@ -167,7 +170,8 @@ class Services:
             webhooks=WebhookService(storage, authorizer, clock, root, random),
             deliveries=DeliveryWorker(storage, root, clock, random, _delivery_settings(settings)),
             audit=audit,
-            key_usage=KeyUsageQueries(resolver, audit),
+            mutating=MutatingCalls(storage, audit),
+            key_usage=KeyUsageQueries(resolver, audit.reads),
             follower=ChangeFollower(storage, cache, settings.change_poll_interval),
             _stop=threading.Event(),
         )

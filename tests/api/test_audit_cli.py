@@ -92,9 +92,14 @@ def trail(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Trail]:
         settings = Settings(data_dir=tmp_path / "data", database=database, root_key_b64=root_key)
         services = Services.build(settings)
         try:
-            ids = [i for call in _calls() for i in services.audit.record_sync(call).event_ids]
-            assert services.audit.sign_head() is not None
-            pem = services.audit.public_key_pem()
+            ids = []
+            for call in _calls():  # straight into the chain, as a mutating call's record
+                with services.storage.write() as tx:
+                    receipt = services.audit.record(call, within=tx)
+                assert receipt is not None
+                ids += receipt.event_ids
+            assert services.audit.signing.sign_head() is not None
+            pem = services.audit.signing.public_key_pem()
             assert pem is not None
         finally:
             services.close()

@@ -83,7 +83,7 @@ def verify(data_dir: Path, database: str | None, max_problems: int) -> None:
     reordered event (seq, eventID, what is wrong) otherwise.
     """
     with _services(data_dir, database) as services:
-        report = services.audit.verify(max_problems=max_problems)
+        report = services.audit.reads.verify(max_problems=max_problems)
     if report.ok:
         click.echo(f"audit trail intact: {_summary(report)}")
         if report.last_seq is not None and report.signed_through < report.last_seq:
@@ -128,7 +128,7 @@ def export(
     with _services(data_dir, database) as services:
         try:
             summary = export_trail(
-                services.audit, services.storage, output, fmt=fmt, since=start, until=end
+                services.audit.reads, services.storage, output, fmt=fmt, since=start, until=end
             )
         except FileExistsError as error:
             click.echo(f"cofre: {error.filename} exists; not overwriting", err=True)
@@ -148,7 +148,7 @@ def export(
 def public_key(data_dir: Path, database: str | None) -> None:
     """Print the PEM of the key that signs the digests (Ed25519)."""
     with _services(data_dir, database) as services:
-        pem = services.audit.public_key_pem()
+        pem = services.audit.signing.public_key_pem()
     if pem is None:
         click.echo("cofre: no digest has been signed yet, so there is no key", err=True)
         sys.exit(1)

@@ -5,14 +5,14 @@ Storage backends (``cofre.storage``) implement ``Storage``; the service never se
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
 from cofre.core.audit.chain import Anchor, ChainedEvent, ChainState, SignedDigest
-from cofre.core.audit.events import KeyUsage
+from cofre.core.audit.events import AuditCall, AuditReceipt, KeyUsage
 from cofre.core.audit.lookup import AuditQuery
 from cofre.core.audit.segment import Segment
 from cofre.core.iam.entities import (
@@ -350,6 +350,21 @@ class Storage(Protocol):
 
 class Clock(Protocol):
     def now(self) -> datetime: ...
+
+
+Then = Callable[[BaseException | None], None]  # told once: None (done) or the error
+
+
+class AuditRecorder(Protocol):
+    """The audit trail's one way in (``cofre.service.audit.trail.AuditTrail``)."""
+
+    def record(
+        self, call: AuditCall, *, within: WriteTx | None = None, then: Then | None = None
+    ) -> AuditReceipt | None:
+        """Record ``call`` durably -- inside ``within`` when given, so that it commits
+        with the call's effect -- before returning, or raise ``AuditUnavailableError``;
+        with ``then``, tell it instead, now or at the end of this turn of the loop."""
+        ...
 
 
 class AuditJournal(Protocol):

@@ -33,7 +33,7 @@ def lookup_events(s: Services, c: Caller, p: Params) -> Result:
         (attribute["AttributeKey"], attribute["AttributeValue"])
         for attribute in p.get("LookupAttributes") or ()
     ]
-    page = s.audit.lookup(
+    page = s.audit.reads.lookup(
         c,
         attributes=attributes,
         start=p.get("StartTime"),

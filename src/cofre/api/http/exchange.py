@@ -29,6 +29,19 @@ class Incoming:
     body: bytes | None  # None: larger than MAX_BODY
     client_ip: str
     secure: bool
+    header_map: dict[bytes, bytes] | None = None  # by name, repeats joined (header_map())
+
+
+def header_map(headers: list[tuple[bytes, bytes]]) -> dict[bytes, bytes]:
+    """The headers by (lower-case) name, a repeated header's trimmed values joined with
+    "," as SigV4 canonicalises them."""
+    out: dict[bytes, bytes] = {}
+    for name, value in headers:
+        known = out.get(name)
+        out[name] = (
+            value if known is None else b" ".join(known.split()) + b"," + b" ".join(value.split())
+        )
+    return out
 
 
 @dataclass(slots=True)
@@ -40,11 +53,11 @@ class Outgoing:
 
 
 class Later:
-    """A response the event loop's own thread gives later in the same turn (a burst's,
-    once its calls are in the audit journal): an asyncio future's ``done``, ``result``,
-    ``cancel`` and ``add_done_callback``, but calling back at once when it completes,
-    where a future schedules each callback for a later turn of the loop -- one turn, one
-    poll and one scheduled callback per response saved."""
+    """A response the event loop's own thread gives later in the same turn (once its
+    call is in the audit journal, with the others of the turn): an asyncio future's
+    ``done``, ``result``, ``cancel`` and ``add_done_callback``, but calling back at once
+    when it completes, where a future schedules each callback for a later turn of the
+    loop -- one turn, one poll and one scheduled callback per response saved."""
 
     __slots__ = ("_callbacks", "_cancelled", "_response")
 
@@ -90,6 +103,7 @@ class Later:
 
 
 Pending = asyncio.Future[Outgoing] | Later  # a response to come
+Response = Outgoing | Pending  # what the pipeline gives the HTTP layer
 
 
 def error_response(
@@ -111,10 +125,11 @@ def internal_error(request_id: str, query: bool, service: str = "kms") -> Outgoi
 
 
 def header(request: Incoming, name: bytes) -> str:
-    for header, value in request.headers:
-        if header == name:
-            return value.decode("latin-1")
-    return ""
+    """The value of header ``name`` (lower-case), "" if absent."""
+    if request.header_map is None:
+        request.header_map = header_map(request.headers)
+    value = request.header_map.get(name)
+    return "" if value is None else value.decode("latin-1")
 
 
 def raw_header(request: Incoming, name: bytes) -> bytes:

@@ -16,7 +16,7 @@ from typing import cast
 
 import httptools
 
-from cofre.api.http.exchange import MAX_BODY, Incoming, Outgoing, Pending
+from cofre.api.http.exchange import MAX_BODY, Incoming, Outgoing, Response
 from cofre.api.pipeline.pipeline import Pipeline
 
 KEEP_ALIVE_TIMEOUT = 75.0  # idle keep-alive connection (AWS SDKs reuse for ~60 s)
@@ -75,7 +75,7 @@ class HttpProtocol(asyncio.Protocol):
         self._headers: list[tuple[bytes, bytes]] = []
         self._body: list[bytes] = []
         self._size = 0
-        self._pending: collections.deque[tuple[Outgoing | Pending, bool]] = collections.deque()
+        self._pending: collections.deque[tuple[Response, bool]] = collections.deque()
         self._timer: asyncio.TimerHandle | None = None
         self._deadline = 0.0
         self._closing = False

@@ -113,7 +113,7 @@ def run_supervisor(settings: Settings, services: Services) -> None:
     appends their audit journals to the chain with ``services`` (closed on the way out;
     a thread of a worker would compete with its event loop for the GIL: ADR 11, "The
     journal")."""
-    services.audit.start_ingesting(every_journal=True)
+    services.audit.start(every_journal=True, jobs=False)
     os.environ[SERVE_ENV] = replace(settings, audit_ingester=False).to_worker_env()
     context = multiprocessing.get_context("spawn")
     stopping = False

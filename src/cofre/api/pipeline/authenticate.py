@@ -11,7 +11,7 @@ import hmac
 from datetime import UTC, datetime
 
 from cofre.api.http.exchange import Incoming, raw_header
-from cofre.api.pipeline.audited import Attempt, claimed_scope
+from cofre.api.pipeline.attempt import Attempt, claimed_scope
 from cofre.api.sigv4.verify import HttpRequest, SigV4Verifier
 from cofre.container import Services
 from cofre.core.iam.principals import Caller, Credential
@@ -120,6 +120,7 @@ class Authenticator:
                 query_string=request.query,
                 headers=request.headers,
                 body=request.body,
+                header_map=request.header_map,
             ),
             now,
         )

@@ -1,13 +1,24 @@
 """What happens to one request, whatever carries it over the network.
 
 read body -> authenticate (SigV4) -> find the operation -> decode and validate the input
-(botocore model) -> handler (service) -> encode. Two protocols share the endpoint: AWS
-JSON 1.1 (an ``X-Amz-Target`` header: KMS, and Cofre's admin API) and the AWS Query
-protocol (a form body, answered in XML: IAM and STS, told apart by the service in the
-signature's credential scope). Every CofreError is mapped once (``errors.py``); anything
-else is logged and answered as an internal error with no detail. Cryptographic operations
-(cache only) complete synchronously; the others run in a thread pool and complete through
-a future.
+(botocore model) -> handler (service) -> record the call (audit trail) -> encode. Two
+protocols share the endpoint: AWS JSON 1.1 (an ``X-Amz-Target`` header: KMS, SSM,
+CloudTrail and Cofre's own APIs) and the AWS Query protocol (a form body, answered in
+XML: IAM and STS, told apart by the service in the signature's credential scope). Every
+CofreError is mapped once (``errors.py``); anything else is logged and answered as an
+internal error with no detail.
+
+Where a request runs:
+
+- on the event loop, answered at once, when its operation is a read-only one marked
+  ``inline`` (the cryptographic operations) and everything it needs is in memory: any
+  storage access there raises :class:`~cofre.service.blocking.WouldBlock`, and then
+- on a thread of the pool, answered through a future: every other request, and every
+  inline one that needed storage. A mutating operation runs in one write transaction
+  with its audit record (:class:`~cofre.service.calls.MutatingCalls`).
+
+Every call's record is written before its response leaves (``services.audit.record``);
+a call whose record cannot be written is answered with an error instead (fail closed).
 """
 
 from __future__ import annotations
@@ -17,7 +28,6 @@ import logging
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
 
 import orjson
 
@@ -33,13 +43,13 @@ from cofre.api.http.exchange import (
     Incoming,
     Later,
     Outgoing,
-    Pending,
+    Response,
     error_response,
     header,
     internal_error,
 )
 from cofre.api.model.service import encode_output
-from cofre.api.pipeline.audited import Attempt, Bursts, Completions
+from cofre.api.pipeline.attempt import Attempt
 from cofre.api.pipeline.authenticate import Authenticator
 from cofre.api.pipeline.targets import CustomTarget, JsonService, custom_target, request_id
 from cofre.api.query.protocol import QueryOperation, QueryService
@@ -56,15 +66,23 @@ from cofre.errors import (
     UnsupportedOperationError,
     ValidationError,
 )
-from cofre.service.audit.group_commit import Done
 from cofre.service.audit.scope import collecting
-from cofre.service.audit.trail import AuditReceipt
+from cofre.service.blocking import NONBLOCKING, WouldBlock
 
 log = logging.getLogger("cofre.api")
 
 QUERY_SERVICES = {"iam": IAM_OPERATIONS, "sts": STS_OPERATIONS}
 _HEALTH = orjson.dumps({"status": "ok"})
-_Journaled = tuple[list[Any], Done[AuditReceipt]]  # a journal entry, and what completes its call
+
+
+@dataclass(slots=True)
+class _Route:
+    """Where an authenticated, decoded request goes."""
+
+    operation: Operation
+    caller: Caller
+    params: Params  # the decoded input
+    wire_op: QueryOperation | None = None  # Query requests: how to encode the response
 
 
 @dataclass(slots=True)
@@ -90,34 +108,111 @@ class Pipeline:
         }
         self._regions = frozenset(settings.regions)
         self._executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="cofre-op")
-        self._completions: Completions | None = None
-        self._bursts: Bursts[_Journaled] | None = None
         signing_names = frozenset(s.signing_name for s in self._json.values())
         self._authenticator = Authenticator(services, self._regions, signing_names)
 
     def close(self) -> None:
         self._executor.shutdown(wait=True, cancel_futures=False)
 
-    def handle(self, request: Incoming) -> Outgoing | Pending:
-        """A future of the response: every response waits for its audit record."""
+    def handle(self, request: Incoming) -> Response:
+        """The response, or one to come: either way it leaves after its record."""
         if request.method == "GET" and request.path == b"/health":
             return Outgoing(200, _HEALTH, b"application/json")
         target = header(request, b"x-amz-target")
         agent = header(request, b"user-agent")
-        attempt = Attempt(request_id(), self.services.clock.now(), request.client_ip, agent)
+        attempt = Attempt.begin(request_id(), self.services.clock.now(), request.client_ip, agent)
         try:
-            return self._dispatch(request, target, attempt)
-        except CofreError as error:
-            outcome = _Outcome(self._error(error, attempt, query=not target), error=error)
-        except Exception:
-            outcome = _Outcome(
-                internal_error(attempt.request_id, not target, attempt.service),
-                error=InternalError(),
-            )
-        return self._audited_here(attempt, outcome, ())
+            with NONBLOCKING:
+                return self._on_loop(request, target, attempt)
+        except _ToThread as moved:
+            return self._submit(request, target, attempt, moved.route)
+        except WouldBlock:  # start again where waiting is allowed
+            return self._submit(request, target, attempt, None)
 
-    # dispatch -----------------------------------------------------------------------------
-    def _dispatch(self, request: Incoming, target: str, attempt: Attempt) -> Outgoing | Pending:
+    # where a request runs -------------------------------------------------------------------
+    def _on_loop(self, request: Incoming, target: str, attempt: Attempt) -> Outgoing | Later:
+        """Answer on the event loop; ``_ToThread`` for what runs in the pool."""
+        try:
+            route = self._route(request, target, attempt)
+        except CofreError as error:
+            outcome = self._failure(error, attempt, not target)
+            return self._finish_on_loop(attempt, outcome, ())
+        if not route.operation.inline or attempt.mutating:
+            raise _ToThread(route)
+        with collecting() as resources:
+            outcome = self._execute(route, attempt)
+        return self._finish_on_loop(attempt, outcome, resources)
+
+    def _submit(
+        self, request: Incoming, target: str, attempt: Attempt, route: _Route | None
+    ) -> asyncio.Future[Outgoing]:
+        loop = asyncio.get_running_loop()
+        done = loop.create_future()
+        if route is None:  # whatever the loop learnt is learnt again
+            attempt = Attempt.begin(
+                attempt.request_id, attempt.time, attempt.source_ip, attempt.user_agent
+            )
+        self._executor.submit(self._in_thread, request, target, attempt, route, loop, done)
+        return done
+
+    def _in_thread(
+        self,
+        request: Incoming,
+        target: str,
+        attempt: Attempt,
+        route: _Route | None,
+        loop: asyncio.AbstractEventLoop,
+        done: asyncio.Future[Outgoing],
+    ) -> None:
+        try:
+            response = self._answer(request, target, attempt, route)
+        except Exception:
+            response = internal_error(attempt.request_id, not target, attempt.service)
+        try:
+            loop.call_soon_threadsafe(_resolve, done, response)
+        except RuntimeError:  # the loop is closed: nobody waits any more
+            pass
+
+    def _answer(
+        self, request: Incoming, target: str, attempt: Attempt, route: _Route | None
+    ) -> Outgoing:
+        """Answer on a thread of the pool, where storage may be waited for."""
+        query = not target
+        try:
+            if route is None:
+                route = self._route(request, target, attempt)
+            if attempt.mutating:
+                return self._mutate(route, attempt)
+        except CofreError as error:
+            return self._finish(attempt, self._failure(error, attempt, query), ())
+        with collecting() as resources:
+            outcome = self._execute(route, attempt)
+        return self._finish(attempt, outcome, resources)
+
+    def _mutate(self, route: _Route, attempt: Attempt) -> Outgoing:
+        """Run a mutating operation and record it in one write transaction: both commit,
+        or neither. A handler that fails is recorded as any failed call is."""
+        query = route.wire_op is not None
+        with collecting() as resources:
+            try:
+                outcome = self.services.mutating.run(
+                    lambda: self._execute(route, attempt, strict=True),
+                    lambda done: self._call_of(attempt, done, resources),
+                )
+            except _Failed as failed:  # the handler failed: nothing to undo
+                return self._finish(attempt, failed.outcome, resources)
+            except CofreError as error:  # the record or the commit failed: nothing happened
+                self.services.cache.clear()  # it may hold what was rolled back
+                log.warning("%s.%s failed closed: %s", attempt.service, attempt.operation, error)
+                return self._error(error, attempt, query)
+            except Exception:
+                self.services.cache.clear()
+                return internal_error(attempt.request_id, query, attempt.service)
+        return outcome.response
+
+    # routing ----------------------------------------------------------------------------------
+    def _route(self, request: Incoming, target: str, attempt: Attempt) -> _Route:
+        """Authenticate the request, find its operation, decode its input."""
         custom = self._name_service(target, attempt)
         if request.body is None:
             raise ValidationError(f"The request body is larger than {MAX_BODY} bytes.")
@@ -125,14 +220,14 @@ class Pipeline:
             raise UnknownOperationError("Only POST / is served.")
         caller = self._authenticator.authenticate(request, attempt)
         if not target:
-            return self._dispatch_query(request.body, caller, attempt)
+            return self._route_query(request.body, caller, attempt)
         if custom is not None:  # Cofre's own APIs: no botocore model
             self._require_service(attempt, custom.service)
             operation = custom.operations.get(attempt.operation)
             if operation is None:
                 raise UnknownOperationError(f"Unknown operation {target[:100]!r}")
-            attempt.params = custom.parse(attempt.operation, request.body)
-            return self._submit(operation, caller, attempt)
+            attempt.params = params = custom.parse(attempt.operation, request.body)
+            return _Route(operation, caller, params)
         service = self._json.get(target.rpartition(".")[0])
         if service is None:
             raise UnknownOperationError(f"Unknown operation {target[:100]!r}")
@@ -143,12 +238,9 @@ class Pipeline:
             if op_name in service.model.operation_names():
                 raise UnsupportedOperationError(f"{op_name} is not supported by Cofre yet.")
             raise UnknownOperationError(f"Unknown operation {target[:100]!r}")
-        attempt.params = service.model.operation(op_name).parse_input(request.body)
-        if operation.inline and not attempt.mutating:
-            with collecting() as resources:
-                outcome = self._execute(operation, caller, attempt, None)
-            return self._audited_here(attempt, outcome, resources)
-        return self._submit(operation, caller, attempt)
+        params = service.model.operation(op_name).parse_input(request.body)
+        attempt.params = params
+        return _Route(operation, caller, params)
 
     def _name_service(self, target: str, attempt: Attempt) -> CustomTarget | None:
         """Service and operation as the target names them (before anything can fail);
@@ -166,9 +258,7 @@ class Pipeline:
         attempt.operation = attempt.operation[:64]
         return custom
 
-    def _dispatch_query(
-        self, body: bytes, caller: Caller, attempt: Attempt
-    ) -> asyncio.Future[Outgoing]:
+    def _route_query(self, body: bytes, caller: Caller, attempt: Attempt) -> _Route:
         operations = QUERY_SERVICES.get(attempt.service)
         if operations is None:
             raise UnknownOperationError(
@@ -180,7 +270,7 @@ class Pipeline:
         operation = operations.get(wire_op.name)
         if operation is None:
             raise UnsupportedOperationError(f"{wire_op.name} is not supported by Cofre yet.")
-        return self._submit(operation, caller, attempt, wire_op)
+        return _Route(operation, caller, params, wire_op)
 
     @staticmethod
     def _require_service(attempt: Attempt, service: str) -> None:
@@ -189,88 +279,23 @@ class Pipeline:
                 f"Credential should be scoped to correct service: '{service}'."
             )
 
-    # running and auditing -------------------------------------------------------------------
-    def _loop_future(self) -> asyncio.Future[Outgoing]:
-        return self._on_loop()[0].loop.create_future()
-
-    def _on_loop(self) -> tuple[Completions, Bursts[_Journaled]]:
-        """The helpers bound to the event loop (built on its thread, on first use)."""
-        if self._completions is None or self._bursts is None:
-            loop = asyncio.get_running_loop()
-            self._completions = Completions(loop)
-            self._bursts = Bursts(loop, self.services.audit.journal_many)
-        return self._completions, self._bursts
-
-    def _submit(
-        self,
-        operation: Operation,
-        caller: Caller,
-        attempt: Attempt,
-        wire_op: QueryOperation | None = None,
-    ) -> asyncio.Future[Outgoing]:
-        done = self._loop_future()
-        self._executor.submit(self._run, operation, caller, attempt, wire_op, done)
-        return done
-
-    def _run(
-        self,
-        operation: Operation,
-        caller: Caller,
-        attempt: Attempt,
-        wire_op: QueryOperation | None,
-        done: asyncio.Future[Outgoing],
-    ) -> None:
-        """Run a handler in the thread pool. A mutating operation runs inside one write
-        transaction that ends with its audit record: both commit, or neither."""
-        query = wire_op is not None
-        try:
-            with collecting() as resources:
-                if not attempt.mutating:
-                    outcome = self._execute(operation, caller, attempt, wire_op)
-                else:
-                    try:
-                        with self.services.storage.write() as tx:
-                            outcome = self._execute(
-                                operation, caller, attempt, wire_op, strict=True
-                            )
-                            call = attempt.call(output=outcome.output, resources=resources)
-                            self.services.audit.append_in(tx, call)
-                    except _Failed as failed:  # the handler failed: nothing to undo
-                        outcome = failed.outcome
-                    else:
-                        self._complete(done, outcome.response)
-                        return
-            self._audited(attempt, outcome, resources, done)
-        except CofreError as error:  # the record or the commit failed: nothing happened
-            self.services.cache.clear()  # it may hold what was rolled back
-            log.warning("%s.%s failed closed: %s", attempt.service, attempt.operation, error)
-            self._complete(done, self._error(error, attempt, query))
-        except Exception:
-            self.services.cache.clear()
-            self._complete(done, internal_error(attempt.request_id, query, attempt.service))
-
-    def _execute(
-        self,
-        operation: Operation,
-        caller: Caller,
-        attempt: Attempt,
-        wire_op: QueryOperation | None,
-        *,
-        strict: bool = False,
-    ) -> _Outcome:
+    # running and recording --------------------------------------------------------------------
+    def _execute(self, route: _Route, attempt: Attempt, *, strict: bool = False) -> _Outcome:
         """Run the handler; its outcome. With ``strict`` a failure raises ``_Failed`` (so
         that an enclosing transaction rolls back)."""
+        wire_op = route.wire_op
         query = wire_op is not None
         try:
-            assert attempt.params is not None
-            result = operation.handler(self.services, caller, attempt.params)
+            result = route.operation.handler(self.services, route.caller, route.params)
             if wire_op is None:
                 body = encode_output(result)
                 return _Outcome(Outgoing(200, body, JSON_TYPE, attempt.request_id), result)
             body = wire_op.encode_response(result, attempt.request_id)
             return _Outcome(Outgoing(200, body, XML_TYPE, attempt.request_id), result)
+        except WouldBlock:
+            raise
         except CofreError as error:
-            outcome = _Outcome(self._error(error, attempt, query), error=error)
+            outcome = self._failure(error, attempt, query)
         except Exception:
             response = internal_error(attempt.request_id, query, attempt.service)
             outcome = _Outcome(response, error=InternalError())
@@ -278,89 +303,93 @@ class Pipeline:
             raise _Failed(outcome)
         return outcome
 
+    def _failure(self, error: CofreError, attempt: Attempt, query: bool) -> _Outcome:
+        return _Outcome(self._error(error, attempt, query), error=error)
+
     def _error(self, error: CofreError, attempt: Attempt, query: bool) -> Outgoing:
         return error_response(error, attempt.request_id, query, attempt.service)
 
-    def _audited_here(
-        self, attempt: Attempt, outcome: _Outcome, resources: Sequence[str]
-    ) -> Outgoing | Pending:
-        """Record a call answered on the event loop. Into the journal: with the others of
-        this turn of the loop when requests come several per turn (the response then
-        waits for the end of the turn), else at once -- the response goes straight back,
-        with no future and no further turn. Without a journal, through the group-commit
-        writer (ADR 11). A call that succeeded (most calls) has its journal entry made
-        without an ``AuditCall``: ~9k instructions fewer per Encrypt."""
-        audit = self.services.audit
-        if not audit.journaled:
-            return self._audited(attempt, outcome, resources, self._loop_future())
-        query = outcome.response.content_type == XML_TYPE
+    def _finish(self, attempt: Attempt, outcome: _Outcome, resources: Sequence[str]) -> Outgoing:
+        """Record the call; its response once the record is durable, or an error if it
+        could not be (fail closed)."""
         try:
-            if outcome.error is None and attempt.caller is not None:
-                touched = attempt.resources(outcome.output, resources)
-                entry = audit.success_entry(attempt, touched)
-            else:
-                entry = audit.journal_entry(self._call_of(attempt, outcome, resources)[0])
+            self.services.audit.record(self._call_of(attempt, outcome, resources))
         except AuditUnavailableError:
-            return self._error(AuditUnavailableError(), attempt, query)
-        bursts = self._bursts if self._bursts is not None else self._on_loop()[1]
-        if bursts.batching():  # the response waits for the end of the turn
-            later = Later()
-            bursts.add((entry, self._answer_when_recorded(later, outcome.response, attempt, query)))
-            return later
-        try:
-            audit.journal_now(entry)
-        except AuditUnavailableError:
+            query = outcome.response.content_type == XML_TYPE
             return self._error(AuditUnavailableError(), attempt, query)
         return outcome.response
 
-    def _call_of(
+    def _finish_on_loop(
         self, attempt: Attempt, outcome: _Outcome, resources: Sequence[str]
-    ) -> tuple[AuditCall, bool]:
-        """The call's record, and whether it came by the Query protocol."""
+    ) -> Outgoing | Later:
+        """:meth:`_finish` on the event loop: the response, or one to come at the end of
+        this turn, when the journal writes the turn's calls together."""
+        answer = _Answer(self, attempt, outcome.response)
+        if outcome.error is None:  # most calls
+            call = attempt.finish(output=outcome.output, resources=resources)
+        else:
+            call = self._call_of(attempt, outcome, resources)
+        self.services.audit.record(call, then=answer)
+        return answer.given()
+
+    @staticmethod
+    def _call_of(attempt: Attempt, outcome: _Outcome, resources: Sequence[str]) -> AuditCall:
+        """The call's audit record, as far as the pipeline got with it."""
         error = outcome.error
         code = None
-        query = outcome.response.content_type == XML_TYPE
         if error is not None:
-            code = query_error(error)[0] if query else wire_error(error, attempt.service)[0]
-        call = attempt.call(
+            if outcome.response.content_type == XML_TYPE:
+                code = query_error(error)[0]
+            else:
+                code = wire_error(error, attempt.service)[0]
+        return attempt.finish(
             output=outcome.output,
             error_code=code,
             error_message=None if error is None else error.message,
             resources=resources,
         )
-        return call, query
 
-    def _audited(
-        self,
-        attempt: Attempt,
-        outcome: _Outcome,
-        resources: Sequence[str],
-        done: asyncio.Future[Outgoing],
-    ) -> asyncio.Future[Outgoing]:
-        """Record the call; ``done`` gets the response once the record is durable, or an
-        internal error if it could not be (fail closed)."""
-        call, query = self._call_of(attempt, outcome, resources)
-        recorded = self._answer_when_recorded(done, outcome.response, attempt, query)
-        self.services.audit.record_then(call, recorded)
-        return done
 
-    def _answer_when_recorded(
-        self, done: Pending, response: Outgoing, attempt: Attempt, query: bool
-    ) -> Done[AuditReceipt]:
-        """What completes ``done`` once the record is durable: ``response``, or an
-        internal error if the record could not be written (fail closed)."""
+class _Answer:
+    """A call's response, given once its record is durable (or an error, if the record
+    could not be written): now, or later in this turn of the loop."""
 
-        def recorded(_receipt: object, failure: BaseException | None) -> None:
-            if failure is None:
-                self._complete(done, response)
-            else:
-                self._complete(done, self._error(AuditUnavailableError(), attempt, query))
+    __slots__ = ("_attempt", "_later", "_pipeline", "_response", "_told")
 
-        return recorded
+    def __init__(self, pipeline: Pipeline, attempt: Attempt, response: Outgoing) -> None:
+        self._pipeline = pipeline
+        self._attempt = attempt
+        self._response = response
+        self._later: Later | None = None
+        self._told = False
 
-    def _complete(self, done: Pending, response: Outgoing) -> None:
-        assert self._completions is not None
-        self._completions.complete(done, response)
+    def __call__(self, failure: BaseException | None) -> None:
+        """The record is durable (``failure`` None), or could not be written."""
+        response = self._response
+        if failure is not None:
+            query = response.content_type == XML_TYPE
+            response = self._pipeline._error(AuditUnavailableError(), self._attempt, query)
+        if self._later is not None:
+            self._later.set_result(response)
+            return
+        self._response, self._told = response, True
+
+    def given(self) -> Outgoing | Later:
+        """The response if the record is durable already, else one to come."""
+        if self._told:
+            return self._response
+        self._later = Later()
+        return self._later
+
+
+def _resolve(done: asyncio.Future[Outgoing], response: Outgoing) -> None:
+    if not done.done():
+        done.set_result(response)
+
+
+class _ToThread(Exception):  # noqa: N818 - carries a route from the loop to the pool
+    def __init__(self, route: _Route) -> None:
+        self.route = route
 
 
 class _Failed(Exception):  # noqa: N818 - carries an outcome out of a transaction

@@ -7,6 +7,7 @@ including the time checks (so a stale request never reaches the secret store).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Final, NamedTuple
@@ -76,7 +77,7 @@ class ParsedAuth(NamedTuple):
 
 def parse_header_auth(
     authorization: bytes,
-    headers: dict[bytes, bytes],
+    headers: Mapping[bytes, bytes],
     pairs: list[tuple[bytes, bytes]],
     now: datetime,
     max_skew: timedelta,
@@ -169,7 +170,7 @@ def parse_header_auth(
 
 
 def parse_query_auth(
-    headers: dict[bytes, bytes],
+    headers: Mapping[bytes, bytes],
     pairs: list[tuple[bytes, bytes]],
     now: datetime,
     max_skew: timedelta,

@@ -75,7 +75,7 @@ import hashlib
 import hmac
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Final, Protocol
@@ -131,6 +131,10 @@ class HttpRequest:
     headers: Sequence[tuple[bytes, bytes]]
     """ASGI-style headers: lower-case names, raw values; names may repeat."""
     body: bytes
+    header_map: Mapping[bytes, bytes] | None = None
+    """The same headers by lower-case name, repeated ones joined as
+    :func:`~cofre.api.sigv4.canonical.collect_headers` joins them, when the caller has
+    them already (the HTTP layer builds them once per request)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,9 +202,11 @@ class SigV4Verifier:
         if now.tzinfo is None:
             now = now.replace(tzinfo=UTC)
 
-        headers = dict(request.headers)
-        if len(headers) != len(request.headers) or not b"".join(headers).islower():
-            headers = collect_headers(request.headers)
+        headers = request.header_map
+        if headers is None:
+            headers = dict(request.headers)
+            if len(headers) != len(request.headers) or not b"".join(headers).islower():
+                headers = collect_headers(request.headers)
 
         authorization = headers.get(b"authorization")
         pairs = query_pairs(request.query_string) if request.query_string else []

@@ -9,10 +9,9 @@ context with what is each call's own.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
 import orjson
 
@@ -53,64 +52,42 @@ class Contexts:
         return found
 
 
+JournalEntry = tuple[str, int, str, dict[str, Any] | None, str | None]
+"""What the journal keeps of one call (:func:`call_entry`), written as a JSON array in
+this order (docs/formats/audit-chain.md): the text of its context, and what is the call's
+own -- its time (µs since the epoch), request id, parameters (redacted) and error
+message. A plain tuple, not a named one: one is made per call on the hot path, where a
+named tuple's constructor costs about 1% of an Encrypt."""
+
+
 def call_entry(
     call: AuditCall, request: dict[str, Any] | None, texts: ContextTexts | None = None
-) -> list[Any]:
+) -> JournalEntry:
     """What the journal keeps of ``call``, with ``request`` its parameters as the record
-    logs them (redacted): ``[context, time (µs), request id, request, error message]``,
-    where the context is what calls of one caller, operation and outcome share -- JSON text
+    logs them (redacted): a :class:`JournalEntry`, whose context is what the calls of one
+    caller, operation and outcome share -- JSON text
     (:func:`context_text`), so that the ingester builds the records of calls with one
     context from one template, found by that text. ``texts``: contexts written before.
     Only calls whose record logs no response are journaled (read-only ones: CloudTrail
     logs no response for them); ValueError for any other."""
     text = journaled_context(call) if texts is None else texts(call)
-    return _entry(text, call, request, call.error_message)
+    micros = (call.time - _EPOCH) // _MICROSECOND
+    return (text, micros, call.request_id, request, call.error_message)
 
 
-class Succeeded(Protocol):
-    """A call that succeeded, as the pipeline knows it before any :class:`AuditCall` is
-    built (``cofre.api.pipeline.audited.Attempt``): what :func:`success_entry` reads."""
-
-    time: datetime
-    service: str
-    operation: str
-    region: str
-    caller: Caller | None
-    request_id: str
-    source_ip: str
-    user_agent: str
-    access_key_id: str
-    account_id: str | None
-    session_created_at: datetime | None
-
-    @property
-    def params(self) -> Mapping[str, Any] | None: ...
-
-
-def success_entry(
-    call: Succeeded, resources: tuple[str, ...], request: dict[str, Any] | None,
-    texts: ContextTexts,
-) -> list[Any]:  # fmt: skip
-    """:func:`call_entry` of the :class:`AuditCall` that ``call`` would make with no error
-    and ``resources`` (:meth:`ContextTexts.of_success`), without making it: the event
-    loop's path for the calls that succeed, most of them."""
-    return _entry(texts.of_success(call, resources), call, request, None)
-
-
-def _entry(
-    text: str, call: AuditCall | Succeeded, request: dict[str, Any] | None, message: str | None
-) -> list[Any]:
-    """The journal's entry: ``[context, time (µs), request id, request, error message]``."""
-    return [text, (call.time - _EPOCH) // _MICROSECOND, call.request_id, request, message]
+def journalable(call: AuditCall) -> bool:
+    """Whether ``call`` may be journaled: its record logs no response (a read-only or
+    failed call, or a background event)."""
+    if call.error_code is not None or call.event_type != API_CALL:
+        return True
+    read_only = call.read_only
+    return is_read_only(call.service, call.operation) if read_only is None else read_only
 
 
 def journaled_context(call: AuditCall) -> str:
-    """:func:`context_text` of a call that may be journaled (its record logs no
-    response); ValueError for any other."""
-    read_only = call.read_only
-    if read_only is None:
-        read_only = is_read_only(call.service, call.operation)
-    if not read_only and call.error_code is None and call.event_type == API_CALL:
+    """:func:`context_text` of a call that may be journaled (:func:`journalable`);
+    ValueError for any other."""
+    if not journalable(call):
         raise ValueError("only calls whose record logs no response are journaled")
     return context_text(call)
 
@@ -145,34 +122,12 @@ def context_text(call: AuditCall) -> str:
 class ContextTexts:
     """:func:`journaled_context` of calls, each written (and checked) once per caller
     object and outcome: a bounded cache, whose key holds all the check looks at. The
-    pipeline reuses a caller for the requests of one credential and origin."""
+    pipeline reuses a caller for the requests of one credential and origin, so the
+    calls of one client find their context here."""
 
     def __init__(self, limit: int = 4096) -> None:
         self._known: dict[tuple[Any, ...], tuple[object, str]] = {}
         self._limit = limit
-
-    def of_success(self, call: Succeeded, resources: tuple[str, ...]) -> str:
-        """The context of the :class:`AuditCall` that ``call`` would make with no error
-        and ``resources``, read-only or not journaled (ValueError); its key is shorter
-        than :meth:`__call__`'s (so the two never meet), with what such a call has of
-        its own: no error, no extra data, the operation table's ``read_only``."""
-        caller = call.caller
-        key = (
-            id(caller), call.service, call.operation, call.region, resources, call.source_ip,
-            call.user_agent, call.access_key_id, call.account_id, call.session_created_at,
-        )  # fmt: skip
-        known = self._known.get(key)
-        if known is not None and known[0] is caller:
-            return known[1]
-        text = journaled_context(
-            AuditCall(
-                _EPOCH, call.service, call.operation, call.region, caller,
-                resources=resources, source_ip=call.source_ip, user_agent=call.user_agent,
-                access_key_id=call.access_key_id, account_id=call.account_id,
-                session_created_at=call.session_created_at,
-            )
-        )  # fmt: skip
-        return self._keep(key, caller, text)
 
     def __call__(self, call: AuditCall) -> str:
         if call.extra:

@@ -15,6 +15,7 @@ cross-account calls are recorded only for the caller (AWS logs them there only).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -149,6 +150,38 @@ class AuditCall:
         return self.account_id or ""
 
 
+@dataclass(frozen=True, slots=True)
+class AuditReceipt:
+    """Where a call's records went in the chain: one per receiving account."""
+
+    event_ids: tuple[str, ...]
+    seqs: tuple[int, ...]
+
+
+def service_event(
+    time: datetime,
+    service: str,
+    name: str,
+    region: str,
+    account_id: str,
+    resource_arn: str,
+    details: Mapping[str, Any],
+) -> AuditCall:
+    """A background event of the server's own on one resource (a key's rotation,
+    deletion, expiry of imported material): CloudTrail's ``AwsServiceEvent``."""
+    return AuditCall(
+        time=time,
+        service=service,
+        operation=name,
+        region=region,
+        caller=None,
+        resources=(resource_arn,),
+        event_type=SERVICE_EVENT,
+        account_id=account_id,
+        extra=details,
+    )
+
+
 @dataclass(slots=True)  # not frozen: built per cryptographic call
 class KeyUsage:
     """The last successful cryptographic use of a key (GetKeyLastUsage)."""
@@ -160,7 +193,10 @@ class KeyUsage:
     request_id: str
 
 
+@functools.lru_cache(maxsize=1024)
 def is_read_only(service: str, operation: str) -> bool:
+    """Whether ``operation`` changes nothing (CloudTrail's ``readOnly``); asked twice a
+    request, so remembered."""
     return operation.startswith(_READ_ONLY_PREFIXES) or operation in _READ_ONLY.get(
         service, frozenset()
     )

@@ -6,7 +6,7 @@ A journal is a file of *frames*, one per write (the calls of one burst)::
     frame   = "CJ" | version (u8) | payload length (u32) | CRC-32 of payload (u32) | payload
 
 Version 2 (what is written) holds calls, not records: the payload is the JSON array of
-the calls' entries (:func:`~cofre.core.audit.contexts.call_entry`), each what the record
+the calls' entries (:class:`~cofre.core.audit.contexts.JournalEntry`), each what the record
 needs to be built -- the caller, the time, the request id, the parameters already
 redacted, the outcome. So the serving process does the least it can before answering:
 no record is built there; the ingester builds them
@@ -31,6 +31,7 @@ from __future__ import annotations
 import dataclasses
 import struct
 import zlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import Enum
@@ -39,9 +40,8 @@ from typing import Any
 import orjson
 
 from cofre.core.audit.chain import EventIndex, to_micros
-from cofre.core.audit.contexts import Contexts, JournalContext
+from cofre.core.audit.contexts import Contexts, JournalContext, JournalEntry
 from cofre.core.audit.events import AuditCall, KeyUsage
-from cofre.core.audit.template import JournalRecords
 
 MAGIC = b"CJ"
 RECORDS = 1  # a frame of finished records (earlier versions)
@@ -83,6 +83,16 @@ class JournalCall:
             params=self.request,
             error_message=self.message,
         )
+
+
+@dataclass(slots=True)
+class JournalRecords:
+    """Records as the journal takes them (:func:`encode_records`):
+    the bodies, and per body and per key usage the meta the journal keeps."""
+
+    bodies: list[bytes] = field(default_factory=list)
+    entries: list[list[Any]] = field(default_factory=list)  # account, Region, µs, id, length
+    usages: list[list[Any]] = field(default_factory=list)  # ARN, operation, µs, id, request
 
 
 @dataclass(slots=True)
@@ -130,8 +140,8 @@ class Stop(Enum):
     CORRUPT = "corrupt"  # a frame that is not one: bad magic, version, length or CRC
 
 
-def encode_calls(entries: list[list[Any]]) -> bytes:
-    """One frame holding the calls of ``entries`` (:func:`call_entry`)."""
+def encode_calls(entries: Sequence[JournalEntry]) -> bytes:
+    """One frame holding the calls of ``entries``: a JSON array of the entries' arrays."""
     payload = orjson.dumps(entries)
     return _HEADER.pack(MAGIC, CALLS, len(payload), zlib.crc32(payload)) + payload
 

@@ -24,7 +24,6 @@ not depend on the API layer. Plans are compiled once per (service, operation, di
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime
 from enum import Enum
@@ -236,41 +235,38 @@ _UNPLANNED: Any = object()
 
 
 class ModelRedactor:
-    """Compiled redaction plans for every service whose model ``models`` returns."""
+    """Compiled redaction plans for every service whose model ``models`` returns.
+
+    Safe to share between threads without a lock: each plan is compiled on its own (a
+    compiler of its own, nothing half-built visible) and published by one assignment;
+    two threads that compile the same plan at once publish equal plans."""
 
     def __init__(self, models: ModelSource) -> None:
         self._models = models
-        self._loaded: dict[str, tuple[Mapping[str, Any], _Compiler] | None] = {}
+        self._loaded: dict[str, Mapping[str, Any] | None] = {}
         self._plans: dict[tuple[str, str, Direction], Plan | None] = {}
-        self._lock = threading.Lock()
 
     def load(self, service: str) -> None:
         """Load a service's model now rather than on its first call."""
-        with self._lock:
-            self._load(service)
+        self._model(service)
 
-    def _load(self, service: str) -> tuple[Mapping[str, Any], _Compiler] | None:
+    def _model(self, service: str) -> Mapping[str, Any] | None:
         if service not in self._loaded:
-            model = self._models(service)
-            self._loaded[service] = None if model is None else (model, _Compiler(model["shapes"]))
+            self._loaded[service] = self._models(service)
         return self._loaded[service]
 
     def _plan(self, service: str, operation: str, direction: Direction) -> Plan | None:
         """Compile the plan of an operation's input or output, once (``__call__`` looks
-        for it first, without the lock)."""
-        key = (service, operation, direction)
-        with self._lock:
-            if key in self._plans:
-                return self._plans[key]
-            loaded = self._load(service)
-            plan: Plan | None = None
-            if loaded is not None:
-                spec = loaded[0]["operations"].get(operation)
-                ref = None if spec is None else spec.get(direction)
-                if ref is not None:  # compiled whole now: its own plan, without the _Ref
-                    plan = loaded[1].plan(ref["shape"]).plan
-            self._plans[key] = plan
-            return plan
+        for it first)."""
+        model = self._model(service)
+        plan: Plan | None = None
+        if model is not None:
+            spec = model["operations"].get(operation)
+            ref = None if spec is None else spec.get(direction)
+            if ref is not None:  # compiled whole now: its own plan, without the _Ref
+                plan = _Compiler(model["shapes"]).plan(ref["shape"]).plan
+        self._plans[(service, operation, direction)] = plan
+        return plan
 
     def __call__(
         self,

@@ -24,7 +24,6 @@ row claims to hold.
 from __future__ import annotations
 
 import struct
-import threading
 import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -47,7 +46,6 @@ COMPRESS_FROM = 16 * 1024  # bytes of frames
 MAX_SEGMENT_BYTES = 64 * 1024 * 1024  # decompressed; a bound against a forged zip bomb
 _FRAME = struct.Struct(">QI")
 _ZSTD_LEVEL = -1  # as small as level 1 on journaled records (~8%), a third faster
-_codecs = threading.local()  # zstd contexts are not for sharing between threads
 
 
 class SegmentError(ValueError):
@@ -148,10 +146,8 @@ def _pack(frames: list[bytes]) -> bytes:
 
 
 def _compressor() -> zstandard.ZstdCompressor:
-    compressor: zstandard.ZstdCompressor | None = getattr(_codecs, "compressor", None)
-    if compressor is None:
-        compressor = _codecs.compressor = zstandard.ZstdCompressor(level=_ZSTD_LEVEL)
-    return compressor
+    """A compressor for one segment (a few µs to make; a segment holds a batch)."""
+    return zstandard.ZstdCompressor(level=_ZSTD_LEVEL)
 
 
 def decode_frames(data: bytes) -> list[tuple[int, bytes, bytes, bytes]]:

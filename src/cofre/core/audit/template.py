@@ -17,11 +17,11 @@ templates are cheap to rebuild.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from operator import itemgetter
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import orjson
 
@@ -43,12 +43,8 @@ from cofre.core.audit.events import (
     key_usages,
     logged_request,
 )
+from cofre.core.audit.journal import JournalCall, JournalRecords
 from cofre.core.audit.redact import clean_text, iso_time
-
-if TYPE_CHECKING:  # the journal's format builds on this module's JournalRecords
-    from collections.abc import Sequence
-
-    from cofre.core.audit.journal import JournalCall
 
 MAX_TEMPLATES = 4096
 _SLOTS = (
@@ -74,16 +70,6 @@ class _Template:
     log_request: bool
     log_response: bool
     used_keys: tuple[str, ...]  # the keys whose last use (GetKeyLastUsage) the call sets
-
-
-@dataclass(slots=True)
-class JournalRecords:
-    """Records as the journal takes them (:func:`cofre.core.audit.journal.encode_records`):
-    the bodies, and per body and per key usage the meta the journal keeps."""
-
-    bodies: list[bytes] = field(default_factory=list)
-    entries: list[list[Any]] = field(default_factory=list)  # account, Region, µs, id, length
-    usages: list[list[Any]] = field(default_factory=list)  # ARN, operation, µs, id, request
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,8 +26,8 @@ from pathlib import Path
 from typing import IO, Any
 
 from cofre.core.audit.chain import ChainedEvent, SignedDigest
+from cofre.service.audit.reads import AuditReader
 from cofre.service.audit.signing_key import PUBLIC_KEY_META
-from cofre.service.audit.trail import AuditTrail
 from cofre.service.ports import Storage
 
 FORMATS = ("jsonl", "cloudtrail")
@@ -48,7 +48,7 @@ def _b64(data: bytes) -> str:
 
 
 def _manifest(
-    storage: Storage, trail: AuditTrail, summary: ExportSummary, last_hash: bytes
+    storage: Storage, trail: AuditReader, summary: ExportSummary, last_hash: bytes
 ) -> dict[str, Any]:
     first, last = summary.first_seq or 0, summary.last_seq or 0
     with storage.read() as tx:
@@ -90,7 +90,7 @@ def _write_new(path: Path, data: bytes) -> None:
 
 
 def export_trail(
-    trail: AuditTrail,
+    trail: AuditReader,
     storage: Storage,
     out_dir: Path,
     *,

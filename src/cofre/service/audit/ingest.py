@@ -12,6 +12,12 @@ Any process may empty any journal of its data directory (lookups do, to see the 
 just answered by a sibling worker); only one whose writer is gone (its lock is free) is
 deleted, once it is all in. Readers that must see every answered call -- LookupEvents,
 GetKeyLastUsage, ``cofre audit verify`` and ``export`` -- catch up first.
+
+The same thread watches the backlog -- the bytes of the journals that the chain does not
+hold yet -- in every serving process, appending or not: while it is over the limit
+(appending has stopped: the database refuses, say), :attr:`JournalIngester.behind` is
+set and the journal's writer fails calls closed. Reading the offsets takes the database,
+so it is done here, never on a thread that answers requests.
 """
 
 from __future__ import annotations
@@ -35,47 +41,79 @@ _POLL = 0.1  # seconds between looks at every journal (an ingester for other pro
 _SWEEP = 1.0  # seconds between looks for other processes' leftovers
 _RETRY = 0.5  # seconds after a failed append
 _NICENESS = 5  # an ingester for other processes yields the CPU to them (it has no deadline)
+_WATCH = 1.0  # seconds between looks at the backlog
+_WATCH_BEHIND = 0.1  # ... while it is over the limit
 
 Append = Callable[[WriteTx, JournalBatch], object]
 
 
 class JournalIngester:
     def __init__(
-        self, journal: AuditJournal, storage: Storage, append: Append, *, flush: bool
+        self,
+        journal: AuditJournal,
+        storage: Storage,
+        append: Append,
+        *,
+        flush: bool,
+        max_backlog: int = 256 * 1024 * 1024,
     ) -> None:
         self._journal = journal
         self._storage = storage
         self._append = append
         self._flush = flush
+        self._max_backlog = max_backlog
         self._lock = threading.Lock()  # one catch-up at a time in this process
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._ingesting = False
         self._every = False
+        self._watch_due = False
         self._offsets: dict[str, int] = {}  # name -> offset known to be in the chain
+        self._stored: dict[str, int] = {}  # name -> offset the database last said
         self._corrupt: set[str] = set()  # reported once, left for the operator
         self._contexts = Contexts()  # of the journaled calls, parsed once each
+        self.behind = False  # the backlog is over the limit: journaling fails closed
 
     def backlog(self) -> int:
         """Bytes of the journals not yet in the chain (all of them, whoever writes or
-        appends them), as the database says."""
+        appends them), as the database says -- or, when it cannot be read, as it said
+        last (so a backlog that grows while the database is away is seen growing)."""
         names = self._journal.names()
-        with self._storage.read() as tx:
-            done = [int(tx.get_meta(OFFSET_META + name) or 0) for name in names]
+        try:
+            with self._storage.read() as tx:
+                done = [int(tx.get_meta(OFFSET_META + name) or 0) for name in names]
+            self._stored = dict(zip(names, done, strict=True))
+        except Exception:
+            log.warning("cannot read the audit journal offsets; using the last known")
+            done = [self._stored.get(name, 0) for name in names]
         total = 0
         for name, offset in zip(names, done, strict=True):
             start, end = self._journal.extent(name) or (0, 0)
             total += max(0, end - max(offset, start))
         return total
 
-    def wake(self) -> None:
-        if self._thread is not None and not self._wake.is_set():
+    def watch(self) -> bool:
+        """Look at the backlog now (a thread that may block); whether it is over the
+        limit, which :attr:`behind` then says until the next look."""
+        self._watch_due = False
+        self.behind = self.backlog() > self._max_backlog
+        return self.behind
+
+    def wake(self, *, watch: bool = False) -> None:
+        """Something was journaled: append it soon; with ``watch``, look at the backlog
+        too (the writer asks every few MiB)."""
+        if watch:
+            self._watch_due = True
+        if self._thread is not None and (watch or self._ingesting) and not self._wake.is_set():
             self._wake.set()
 
-    def start(self, *, every_journal: bool = False) -> None:
-        """Append in the background: this process's journal, woken by its appends; or
-        with ``every_journal`` (``cofre serve``'s supervisor, for its workers) every
-        journal of the directory, looked at every few milliseconds."""
+    def start(self, *, ingest: bool = True, every_journal: bool = False) -> None:
+        """Work in the background: watch the backlog, and with ``ingest`` append this
+        process's journal, woken by its appends -- or with ``every_journal`` (``cofre
+        serve``'s supervisor, for its workers) every journal of the directory, looked at
+        every few milliseconds."""
+        self._ingesting = ingest or every_journal
         self._every = every_journal
         if self._thread is None:
             thread = threading.Thread(target=self._run, name="cofre-audit-ingest", daemon=True)
@@ -91,32 +129,54 @@ class JournalIngester:
 
     def _run(self) -> None:
         """Empty this process's journal shortly after each append (responses do not wait
-        for this, so it lingers to batch), or every journal every few milliseconds; and
-        sweep up other processes' leftovers now and then."""
+        for this, so it lingers to batch), or every journal every few milliseconds; sweep
+        up other processes' leftovers now and then; watch the backlog."""
         if self._every:
             try:  # this thread only (Linux: a thread id is a process id to setpriority)
                 os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), _NICENESS)
             except (OSError, AttributeError):
                 log.info("cannot lower the audit ingester's priority; it runs at normal priority")
-        swept = 0.0
+        swept = watched = 0.0
         while not self._stop.is_set():
-            if self._wake.wait(_POLL if self._every else _SWEEP):
+            wait = _POLL if self._every else _SWEEP
+            if self.behind:
+                wait = min(wait, _WATCH_BEHIND)
+            if self._wake.wait(wait) and self._ingesting:
                 self._stop.wait(_LINGER)
             self._wake.clear()
-            try:
-                now = time.monotonic()
-                if now - swept >= _SWEEP:
-                    self.catch_up()
-                    swept = now
-                    continue
-                with self._lock:
-                    names = self._journal.names() if self._every else [self._journal.current]
-                    for name in names:
-                        if name:
-                            self._ingest(name)
-            except Exception:
-                log.warning("cannot append the audit journal to the chain; retrying", exc_info=True)
+            now = time.monotonic()
+            failed = False
+            if self._ingesting:
+                try:
+                    if now - swept >= _SWEEP:
+                        self.catch_up()
+                        swept = now
+                    else:
+                        self._ingest_current()
+                except Exception:
+                    log.warning("cannot append the audit journal to the chain", exc_info=True)
+                    failed = True
+            if (
+                self._watch_due
+                or failed
+                or now - watched >= (_WATCH_BEHIND if self.behind else _WATCH)
+            ):
+                watched = now
+                try:
+                    self.watch()
+                except Exception:
+                    log.warning("cannot look at the audit journal's backlog", exc_info=True)
+            if failed:
                 self._stop.wait(_RETRY)
+
+    def _ingest_current(self) -> None:
+        """Append what this process's journal holds (or every journal's, for a
+        supervisor)."""
+        with self._lock:
+            names = self._journal.names() if self._every else [self._journal.current]
+            for name in names:
+                if name:
+                    self._ingest(name)
 
     def catch_up(self) -> int:
         """Append every whole frame of every journal to the chain; delete the journals

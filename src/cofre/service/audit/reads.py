@@ -1,9 +1,10 @@
 """Reading the audit trail: its records and digests in order, verification, LookupEvents,
-GetKeyLastUsage. A base of :class:`cofre.service.audit.trail.AuditTrail`."""
+GetKeyLastUsage. Readers that must see every answered call bring the journals in first
+(``settle``)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 
 from cofre.core.audit.chain import ChainedEvent, SignedDigest, load_public_key
@@ -11,22 +12,32 @@ from cofre.core.audit.events import KeyUsage
 from cofre.core.audit.verify import Problem, ProblemKind, VerifyReport, verify_trail
 from cofre.core.iam.principals import Caller
 from cofre.errors import AccessDeniedError
+from cofre.service.audit.chain import TRACKING_START_META
 from cofre.service.audit.lookup import LookupPage, lookup_events
 from cofre.service.audit.signing_key import PUBLIC_KEY_META
 from cofre.service.authz.authorizer import Authorizer
 from cofre.service.ports import Storage
 
-TRACKING_START_META = "audit_tracking_start"  # when this database began recording
 _READ_BATCH = 1000
 
 
-class AuditReads:
-    _storage: Storage
-    _authorizer: Authorizer | None
-    _mac_key: bytes
+def _nothing_to_settle() -> None:
+    return None
 
-    def settle(self) -> None:
-        """Bring in what is written but not yet chained (the journal; ``AuditTrail``)."""
+
+class AuditReader:
+    def __init__(
+        self,
+        storage: Storage,
+        mac_key: bytes,
+        authorizer: Authorizer | None = None,
+        settle: Callable[[], None] = _nothing_to_settle,
+    ) -> None:
+        """``settle``: brings in what is journaled but not yet chained."""
+        self._storage = storage
+        self._mac_key = mac_key
+        self._authorizer = authorizer
+        self.settle = settle
 
     def events(self, after: int = -1, until_seq: int | None = None) -> Iterator[ChainedEvent]:
         """Stored rows in ascending seq, read in batches (one read transaction each)."""

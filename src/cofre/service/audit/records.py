@@ -8,10 +8,9 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections.abc import Sequence
-from typing import Any
 
 from cofre.core.audit.chain import EventIndex, canonical_json, index_event
-from cofre.core.audit.contexts import ContextTexts, Succeeded, call_entry, success_entry
+from cofre.core.audit.contexts import ContextTexts, JournalEntry, call_entry
 from cofre.core.audit.events import (
     API_CALL,
     AuditCall,
@@ -20,9 +19,9 @@ from cofre.core.audit.events import (
     key_usages,
     recipients,
 )
-from cofre.core.audit.journal import JournalCall, Prepared, add_prepared
+from cofre.core.audit.journal import JournalCall, JournalRecords, Prepared, add_prepared
 from cofre.core.audit.redact import ModelRedactor, ModelSource
-from cofre.core.audit.template import EventTemplates, JournalRecords
+from cofre.core.audit.template import EventTemplates
 from cofre.core.crypto import Random
 from cofre.core.ids import CountingIds
 from cofre.errors import AuditUnavailableError
@@ -37,7 +36,7 @@ class RecordBuilder:
         self.redactor = ModelRedactor(models)
         self._templates = EventTemplates(self.redactor, random(16).hex())
         self._new_id = CountingIds(random)  # event ids
-        self._contexts = ContextTexts()  # of the calls journaled (the event loop's)
+        self._contexts = ContextTexts()  # of the calls journaled
 
     def prepared(self, call: AuditCall) -> Prepared:
         """The records of ``call``, built and ready to submit (on the caller's thread);
@@ -47,7 +46,7 @@ class RecordBuilder:
         except Exception as exc:
             raise _unbuildable(call) from exc
 
-    def journal_entry(self, call: AuditCall) -> list[Any]:
+    def journal_entry(self, call: AuditCall) -> JournalEntry:
         """What the journal keeps of ``call`` (on the caller's thread: its parameters are
         redacted here, so nothing secret is written); ``AuditUnavailableError`` if that
         cannot be done."""
@@ -56,15 +55,6 @@ class RecordBuilder:
             if call.event_type == API_CALL:
                 request = self.redactor(call.service, call.operation, call.params, "input")
             return call_entry(call, request, self._contexts)
-        except Exception as exc:
-            raise _unbuildable(call) from exc
-
-    def success_entry(self, call: Succeeded, resources: tuple[str, ...]) -> list[Any]:
-        """:meth:`journal_entry` of the call ``call`` makes if it succeeded, touching
-        ``resources`` (:func:`~cofre.core.audit.contexts.success_entry`)."""
-        try:
-            request = self.redactor(call.service, call.operation, call.params, "input")
-            return success_entry(call, resources, request, self._contexts)
         except Exception as exc:
             raise _unbuildable(call) from exc
 
@@ -138,6 +128,6 @@ class RecordBuilder:
         return Prepared(tuple(entries), tuple(usages))
 
 
-def _unbuildable(call: AuditCall | Succeeded) -> AuditUnavailableError:
+def _unbuildable(call: AuditCall) -> AuditUnavailableError:
     log.exception("cannot build the audit record of %s.%s", call.service, call.operation)
     return AuditUnavailableError()

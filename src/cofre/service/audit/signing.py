@@ -1,5 +1,4 @@
-"""Signing the audit chain's head and pruning its oldest events. A base of
-:class:`cofre.service.audit.trail.AuditTrail`."""
+"""Signing the audit chain's head and pruning its oldest events."""
 
 from __future__ import annotations
 
@@ -12,10 +11,11 @@ from cofre.service.ports import Clock, Storage
 _PRUNE_BATCH = 10_000  # events deleted per transaction
 
 
-class AuditSigning:
-    _storage: Storage
-    _clock: Clock
-    _signer: SigningKey
+class DigestSigner:
+    def __init__(self, storage: Storage, clock: Clock, key: SigningKey) -> None:
+        self._storage = storage
+        self._clock = clock
+        self._key = key
 
     def public_key_pem(self) -> str | None:
         """The PEM of the digest signing key; None until the first digest was signed."""
@@ -28,7 +28,7 @@ class AuditSigning:
             state = tx.lock_audit_chain()
             if state.head_seq <= state.digest_seq:
                 return None
-            private = self._signer.key(tx)
+            private = self._key.key(tx)
             now = self._clock.now()
             first = state.digest_seq + 1
             signature = sign_digest(private, first, state.head_seq, state.head_hash, now)
@@ -46,7 +46,7 @@ class AuditSigning:
                 point = tx.audit_prune_point(older_than, state.anchor.seq, _PRUNE_BATCH)
                 if point is None:
                     return total
-                private = self._signer.key(tx)
+                private = self._key.key(tx)
                 now = self._clock.now()
                 signature = sign_digest(
                     private, point.seq, point.seq, point.hash, now, DigestKind.ANCHOR

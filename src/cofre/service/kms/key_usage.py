@@ -9,7 +9,7 @@ from datetime import datetime
 from cofre.core.audit.events import KeyUsage
 from cofre.core.iam.principals import Caller
 from cofre.core.kms.keys import Key
-from cofre.service.audit.trail import AuditTrail
+from cofre.service.audit.reads import AuditReader
 from cofre.service.authz.authorizer import Request
 from cofre.service.kms.resolver import KeyResolver, key_not_found
 
@@ -22,7 +22,7 @@ class LastUsage:
 
 
 class KeyUsageQueries:
-    def __init__(self, resolver: KeyResolver, audit: AuditTrail) -> None:
+    def __init__(self, resolver: KeyResolver, audit: AuditReader) -> None:
         self._r = resolver
         self._audit = audit
 

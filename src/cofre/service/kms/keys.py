@@ -5,8 +5,8 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 from datetime import datetime, timedelta
-from typing import Protocol
 
+from cofre.core.audit.events import service_event
 from cofre.core.iam.principals import Caller
 from cofre.core.ids import key_arn
 from cofre.core.kms.default_policy import default_key_policy
@@ -40,27 +40,15 @@ from cofre.service.kms.imports import remove_material
 from cofre.service.kms.resolver import KeyResolver
 from cofre.service.kms.tags import validate_new_tags
 from cofre.service.pagination import Page, decode_marker, decode_offset, encode_marker, first_page
-from cofre.service.ports import WriteTx
-
-
-class KeyEvents(Protocol):
-    """Where background work on keys is recorded (the audit trail's service events)."""
-
-    def key_event(self, tx: WriteTx, name: str, key: Key) -> None:
-        """Record ``name`` ("RotateKey", ...) for ``key`` inside ``tx``: the record
-        commits with the work, or neither does."""
-        ...
-
-
-class _NoEvents:
-    def key_event(self, tx: WriteTx, name: str, key: Key) -> None:
-        return None
+from cofre.service.ports import AuditRecorder, WriteTx
 
 
 class KeyService:
-    def __init__(self, resolver: KeyResolver, events: KeyEvents | None = None) -> None:
+    def __init__(self, resolver: KeyResolver, audit: AuditRecorder | None = None) -> None:
+        """``audit``: where the background work on keys (rotation, deletion, expiry of
+        imported material) is recorded, inside the transaction that does it."""
         self._r = resolver
-        self._events: KeyEvents = events or _NoEvents()
+        self._audit = audit
 
     # create / read ---------------------------------------------------------------------
     def create_key(
@@ -350,7 +338,7 @@ class KeyService:
                     and key.deletion_date <= now
                 ):
                     tx.delete_key(key.key_id)
-                    self._events.key_event(tx, "DeleteKey", key)
+                    self._key_event(tx, "DeleteKey", key)
                     done += 1
                 elif (
                     key.material_valid_to is not None
@@ -358,7 +346,7 @@ class KeyService:
                     and key.state is not KeyState.PENDING_IMPORT
                 ):
                     remove_material(tx, key)  # imported material expired
-                    self._events.key_event(tx, "DeleteExpiredKeyMaterial", key)
+                    self._key_event(tx, "DeleteExpiredKeyMaterial", key)
                     done += 1
                 elif (
                     key.state is KeyState.ENABLED
@@ -373,7 +361,16 @@ class KeyService:
                         RotationType.AUTOMATIC,
                         next_rotation_at=now + timedelta(days=period),
                     )
-                    self._events.key_event(tx, "RotateKey", key)
+                    self._key_event(tx, "RotateKey", key)
                     done += 1
             self._r.cache.invalidate("key", candidate.key_id)
         return done
+
+    def _key_event(self, tx: WriteTx, name: str, key: Key) -> None:
+        """Record background work on ``key`` in ``tx``: it commits with the work, or
+        neither does."""
+        if self._audit is not None:
+            when = self._r.clock.now()
+            details = {"keyId": key.key_id}
+            call = service_event(when, "kms", name, key.region, key.account_id, key.arn, details)
+            self._audit.record(call, within=tx)

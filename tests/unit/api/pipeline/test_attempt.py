@@ -1,6 +1,6 @@
-"""``Attempt.call`` builds its ``AuditCall`` by position (keywords cost ~0.5 µs a request):
-each field must land where its name says. A call that succeeded has its journal entry made
-from the attempt, without that ``AuditCall``: the same entry."""
+"""An ``Attempt`` is the ``AuditCall`` its request is recorded as: begun with what
+arrives, finished with the outcome, each field where its name says. The journal entry of
+a call is the same whether its context was written before (cached by caller) or not."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cofre.api.pipeline.audited import Attempt
+from cofre.api.pipeline.attempt import Attempt
 from cofre.core.audit.events import API_CALL, AuditCall
 from cofre.core.iam.principals import Caller
 from cofre.errors import AuditUnavailableError
@@ -22,27 +22,18 @@ from cofre.service.audit.models import botocore_model
 from cofre.service.audit.records import RecordBuilder
 
 
-def test_the_call_holds_each_field_of_the_attempt_under_its_own_name() -> None:
+def test_a_finished_attempt_is_the_call_with_each_field_under_its_own_name() -> None:
     caller = Caller(
         "111122223333", "arn:aws:iam::111122223333:user/alice", "AKIAALICE", "eu-west-1",
         "10.0.0.1", "agent/caller", True, None, "alice", "AIDAALICE", None,
     )  # fmt: skip
-    attempt = Attempt(
-        request_id="request-1",
-        time=datetime(2026, 12, 6, 12, 0, 1, 5, tzinfo=UTC),
-        source_ip="192.0.2.7",
-        user_agent="agent/attempt",
-        service="kms",
-        operation="Encrypt",
-        region="eu-west-1",
-        caller=caller,
-        params={"KeyId": "alias/a"},
-        signed_service="kms",
-        access_key_id="AKIATRIED",
-        account_id="444455556666",
-        session_created_at=datetime(2026, 12, 6, 11, 0, tzinfo=UTC),
-    )
-    call = attempt.call(
+    when = datetime(2026, 12, 6, 12, 0, 1, 5, tzinfo=UTC)
+    attempt = Attempt.begin("request-1", when, "192.0.2.7", "agent/attempt")
+    attempt.service, attempt.operation, attempt.region = "kms", "Encrypt", "eu-west-1"
+    attempt.caller, attempt.params, attempt.signed_service = caller, {"KeyId": "alias/a"}, "kms"
+    attempt.access_key_id, attempt.account_id = "AKIATRIED", "444455556666"
+    attempt.session_created_at = datetime(2026, 12, 6, 11, 0, tzinfo=UTC)
+    call = attempt.finish(
         output={"KeyId": "k"},
         error_code="NotFoundException",
         error_message="no such key",
@@ -68,13 +59,14 @@ def test_the_call_holds_each_field_of_the_attempt_under_its_own_name() -> None:
         account_id="444455556666",
         session_created_at=attempt.session_created_at,
     )
-    assert dataclasses.asdict(call) == dataclasses.asdict(expected)
+    recorded = dataclasses.asdict(call)
+    assert recorded.pop("signed_service") == "kms"  # the attempt's own, not the record's
+    assert recorded == dataclasses.asdict(expected)
     assert call.extra == {} and call.redacted is False
 
 
-# A call that succeeded has its journal entry made straight from the attempt (the event
-# loop's path, ``RecordBuilder.success_entry``): it must be the entry of the call the
-# attempt makes, whatever the attempt holds, whether its context is new or cached.
+# The journal entry of a call whose context is cached (a caller seen before) must be the
+# entry made from scratch, whatever the attempt holds.
 _CALLERS = [
     None,
     Caller(
@@ -122,22 +114,22 @@ def _succeeded(draw: st.DrawFn) -> tuple[Attempt, dict[str, Any] | None, list[st
 
 @settings(max_examples=300, deadline=None)
 @given(succeeded=_succeeded())
-def test_the_entry_of_a_call_that_succeeded_is_the_entry_of_its_call(
+def test_a_cached_context_gives_the_entry_made_afresh(
     succeeded: tuple[Attempt, dict[str, Any] | None, list[str]],
 ) -> None:
     attempt, output, collected = succeeded
-    expected = _BUILDER.journal_entry(attempt.call(output=output, resources=collected))
-    resources = attempt.resources(output, collected)
-    assert _BUILDER.success_entry(attempt, resources) == expected
-    fresh = RecordBuilder(botocore_model, os.urandom)
-    assert fresh.success_entry(attempt, resources) == expected
-    assert b"Plaintext" not in orjson.dumps(expected) and b"plaintext" not in orjson.dumps(expected)
+    call = attempt.finish(output=output, resources=collected)
+    expected = RecordBuilder(botocore_model, os.urandom).journal_entry(call)
+    assert _BUILDER.journal_entry(call) == expected
+    assert _BUILDER.journal_entry(call) == expected  # now cached
+    written = orjson.dumps(expected).lower()
+    assert b"plaintext" not in written
     for changes in _OTHER:  # one field changed, the caller the same: not found cached
-        other = dataclasses.replace(attempt, **changes)
-        call = other.call(output=output, resources=collected)
-        assert _BUILDER.success_entry(other, tuple(call.resources)) == _BUILDER.journal_entry(call)
-    elsewhere = _BUILDER.success_entry(attempt, (*resources, "arn:aws:kms:x"))
-    assert elsewhere[0] != expected[0]
+        other = dataclasses.replace(attempt, **changes).finish(output=output, resources=collected)
+        fresh = RecordBuilder(botocore_model, os.urandom).journal_entry(other)
+        assert _BUILDER.journal_entry(other) == fresh
+    elsewhere = dataclasses.replace(call, resources=(*call.resources, "arn:aws:kms:x"))
+    assert _BUILDER.journal_entry(elsewhere)[0] != expected[0]  # another context
 
 
 _OTHER: list[dict[str, Any]] = [
@@ -151,7 +143,7 @@ _OTHER: list[dict[str, Any]] = [
 
 
 def test_a_mutating_call_that_succeeded_has_no_journal_entry() -> None:
-    attempt = Attempt("request-1", datetime(2026, 12, 7, tzinfo=UTC), "10.0.0.1", "agent")
+    attempt = Attempt.begin("request-1", datetime(2026, 12, 7, tzinfo=UTC), "10.0.0.1", "agent")
     attempt.service, attempt.operation, attempt.caller = "kms", "CreateKey", _CALLERS[1]
     with pytest.raises(AuditUnavailableError):
-        _BUILDER.success_entry(attempt, (_KEY,))
+        _BUILDER.journal_entry(attempt.finish(resources=(_KEY,)))

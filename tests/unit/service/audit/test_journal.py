@@ -22,8 +22,7 @@ import pytest
 from cofre.config import Settings
 from cofre.container import Services
 from cofre.core.audit.events import AuditCall
-from cofre.core.audit.journal import encode_calls, encode_records
-from cofre.core.audit.template import JournalRecords
+from cofre.core.audit.journal import JournalRecords, encode_calls, encode_records
 from cofre.core.crypto import Cipher
 from cofre.errors import AuditUnavailableError
 from cofre.service.audit.models import botocore_model
@@ -69,8 +68,13 @@ def open_services(tmp_path: Path, root_key: str) -> Iterator[Callable[[], Servic
 
 
 def _submit(trail: AuditTrail, calls: list[AuditCall]) -> Outcome:
+    """Record each call (read-only: into the journal); the error of each, or None."""
     outcome: Outcome = []
-    trail.submit([(call, lambda _receipt, error: outcome.append(error)) for call in calls])
+    for call in calls:
+        try:
+            outcome.append(trail.record(call))  # journaled: no receipt
+        except AuditUnavailableError as error:
+            outcome.append(error)
     return outcome
 
 
@@ -96,9 +100,9 @@ def test_journaled_records_reach_the_chain_and_the_journal_goes_at_close(
     assert _request_ids(services) == []  # answered, not yet chained
     trail.settle()
     assert _request_ids(services) == [f"req-{n}" for n in range(6)]
-    usage = trail.key_last_usage(KEY)
+    usage = trail.reads.key_last_usage(KEY)
     assert usage is not None and usage.request_id == "req-5"
-    assert trail.verify().ok
+    assert trail.reads.verify().ok
     services.close()
     assert _journals(services.settings.data_dir) == []  # all in, and its writer gone
 
@@ -114,7 +118,7 @@ def test_two_processes_append_each_record_once(open_services: Callable[[], Servi
     for racer in racers:
         racer.join()
     assert sorted(_request_ids(first)) == sorted(f"req-{n}" for n in range(40))
-    assert first.audit.verify().ok
+    assert first.audit.reads.verify().ok
 
 
 def _entries(*numbers: int) -> list[list[object]]:
@@ -150,10 +154,10 @@ def test_a_dead_writers_journal_is_taken_in_and_deleted_even_with_a_torn_tail(
     with journal.open("r+b") as torn:  # it died copying its next frame: the end never moved
         torn.seek(end)
         torn.write(encode_calls(_entries(3))[:40])
-    services.audit.start_ingesting()
+    services.audit.start(jobs=False)
     assert _request_ids(services) == ["req-0", "req-1", "req-2"]
     assert _journals(data_dir) == []
-    assert services.audit.verify().ok
+    assert services.audit.reads.verify().ok
 
 
 def _earlier_journal(data_dir: Path, frames: bytes) -> Path:
@@ -174,7 +178,7 @@ def test_an_earlier_versions_journal_with_a_torn_tail_is_taken_in(
     services.audit.settle()
     assert _request_ids(services) == ["req-0", "req-1", "req-2"]
     assert _journals(data_dir) == []
-    assert services.audit.verify().ok
+    assert services.audit.reads.verify().ok
 
 
 def test_a_journal_of_records_from_an_earlier_version_is_taken_in(
@@ -189,7 +193,7 @@ def test_a_journal_of_records_from_an_earlier_version_is_taken_in(
     services.audit.settle()
     assert _request_ids(services) == ["req-0", "req-1", "req-2"]
     assert _journals(data_dir) == []
-    assert services.audit.verify().ok
+    assert services.audit.reads.verify().ok
 
 
 def test_journaled_records_are_the_records_of_the_calls(
@@ -255,11 +259,11 @@ def test_calls_fail_closed_while_the_chain_takes_nothing(
         audit_db.block_audit(tmp_path / "data", None, True)
         trail.settle()  # fails: the database refuses segments
         assert _submit(trail, [encrypt_call(n) for n in range(1, 4)]) == [None] * 3
-        [error] = _submit(trail, [encrypt_call(4)])  # now over 1200 bytes behind
+        trail.settle()  # fails again, and sees the backlog: now over 1200 bytes behind
+        [error] = _submit(trail, [encrypt_call(4)])
         assert isinstance(error, AuditUnavailableError)
         audit_db.block_audit(tmp_path / "data", None, False)
-        trail.settle()
-        threading.Event().wait(0.15)  # the verdict is kept for 100 ms
+        trail.settle()  # appends, and sees the backlog gone
         assert _submit(trail, [encrypt_call(5)]) == [None]
         trail.settle()
         assert _request_ids(services) == ["req-0", "req-1", "req-2", "req-3", "req-5"]
@@ -275,15 +279,12 @@ def test_a_call_whose_entry_cannot_be_written_fails_alone(
         encrypt_call(1), operation="GenerateRandom", params={"NumberOfBytes": 2**70}
     )  # an integer JSON cannot carry
     outcomes: dict[str, BaseException | None] = {}
-
-    def noting(name: str) -> Callable[[object, BaseException | None], None]:
-        return lambda _receipt, error: outcomes.__setitem__(name, error)
-
-    calls = (encrypt_call(0), huge, encrypt_call(2))
-    services.audit.submit([(call, noting(call.request_id)) for call in calls])
+    calls = [encrypt_call(0), huge, encrypt_call(2)]
+    for call, error in zip(calls, _submit(services.audit, calls), strict=True):
+        outcomes[call.request_id] = error
     assert outcomes["req-0"] is None and outcomes["req-2"] is None
     assert isinstance(outcomes["req-1"], AuditUnavailableError)
     with pytest.raises(AuditUnavailableError):
-        services.audit.journal_now(huge)
+        services.audit.record(huge)
     services.audit.settle()
     assert _request_ids(services) == ["req-0", "req-2"]

@@ -1,6 +1,6 @@
-"""Bursts: what a turn of the event loop brings is batched once turns bring several
+"""Turns: what a turn of the event loop brings is batched once turns bring several
 requests; under light load requests are handed over at once, and only one turn in
-``Bursts.SAMPLE`` is counted (its end costs a callback and a poll of the loop)."""
+``Turns.SAMPLE`` is counted (its end costs a callback and a poll of the loop)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import cast
 
 import pytest
 
-from cofre.api.pipeline.audited import Bursts
+from cofre.service.audit.turns import Turns
 
 
 class _Turns:
@@ -30,13 +30,13 @@ class _Turns:
         return len(callbacks)
 
 
-def _bursts() -> tuple[Bursts[int], _Turns, list[list[int]]]:
+def _bursts() -> tuple[Turns[int], _Turns, list[list[int]]]:
     turns, flushed = _Turns(), []
-    bursts: Bursts[int] = Bursts(cast(asyncio.AbstractEventLoop, turns), flushed.append)
+    bursts: Turns[int] = Turns(cast(asyncio.AbstractEventLoop, turns), flushed.append)
     return bursts, turns, flushed
 
 
-def _turn(bursts: Bursts[int], turns: _Turns, requests: list[int]) -> tuple[list[bool], int]:
+def _turn(bursts: Turns[int], turns: _Turns, requests: list[int]) -> tuple[list[bool], int]:
     """One turn bringing ``requests``: whether each was batched, and how many end-of-turn
     callbacks the turn cost."""
     batched = []
@@ -51,7 +51,7 @@ def _turn(bursts: Bursts[int], turns: _Turns, requests: list[int]) -> tuple[list
 def test_under_light_load_one_turn_in_a_sample_is_counted() -> None:
     bursts, turns, flushed = _bursts()
     counted = 0
-    for n in range(10 * Bursts.SAMPLE):
+    for n in range(10 * Turns.SAMPLE):
         batched, callbacks = _turn(bursts, turns, [n])
         assert batched == [False]  # handed over at once
         counted += callbacks
@@ -65,19 +65,19 @@ def test_a_burst_is_noticed_within_a_few_samples_and_batched_from_then_on(size: 
     for n in range(3):
         _turn(bursts, turns, [n])
     seen: list[list[bool]] = []
-    for turn in range(3 * Bursts.SAMPLE):
+    for turn in range(3 * Turns.SAMPLE):
         seen.append(_turn(bursts, turns, [100 * turn + k for k in range(size)])[0])
     first = next(n for n, batched in enumerate(seen) if any(batched))
-    assert first * size <= 2 * Bursts.SAMPLE + size  # within two samples of requests
+    assert first * size <= 2 * Turns.SAMPLE + size  # within two samples of requests
     assert seen[first][-1] and not seen[first][0]  # noticed in that turn: batched after
     assert all(batched == [True] * size for batched in seen[first + 1 :])
     later = [[100 * t + k for k in range(size)] for t in range(first + 1, len(seen))]
     assert flushed[1:] == later  # each turn's requests whole, in order, at its end
 
 
-def _heavy(bursts: Bursts[int], turns: _Turns) -> None:
+def _heavy(bursts: Turns[int], turns: _Turns) -> None:
     """Turns of two requests until they are batched."""
-    for _ in range(Bursts.SAMPLE + 1):
+    for _ in range(Turns.SAMPLE + 1):
         if _turn(bursts, turns, [-1, -2])[0] == [True, True]:
             return
     raise AssertionError("turns of several requests were never batched")
@@ -88,7 +88,7 @@ def test_a_single_request_turn_brings_light_load_back() -> None:
     _heavy(bursts, turns)
     assert _turn(bursts, turns, [3, 4]) == ([True, True], 1)
     assert _turn(bursts, turns, [5]) == ([True], 1)  # one request: light again
-    callbacks = [_turn(bursts, turns, [n])[1] for n in range(6, 6 + 2 * Bursts.SAMPLE)]
+    callbacks = [_turn(bursts, turns, [n])[1] for n in range(6, 6 + 2 * Turns.SAMPLE)]
     assert 1 <= sum(callbacks) <= 3  # one turn in 7 or 8 counted again
     assert flushed[-2:] == [[3, 4], [5]]
 
@@ -96,8 +96,8 @@ def test_a_single_request_turn_brings_light_load_back() -> None:
 def test_on_a_real_loop_the_items_of_a_turn_are_flushed_at_its_end() -> None:
     async def main() -> list[list[str]]:
         flushed: list[list[str]] = []
-        bursts: Bursts[str] = Bursts(asyncio.get_running_loop(), flushed.append)
-        for _ in range(Bursts.SAMPLE + 1):  # turns of two until they are batched
+        bursts: Turns[str] = Turns(asyncio.get_running_loop(), flushed.append)
+        for _ in range(Turns.SAMPLE + 1):  # turns of two until they are batched
             batched = [bursts.batching(), bursts.batching()]
             await asyncio.sleep(0)
             if batched == [True, True]:
