@@ -33,7 +33,9 @@ from cofre.service.kms.key_usage import KeyUsageQueries
 from cofre.service.kms.keys import KeyService
 from cofre.service.kms.resolver import KeyResolver
 from cofre.service.params.delivery import DeliverySettings, DeliveryWorker
+from cofre.service.params.labels import ParamLabels
 from cofre.service.params.outbox import WebhookOutbox
+from cofre.service.params.policy_jobs import ParamPolicyJobs
 from cofre.service.params.reads import ParamQueries
 from cofre.service.params.secure import SecureStrings
 from cofre.service.params.tags import ParamTags
@@ -92,6 +94,8 @@ class Services:
     policies: IamPolicies
     roles: IamRoles
     params: ParamService
+    param_labels: ParamLabels
+    param_policies: ParamPolicyJobs
     param_queries: ParamQueries
     param_tags: ParamTags
     webhooks: WebhookService
@@ -131,6 +135,7 @@ class Services:
         authorizer = PolicyAuthorizer(policy_store, clock, tokens.grant_id, aliases_of)
         resolver = KeyResolver(storage, cache, authorizer, clock, random, root)
         secure = SecureStrings(CryptoService(resolver, random), resolver, random)
+        outbox = WebhookOutbox(random)
         audit = AuditTrail(
             storage,
             clock,
@@ -164,7 +169,9 @@ class Services:
             users=IamUsers(storage, cache, authorizer, clock, random, root),
             policies=IamPolicies(storage, cache, authorizer, clock, random),
             roles=IamRoles(storage, cache, authorizer, clock, random, root),
-            params=ParamService(storage, authorizer, clock, secure, WebhookOutbox(random)),
+            params=ParamService(storage, authorizer, clock, secure, outbox),
+            param_labels=ParamLabels(storage, authorizer, clock, outbox),
+            param_policies=ParamPolicyJobs(storage, outbox),
             param_queries=ParamQueries(storage, authorizer, secure),
             param_tags=ParamTags(storage, authorizer),
             webhooks=WebhookService(storage, authorizer, clock, root, random),
@@ -189,7 +196,7 @@ class Services:
             try:
                 now = self.clock.now()
                 self.keys.run_due_jobs(now)
-                self.params.run_due_policies(now)
+                self.param_policies.run_due_policies(now)
                 with self.storage.write() as tx:
                     tx.prune_changes(now - timedelta(hours=1))
                     tx.delete_expired_credentials(now - timedelta(minutes=5))

@@ -148,14 +148,14 @@ def delete_parameters(s: Services, c: Caller, p: Params) -> Result:
 
 
 def label_parameter_version(s: Services, c: Caller, p: Params) -> Result:
-    invalid, version = s.params.label_parameter_version(
+    invalid, version = s.param_labels.label_parameter_version(
         c, p["Name"], p.get("ParameterVersion"), p["Labels"]
     )
     return {"InvalidLabels": invalid, "ParameterVersion": version}
 
 
 def unlabel_parameter_version(s: Services, c: Caller, p: Params) -> Result:
-    removed, invalid = s.params.unlabel_parameter_version(
+    removed, invalid = s.param_labels.unlabel_parameter_version(
         c, p["Name"], p["ParameterVersion"], p["Labels"]
     )
     return {"RemovedLabels": removed, "InvalidLabels": invalid}

@@ -1,5 +1,5 @@
-"""Parameter Store label writes: LabelParameterVersion and UnlabelParameterVersion, a part
-of ``ParamService`` (``cofre.service.params.writes``), whose state and change hook they use.
+"""Parameter Store label writes: LabelParameterVersion and UnlabelParameterVersion. Every
+change goes to the parameters' change sink inside its transaction, as writes do.
 
 Labels follow AWS's rules: at most 100 characters of letters, digits, ``. - _``, not
 starting with a digit, ``aws`` or ``ssm`` (others are returned as InvalidLabels); at most
@@ -10,7 +10,6 @@ another version moves it.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 from cofre.core.iam.principals import Caller
 from cofre.core.params.parameters import (
@@ -24,17 +23,27 @@ from cofre.core.params.parameters import (
 )
 from cofre.errors import ParameterVersionLabelLimitExceededError
 from cofre.service.authz.authorizer import Authorizer
-from cofre.service.params.common import authorize, not_found, version_not_found
-from cofre.service.ports import Clock, Storage, WriteTx
+from cofre.service.params.common import (
+    NO_PARAM_CHANGES,
+    authorize,
+    not_found,
+    version_not_found,
+)
+from cofre.service.ports import Clock, ParamChangeSink, Storage, WriteTx
 
 
-class LabelWrites:
-    if TYPE_CHECKING:
-        _storage: Storage
-        _authorizer: Authorizer
-        _clock: Clock
-
-        def _changed(self, tx: WriteTx, change: ParamChange) -> None: ...
+class ParamLabels:
+    def __init__(
+        self,
+        storage: Storage,
+        authorizer: Authorizer,
+        clock: Clock,
+        changes: ParamChangeSink = NO_PARAM_CHANGES,
+    ) -> None:
+        self._storage = storage
+        self._authorizer = authorizer
+        self._clock = clock
+        self._changes = changes
 
     def label_parameter_version(
         self, caller: Caller, name: str, version: int | None, labels: Sequence[str]
@@ -56,7 +65,7 @@ class LabelWrites:
                 )
             if added:
                 tx.put_param_labels(pid, target.version, added)
-                self._changed(
+                self._changes.parameter_changed(
                     tx,
                     ParamChange(
                         ChangeOperation.LABEL,
@@ -83,7 +92,7 @@ class LabelWrites:
             removed = [label for label in wanted if label in attached]
             if removed:
                 tx.remove_param_labels(pid, target.version, removed)
-                self._changed(
+                self._changes.parameter_changed(
                     tx,
                     ParamChange(
                         ChangeOperation.UNLABEL,

@@ -1,4 +1,4 @@
-"""Parameter policies enforced (a part of ``ParamService``; ADR 0013).
+"""Parameter policies enforced (ADR 0013).
 
 Every write of a version keeps the parameter's policy schedule (``param_policy_schedule``:
 one row per policy type, with the moment it acts) in step with its policies; the
@@ -22,12 +22,12 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from cofre.core.params.events import PolicyType
 from cofre.core.params.parameters import ChangeOperation, ParamChange, ParamId, ParamVersion
 from cofre.core.params.policies import action, schedule
 from cofre.errors import CofreError
+from cofre.service.params.common import NO_PARAM_CHANGES
 from cofre.service.ports import ParamChangeSink, Storage, WriteTx
 
 log = logging.getLogger(__name__)
@@ -35,26 +35,26 @@ log = logging.getLogger(__name__)
 DUE_BATCH = 100
 
 
-class PolicyWrites:
-    if TYPE_CHECKING:
-        _storage: Storage
-        _changes: ParamChangeSink
+def schedule_policies(tx: WriteTx, previous: str | None, version: ParamVersion) -> None:
+    """Keep the schedule in step with a new version (``previous``: the policies of the
+    version it replaces, None for a new parameter)."""
+    if previous is None and version.policies is None:
+        return
+    entries = schedule(version.policies, version.modified_at)
+    if previous != version.policies:
+        tx.set_param_policy_schedule(version.id, [(e.type.value, e.due_at) for e in entries])
+        return
+    for entry in entries:  # same policies: only "no change for ..." starts again
+        if entry.type is PolicyType.NO_CHANGE_NOTIFICATION:
+            tx.put_param_policy_due(version.id, entry.type.value, entry.due_at)
 
-        def _changed(self, tx: WriteTx, change: ParamChange) -> None: ...
 
-    @staticmethod
-    def _schedule_policies(tx: WriteTx, previous: str | None, version: ParamVersion) -> None:
-        """Keep the schedule in step with a new version (``previous``: the policies of the
-        version it replaces, None for a new parameter)."""
-        if previous is None and version.policies is None:
-            return
-        entries = schedule(version.policies, version.modified_at)
-        if previous != version.policies:
-            tx.set_param_policy_schedule(version.id, [(e.type.value, e.due_at) for e in entries])
-            return
-        for entry in entries:  # same policies: only "no change for ..." starts again
-            if entry.type is PolicyType.NO_CHANGE_NOTIFICATION:
-                tx.put_param_policy_due(version.id, entry.type.value, entry.due_at)
+class ParamPolicyJobs:
+    """The background job that acts on due parameter policies."""
+
+    def __init__(self, storage: Storage, changes: ParamChangeSink = NO_PARAM_CHANGES) -> None:
+        self._storage = storage
+        self._changes = changes
 
     def run_due_policies(self, now: datetime) -> int:
         """Act on every policy due at ``now``; how many acted."""
@@ -87,7 +87,7 @@ class PolicyWrites:
         if kind is PolicyType.EXPIRATION:
             tx.delete_param(pid)  # its versions, labels, tags and schedule go with it
             self._changes.policy_acted(tx, acted)
-            self._changed(
+            self._changes.parameter_changed(
                 tx,
                 ParamChange(
                     ChangeOperation.DELETE,

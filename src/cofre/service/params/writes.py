@@ -54,8 +54,7 @@ from cofre.errors import (
 )
 from cofre.service.authz.authorizer import Authorizer
 from cofre.service.params.common import NO_PARAM_CHANGES, authorize
-from cofre.service.params.labels import LabelWrites
-from cofre.service.params.policy_jobs import PolicyWrites
+from cofre.service.params.policy_jobs import schedule_policies
 from cofre.service.params.secure import SecureStrings
 from cofre.service.ports import Clock, ParamChangeSink, Storage, WriteTx
 
@@ -99,7 +98,7 @@ class _NeedsManagedKey(Exception):  # noqa: N818 - a retry signal, not an error
         self.key_id = key_id
 
 
-class ParamService(LabelWrites, PolicyWrites):
+class ParamService:
     def __init__(
         self,
         storage: Storage,
@@ -188,7 +187,7 @@ class ParamService(LabelWrites, PolicyWrites):
         else:
             self._make_room(tx, pid)
             tx.add_param_version(version)
-        self._schedule_policies(tx, None if current is None else current.policies, version)
+        schedule_policies(tx, None if current is None else current.policies, version)
         operation = ChangeOperation.CREATE if head is None else ChangeOperation.UPDATE
         self._changed(tx, ParamChange(operation, pid, new.type, number, new.description, now))
         return number, new.tier

@@ -16,6 +16,7 @@ from cofre.container import Services
 from cofre.core.iam.principals import Caller
 from cofre.core.params.parameters import ParamChange, ParameterType, ParamId, Tier, TierLimits
 from cofre.errors import AlreadyExistsError, ParameterLimitExceededError
+from cofre.service.params.labels import ParamLabels
 from cofre.service.params.secure import SecureStrings
 from cofre.service.params.writes import ParamService, PutRequest
 from cofre.service.ports import WriteTx
@@ -93,11 +94,12 @@ def test_quotas_per_tier(params: ParamService) -> None:
 def test_every_change_goes_through_the_sink_in_its_transaction(services: Services) -> None:
     recorder = Recorder()
     params = service(services, changes=recorder)
+    labels = ParamLabels(services.storage, services.authorizer, services.clock, recorder)
     put(params, "/app/a", description="first")
     put(params, "/app/a", overwrite=True)
-    params.label_parameter_version(CALLER, "/app/a", 1, ["blue", "9bad"])
-    params.label_parameter_version(CALLER, "/app/a", 1, ["blue"])  # already there: no change
-    params.unlabel_parameter_version(CALLER, "/app/a", 1, ["blue", "nope"])
+    labels.label_parameter_version(CALLER, "/app/a", 1, ["blue", "9bad"])
+    labels.label_parameter_version(CALLER, "/app/a", 1, ["blue"])  # already there: no change
+    labels.unlabel_parameter_version(CALLER, "/app/a", 1, ["blue", "nope"])
     put(params, "/app/b")
     params.delete_parameters(CALLER, ["/app/b", "/app/none"])
     params.delete_parameter(CALLER, "/app/a")
