@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from cofre.core.audit.events import AuditCall, is_read_only, resource_arns
+from cofre.core.audit.events import AuditCall, is_read_only
+from cofre.core.audit.resources import resource_arns
 
 _SCOPE = re.compile(rb"Credential=([A-Za-z0-9]{1,128})/\d{8}/([a-z0-9-]{1,40})/([a-z0-9]{1,40})/")
 

@@ -28,9 +28,9 @@ from cofre.core.audit.events import (
     is_read_only,
     key_usages,
     recipients,
-    resource_arns,
 )
 from cofre.core.audit.redact import DENIED_MEMBERS, ModelRedactor, redact
+from cofre.core.audit.resources import resource_arns
 from cofre.core.iam.principals import Caller
 
 ACCOUNT = "111122223333"
