@@ -34,6 +34,7 @@ The tree::
     ├── KeyStateError                the key's state forbids the operation
     │   └── DisabledError
     ├── UnsupportedOperationError
+    │   └── UnsupportedParameterError  a member of a feature Cofre does not serve
     ├── LimitExceededError
     ├── TagError
     ├── MalformedPolicyDocumentError
@@ -210,6 +211,10 @@ class DisabledError(KeyStateError):
 
 class UnsupportedOperationError(CofreError):
     """The operation is not supported for this resource."""
+
+
+class UnsupportedParameterError(UnsupportedOperationError):
+    """A request member of a feature Cofre does not serve: refused, never ignored."""
 
 
 class LimitExceededError(CofreError):

@@ -114,7 +114,10 @@ def error_response(
         body = query_error_body(code, error.message, request_id, sender=status < 500)
         return Outgoing(status, body, XML_TYPE, request_id)
     type_name, status = wire_error(error, service)
-    body = orjson.dumps({"__type": type_name, "message": error.message})
+    document = {"__type": type_name}
+    if error.message:  # an error without one carries no message member (never an empty one)
+        document["message"] = error.message
+    body = orjson.dumps(document)
     return Outgoing(status, body, JSON_TYPE, request_id)
 
 

@@ -24,10 +24,14 @@ REQUEST_TIMEOUT = 60.0  # from the first byte of a request to its last
 HIGH_WATER = 256 * 1024
 
 _REASONS = {s.value: s.phrase.encode() for s in HTTPStatus}
-_BAD_REQUEST = (
-    b"HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\nContent-Length: 11\r\n"
-    b"Connection: close\r\n\r\nBad Request"
+_BAD_REQUEST_BODY = (
+    b'{"__type":"SerializationException","message":"The request is not valid HTTP/1.1: it'
+    b' cannot be parsed, so the connection is closed."}'
 )
+_BAD_REQUEST = (
+    b"HTTP/1.1 400 Bad Request\r\nContent-Type: application/x-amz-json-1.1\r\n"
+    b"Content-Length: %d\r\nConnection: close\r\n\r\n%s"
+) % (len(_BAD_REQUEST_BODY), _BAD_REQUEST_BODY)
 
 
 class _DateCache:

@@ -229,9 +229,9 @@ class BlobNode(Node):
 
 
 class IntegerNode(Node):
-    """``integer`` and ``long``. Fractional JSON numbers are truncated toward zero, as AWS
-    does; values outside Java's range for the type are a SerializationError unless a model
-    limit already reports them."""
+    """``integer`` and ``long``: JSON integers only (a number with a fraction or an
+    exponent is a SerializationError, not truncated); values outside Java's range for the
+    type are a SerializationError unless a model limit already reports them."""
 
     __slots__ = ("high", "java_high", "java_low", "low", "target")
 
@@ -244,13 +244,9 @@ class IntegerNode(Node):
         super().__init__(echo=echo, constraints=limit_constraints(shape, "value"))
 
     def convert(self, value: Any, prefix: str, name: str, errors: list[str]) -> Any:
-        kind = type(value)
-        if kind is int:
-            number: int = value
-        elif kind is float:
-            number = int(value)
-        else:
+        if type(value) is not int:
             raise wrong_type(value, self.target)
+        number: int = value
         if (number < self.java_low or number > self.java_high) and self.ok(number):
             raise SerializationError(f"NUMBER_VALUE can not be converted to {self.target}")
         return number
@@ -285,24 +281,18 @@ class FloatNode(Node):
 
 
 # AWS's deserialiser reads these strings as booleans (case-insensitively, untrimmed).
-_TRUE_STRINGS: Final = frozenset({"true", "yes", "y", "t", "1"})
-_FALSE_STRINGS: Final = frozenset({"false", "no", "n", "f", "0"})
 
 
 class BooleanNode(Node):
+    """JSON ``true`` and ``false`` only: a word such as ``"yes"`` or ``"true"`` is a
+    SerializationError, never read as a boolean."""
+
     __slots__ = ()
 
     def convert(self, value: Any, prefix: str, name: str, errors: list[str]) -> Any:
-        kind = type(value)
-        if kind is bool:
+        if type(value) is bool:
             return value
-        if kind is str:
-            lowered = value.lower()
-            if lowered in _TRUE_STRINGS:
-                return True
-            if lowered in _FALSE_STRINGS:
-                return False
-            # AWS's wording, grammar included.
+        if type(value) is str:  # AWS's wording, grammar included
             raise SerializationError("STRING_VALUE can not be converted to an Boolean")
         raise wrong_type(value, "a Boolean")
 

@@ -54,6 +54,7 @@ from cofre.api.model.messages import (
     validation_message,
 )
 from cofre.api.model.output import encode_output
+from cofre.api.model.overlay import unsupported, with_required
 from cofre.api.model.patterns import compile_pattern
 from cofre.api.model.scalars import (
     BlobNode,
@@ -66,7 +67,12 @@ from cofre.api.model.scalars import (
     StringNode,
     TimestampNode,
 )
-from cofre.errors import SerializationError, UnknownOperationError, ValidationError
+from cofre.errors import (
+    SerializationError,
+    UnknownOperationError,
+    UnsupportedParameterError,
+    ValidationError,
+)
 
 __all__ = [
     "MAX_ECHO_CHARS",
@@ -124,7 +130,7 @@ def _unsafe_to_echo(shapes: Mapping[str, Mapping[str, Any]]) -> frozenset[str]:
 class OperationModel:
     """One operation of a service: decodes and validates its input."""
 
-    __slots__ = ("_decode", "_service", "input_shape", "name", "output_shape")
+    __slots__ = ("_decode", "_service", "_unsupported", "input_shape", "name", "output_shape")
 
     def __init__(
         self,
@@ -138,6 +144,7 @@ class OperationModel:
         self.input_shape = input_shape
         self.output_shape = output_shape
         self._decode: Decoder | None = None
+        self._unsupported = unsupported(service.service_name, name)
 
     def __repr__(self) -> str:
         return f"OperationModel({self._service.service_name}.{self.name})"
@@ -162,6 +169,8 @@ class OperationModel:
             assert decode is not None
         errors: list[str] = []
         value = document if type(document) is dict else dict(document)
+        if self._unsupported:
+            self._refuse_unsupported(value)
         decoded: dict[str, Any] = decode(value, "", "", errors)
         if errors:
             raise ValidationError(validation_message(errors))
@@ -191,11 +200,22 @@ class OperationModel:
                 if type(document) is list:
                     raise SerializationError(LIST_START)
                 raise SerializationError("The request body must be a JSON object.")
+        if self._unsupported:
+            self._refuse_unsupported(document)
         errors: list[str] = []
         decoded: dict[str, Any] = decode(document, "", "", errors)
         if errors:
             raise ValidationError(validation_message(errors))
         return decoded
+
+    def _refuse_unsupported(self, document: Mapping[str, Any]) -> None:
+        """Refuse a member of a feature Cofre does not serve (``overlay.UNSUPPORTED``)."""
+        for member in self._unsupported:
+            if document.get(member) is not None:
+                raise UnsupportedParameterError(
+                    f"{member} is not supported by Cofre: the request is refused rather than"
+                    f" served without it."
+                )
 
 
 class ServiceModel:
@@ -211,8 +231,10 @@ class ServiceModel:
         # Only the JSON protocols have a target prefix (Query services name the Action).
         self.target_prefix: str = metadata.get("targetPrefix", "")
         self.api_version: str = metadata["apiVersion"]
-        self._shapes: Mapping[str, Mapping[str, Any]] = model["shapes"]
         self._specs: Mapping[str, Mapping[str, Any]] = model["operations"]
+        self._shapes: Mapping[str, Mapping[str, Any]] = with_required(
+            service_name, model["shapes"], self._specs
+        )
         self._unsafe = _unsafe_to_echo(self._shapes)
         self._nodes: dict[tuple[str, bool], Node] = {}
         self._compile_lock = threading.RLock()

@@ -11,8 +11,8 @@ into the operation's input shape::
 
 :func:`parse_form` reads the body into a flat ``dict``; a :class:`ReaderCompiler` turns an
 input shape into a reader that folds those flat parameters (as a :class:`Tree`) back into the
-JSON-like document the model's validator nodes take: strings, ``int``, ``float``, nested
-dicts and lists; booleans and blobs stay text, for the nodes convert them; timestamps become
+JSON-like document the model's validator nodes take: strings, ``int``, ``float``, ``bool``,
+nested dicts and lists; blobs stay text, for the nodes convert them; timestamps become
 ``datetime``. Keys that name nothing in the shape are ignored, as AWS ignores them.
 """
 
@@ -153,6 +153,16 @@ def _integer(target: str) -> Callable[[str], Any]:
     return read
 
 
+def _boolean(text: str) -> bool:
+    """A Query boolean: botocore writes ``true`` or ``false``; AWS also reads any case."""
+    lowered = text.lower()
+    if lowered == "true":
+        return True
+    if lowered == "false":
+        return False
+    raise _not_convertible("an Boolean")  # AWS's wording, grammar included
+
+
 def _float(target: str) -> Callable[[str], Any]:
     def read(text: str) -> Any:
         special = _SPECIAL_FLOATS.get(text)
@@ -223,7 +233,9 @@ def _scalar_reader(shape: Mapping[str, Any], traits: Mapping[str, Any]) -> Calla
     if kind == "timestamp":
         form = str(traits.get("timestampFormat", "iso8601")).lower()
         return _TIMESTAMP_READERS.get(form, _iso8601)
-    # string, boolean and blob stay text: the validator nodes read "true"/"false" and base64.
+    if kind == "boolean":
+        return _boolean
+    # string and blob stay text: the validator nodes read base64.
     return _text
 
 

@@ -14,7 +14,7 @@ from typing import Any
 from cofre.core.iam.principals import Account, Credential
 from cofre.core.ids import alias_arn
 from cofre.core.kms.keys import Alias, Key, KeyManager, KeyState, KeyVersion, Origin, RotationType
-from cofre.errors import AlreadyExistsError
+from cofre.errors import AlreadyExistsError, ValidationError
 from cofre.service.ports import Change
 from cofre.storage.sql.audit import AuditSql
 from cofre.storage.sql.common import (
@@ -119,6 +119,11 @@ class SqlTx(IamSql, GrantSql, ParamsSql, AuditSql, WebhooksSql, ImportedSql):
         self._lock_suffix = lock_suffix
 
     def _exec(self, statement: str, params: Sequence[Any] = ()) -> Any:
+        for value in params:  # PostgreSQL cannot hold U+0000 in text; neither backend takes it
+            if type(value) is str and "\x00" in value:
+                raise ValidationError(
+                    "A text value holds a NUL character (U+0000), which Cofre does not store."
+                )
         return self._cur.execute(self._sql(statement), params)
 
     def _one(self, statement: str, params: Sequence[Any] = ()) -> Any:

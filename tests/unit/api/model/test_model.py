@@ -183,12 +183,9 @@ GOOD: list[tuple[str, bytes, dict[str, Any]]] = [
     ("GenerateRandom", b"{}", {}),
     ("GenerateRandom", b'{"NumberOfBytes": 1024}', {"NumberOfBytes": 1024}),
     ("GenerateRandom", b'{"NumberOfBytes": 1}', {"NumberOfBytes": 1}),
-    # A fractional number is truncated, as AWS does.
-    ("GenerateRandom", b'{"NumberOfBytes": 32.9}', {"NumberOfBytes": 32}),
-    # AWS reads boolean words as booleans.
     (
         "Encrypt",
-        body(KeyId="k", Plaintext="QQ==", DryRun="TRUE"),
+        body(KeyId="k", Plaintext="QQ==", DryRun=True),
         {"KeyId": "k", "Plaintext": b"A", "DryRun": True},
     ),
     (
@@ -411,6 +408,25 @@ BAD: list[tuple[str, bytes, type[Exception], str]] = [
         SerializationError,
         "STRING_VALUE can not be converted to an Boolean",
     ),
+    # Types are strict (issue 19): a boolean word is not a boolean, a fraction not an integer.
+    (
+        "Encrypt",
+        body(KeyId="k", Plaintext="QQ==", DryRun="true"),
+        SerializationError,
+        "STRING_VALUE can not be converted to an Boolean",
+    ),
+    (
+        "GenerateRandom",
+        b'{"NumberOfBytes": 32.9}',
+        SerializationError,
+        "DECIMAL_VALUE can not be converted to an Integer",
+    ),
+    (
+        "GenerateRandom",
+        b'{"NumberOfBytes": 32.0}',
+        SerializationError,
+        "DECIMAL_VALUE can not be converted to an Integer",
+    ),
     (
         "Encrypt",
         body(KeyId="k", Plaintext="QQ==", DryRun=1),
@@ -532,7 +548,7 @@ def test_ssm_sensitive_values_are_not_echoed() -> None:
                 Schedule="rate(1 day)",
                 Duration=25,
                 Cutoff=1,
-                AllowUnassociatedTargets="no",
+                AllowUnassociatedTargets=False,
             )
         )
     message = str(caught.value)

@@ -25,7 +25,7 @@ from cofre.core.ids import alias_arn
 from cofre.core.kms.imported import ImportedMaterial
 from cofre.core.kms.keys import Key, KeyState, KeyVersion
 from cofre.core.kms.keyspecs import KEY_SPECS
-from cofre.errors import ValidationError
+from cofre.errors import UnsupportedParameterError, ValidationError
 from cofre.service.kms.crypto import SYMMETRIC_DEFAULT, data_key_length
 
 _ALGORITHM_MEMBERS = {
@@ -96,6 +96,11 @@ def describe_key(s: Services, c: Caller, p: Params) -> Result:
 
 
 def list_keys(s: Services, c: Caller, p: Params) -> Result:
+    owners = p.get("ResourceOwners") or ["SELF"]
+    if any(owner != "SELF" for owner in owners):  # keys shared through AWS RAM
+        raise UnsupportedParameterError(
+            "ResourceOwners other than SELF are not supported by Cofre (it has no AWS RAM)."
+        )
     page = s.keys.list_keys(c, p.get("Limit"), p.get("Marker"))
     out: Result = {
         "Keys": [{"KeyId": k.key_id, "KeyArn": k.arn} for k in page.items],
