@@ -3,23 +3,31 @@
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
 from cofre.config import Settings
-from cofre.core.crypto import Cipher, Random
+from cofre.core.crypto import Cipher, Random, derive_key
 from cofre.core.kms.keys import Key
+from cofre.errors import CofreError
+from cofre.service.audit.ingest import JournalIngester
 from cofre.service.audit.models import botocore_model
-from cofre.service.audit.trail import AuditTrail
+from cofre.service.audit.reads import AuditReader
+from cofre.service.audit.signing import DigestSigner
+from cofre.service.audit.signing_key import SigningKey
+from cofre.service.audit.trail import AUDIT_MAC_LABEL, AuditTrail
 from cofre.service.authz.authorizer import PolicyAuthorizer
 from cofre.service.authz.policy_store import PolicyStore
+from cofre.service.background import report_failure
 from cofre.service.blocking import GuardedStorage
 from cofre.service.cache.changefeed import ChangeFollower
 from cofre.service.cache.keycache import KeyCache
 from cofre.service.calls import MutatingCalls
 from cofre.service.clock import OffsetClock, SystemClock
+from cofre.service.health import Health
 from cofre.service.iam.accounts import AccountService
 from cofre.service.iam.policies import IamPolicies
 from cofre.service.iam.roles import IamRoles
@@ -43,25 +51,92 @@ from cofre.service.params.webhooks import WebhookService
 from cofre.service.params.writes import ParamService
 from cofre.service.ports import Clock, Storage
 from cofre.service.randomness import RandomPool
-from cofre.service.rootkey import load_root_key, verify_root_key
+from cofre.service.rootkey import (
+    check_root_key,
+    load_root_key,
+    stored_check,
+    verify_root_key,
+)
 from cofre.storage.audit_journal import JournalFiles, journal_dir
+from cofre.storage.migrate import latest_version
 
 log = logging.getLogger(__name__)
 
 
-def open_storage(url: str, clock: Clock) -> Storage:
+def open_storage(url: str, clock: Clock, *, read_only: bool = False) -> Storage:
+    """The backend ``url`` names, migrated to this code's schema (``read_only``: as it is,
+    refusing every write)."""
     if url.startswith(("postgresql://", "postgres://")):
         from cofre.storage.postgres import PostgresStorage
 
-        storage: Storage = PostgresStorage(url, clock.now)
+        storage: Storage = PostgresStorage(url, clock.now, read_only=read_only)
     elif url.startswith("sqlite:///"):
         from cofre.storage.sqlite import SqliteStorage
 
-        storage = SqliteStorage(Path(url[len("sqlite:///") :]), clock.now)
+        storage = SqliteStorage(Path(url[len("sqlite:///") :]), clock.now, read_only=read_only)
     else:
         raise ValueError(f"Unsupported database URL scheme: {url.split(':', 1)[0]}")
-    storage.migrate()
+    if not read_only:
+        storage.migrate()
     return storage
+
+
+class NotAStoreError(CofreError):
+    """The data directory or database is not an initialised Cofre store."""
+
+
+@dataclass
+class ExistingStore:
+    """A store opened by a tool that only reads it (``cofre audit verify``, ``export``,
+    ``public-key``): nothing is created, migrated or written."""
+
+    storage: Storage
+    reads: AuditReader
+    signing: DigestSigner
+    journal_backlog: int  # journaled bytes not yet in the chain (a server appends them)
+
+    def close(self) -> None:
+        self.storage.close()
+
+
+def open_existing(settings: Settings) -> ExistingStore:
+    """Open an initialised store for reading; ``NotAStoreError`` (or ``RootKeyError``)
+    for anything else -- an empty directory, a database Cofre never started on, a
+    schema older than this code's, a missing or wrong root key -- without writing."""
+    url = settings.database_url
+    if settings.database is None and not (settings.data_dir / "cofre.db").exists():
+        raise NotAStoreError(
+            f"{settings.data_dir} is not the data directory of a Cofre server (no cofre.db)"
+        )
+    storage = open_storage(url, SystemClock(), read_only=True)
+    try:
+        dialect = "sqlite" if url.startswith("sqlite:") else "postgresql"
+        version, latest = storage.schema_version(), latest_version(dialect)
+        if version == 0:
+            raise NotAStoreError("the database holds no Cofre store (no schema)")
+        if version != latest:
+            raise NotAStoreError(
+                f"the store's schema is version {version}, this cofre's {latest}: start"
+                " `cofre serve` on it once (it migrates) and try again"
+            )
+        stored = stored_check(storage)
+        if stored is None:
+            raise NotAStoreError("the store was never started: it has no root key check")
+        key = load_root_key(settings.data_dir, settings.root_key_b64, os.urandom, create=False)
+        root = Cipher(key)
+        check_root_key(stored, root)
+        journal = JournalFiles(journal_dir(settings.data_dir), flush=False)
+        reads = AuditReader(storage, derive_key(root, AUDIT_MAC_LABEL))
+        signing = DigestSigner(storage, SystemClock(), SigningKey(root, os.urandom))
+        backlog = JournalIngester(journal, storage, _no_append, flush=False).backlog()
+        return ExistingStore(storage, reads, signing, backlog)
+    except BaseException:
+        storage.close()
+        raise
+
+
+def _no_append(_tx: object, _batch: object) -> None:
+    raise AssertionError("a reader appends nothing")
 
 
 def _delivery_settings(settings: Settings) -> DeliverySettings:
@@ -102,6 +177,7 @@ class Services:
     deliveries: DeliveryWorker
     audit: AuditTrail
     mutating: MutatingCalls
+    health: Health
     key_usage: KeyUsageQueries
     follower: ChangeFollower
     _stop: threading.Event
@@ -178,6 +254,7 @@ class Services:
             deliveries=DeliveryWorker(storage, root, clock, random, _delivery_settings(settings)),
             audit=audit,
             mutating=MutatingCalls(storage, audit),
+            health=Health(storage, clock, audit.problem),
             key_usage=KeyUsageQueries(resolver, audit.reads),
             follower=ChangeFollower(storage, cache, settings.change_poll_interval),
             _stop=threading.Event(),
@@ -200,8 +277,8 @@ class Services:
                 with self.storage.write() as tx:
                     tx.prune_changes(now - timedelta(hours=1))
                     tx.delete_expired_credentials(now - timedelta(minutes=5))
-            except Exception:
-                log.exception("background jobs failed; retrying at the next interval")
+            except Exception as exc:
+                report_failure(log, "background jobs failed; retrying at the next interval", exc)
 
     def close(self) -> None:
         self._stop.set()

@@ -52,7 +52,10 @@ The tree::
     │       InvalidPolicyAttributeError / IncompatiblePolicyError
     ├── AuditLookupError             CloudTrail LookupEvents, one class per AWS error type
     │   └── InvalidLookupAttributesError / InvalidTimeRangeError / InvalidTrailTokenError
-    └── InternalError                a real fault of ours (the only 500)
+    └── InternalError                a real fault of ours (the only 5xx)
+        ├── StorageError             the database failed the call
+        │   ├── StorageUnavailableError  passing: retry (503 where AWS has one)
+        │   └── StorageFaultError        lasting: a full disk, a read-only file, I/O
         └── AuditUnavailableError    the audit record could not be written (fail closed)
 
 Messages never carry plaintext, key material or secrets.
@@ -230,7 +233,33 @@ class MalformedPolicyDocumentError(CofreError):
 
 
 class InternalError(CofreError):
-    """A fault of Cofre's own; the only error mapped to HTTP 500."""
+    """A fault of Cofre's own; the only errors mapped to HTTP 5xx."""
+
+    def __init__(
+        self,
+        message: str = "The request was rejected because an internal exception occurred."
+        " The request can be retried.",
+    ) -> None:
+        super().__init__(message)
+
+
+class StorageError(InternalError):
+    """The database failed a call. Its message says what kind of failure it was and whether
+    a retry can help; the real cause is logged where it was caught."""
+
+    retryable = False
+
+
+class StorageUnavailableError(StorageError):
+    """A passing failure (a lost connection, a restarting server, a lock held too long):
+    retrying the call can succeed, and the SDKs do."""
+
+    retryable = True
+
+
+class StorageFaultError(StorageError):
+    """A failure that lasts until an operator acts (a full disk, a read-only or damaged
+    database file, an I/O error): the call fails, and so will its retries until then."""
 
 
 class AuditUnavailableError(InternalError):

@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 from botocore.exceptions import ClientError
 
@@ -244,3 +245,50 @@ def test_lookup_events_with_the_aws_cli(server: CofreServer, trail: Trail) -> No
     assert json.loads(events[0]["CloudTrailEvent"])["eventName"] == "CreateKey"
     result = server.aws_cli("cloudtrail", "lookup-events", "--max-items", "2")
     assert len(json.loads(result.stdout)["Events"]) == 2
+
+
+def _audit_cli(data_dir: Path, *args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    command = [COFRE, "audit", *args, "--data-dir", str(data_dir)]
+    full_env = {k: v for k, v in os.environ.items() if k != "COFRE_ROOT_KEY"} | env
+    return subprocess.run(command, env=full_env, capture_output=True, text=True, timeout=120)
+
+
+@pytest.mark.parametrize("command", [["verify"], ["public-key"], ["export", "--output", "out"]])
+def test_what_is_not_a_store_is_refused_and_left_as_it_was(
+    tmp_path: Path, command: list[str]
+) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    args = [part if part != "out" else str(tmp_path / "out") for part in command]
+    result = _audit_cli(empty, *args, env={})
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "not the data directory of a Cofre server" in result.stderr
+    assert list(empty.iterdir()) == []  # no root key, no database, no journal
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_database_without_a_store_is_refused_without_writing(tmp_path: Path) -> None:
+    with backend_database("postgres") as url:
+        assert url is not None
+        empty = tmp_path / "empty"
+        empty.mkdir()
+        result = _audit_cli(empty, "verify", "--database", url, env={})
+        assert result.returncode == 2, result.stdout + result.stderr
+        assert "no schema" in result.stderr
+        assert list(empty.iterdir()) == []  # no root key written
+        with psycopg.connect(url) as conn:
+            tables = conn.execute(
+                "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'"
+            ).fetchone()
+        assert tables == (0,)
+
+
+def test_a_store_without_its_root_key_is_refused(trail: Trail, tmp_path: Path) -> None:
+    key_file = trail.data_dir / "root.key"
+    assert not key_file.exists()  # the fixture gives the key through COFRE_ROOT_KEY
+    before = sorted(p.name for p in trail.data_dir.iterdir())
+    result = _audit_cli(trail.data_dir, "verify", *(
+        ["--database", trail.database] if trail.database else []), env={})  # fmt: skip
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "no root key" in result.stderr
+    assert sorted(p.name for p in trail.data_dir.iterdir()) == before

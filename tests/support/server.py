@@ -11,6 +11,7 @@ import socket
 import ssl
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -92,6 +93,7 @@ class CofreServer:
     port: int = 0
     process: subprocess.Popen[bytes] | None = None
     tls_cafile: Path | None = None
+    log_through_pipe: bool = False  # the log is not a file of the server's (see full_disk)
 
     @property
     def url(self) -> str:
@@ -126,8 +128,14 @@ class CofreServer:
         env.update(self.env)
         self.log = self.data_dir.parent / f"server-{self.port}.log"
         self.data_dir.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.log, "ab") as log:
-            self.process = subprocess.Popen(args, env=env, stdout=log, stderr=subprocess.STDOUT)
+        if self.log_through_pipe:
+            self.process = subprocess.Popen(
+                args, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+            )
+            threading.Thread(target=_copy, args=(self.process, self.log), daemon=True).start()
+        else:
+            with open(self.log, "ab") as log:
+                self.process = subprocess.Popen(args, env=env, stdout=log, stderr=subprocess.STDOUT)
         trust: ssl.SSLContext | bool = True
         if self.tls_cafile is not None:
             trust = ssl.create_default_context(cafile=str(self.tls_cafile))
@@ -173,7 +181,8 @@ class CofreServer:
     @contextmanager
     def full_disk(self) -> Iterator[None]:
         """For the duration, no server process can make a file grow (RLIMIT_FSIZE 0: a
-        write past a file's end fails with EFBIG, as on a full disk)."""
+        write past a file's end fails with EFBIG, as on a full disk). Its log too, unless
+        it was started with ``log_through_pipe``."""
         assert self.process is not None
         pids = [self.process.pid, *child_pids(self.process.pid)]
         limits = {pid: resource.prlimit(pid, resource.RLIMIT_FSIZE) for pid in pids}
@@ -230,6 +239,15 @@ class CofreServer:
             [aws, "--endpoint-url", self.url, "--output", "json", *args],
             env=env, capture_output=True, text=True, check=check, timeout=60,
         )  # fmt: skip
+
+
+def _copy(process: subprocess.Popen[bytes], path: Path) -> None:
+    """Copy a server's output to ``path`` as it comes."""
+    assert process.stdout is not None
+    with open(path, "ab") as log:
+        for line in process.stdout:
+            log.write(line)
+            log.flush()
 
 
 def child_pids(pid: int) -> list[int]:

@@ -82,6 +82,11 @@ def internal_type(service: str) -> str:
     return _INTERNAL_TYPES.get(service, INTERNAL_ERROR[0])
 
 
+# A passing failure of the database, where the service has a retryable type for it; the
+# others answer their internal fault type (a 500, which the SDKs retry too).
+_UNAVAILABLE = {"kms": ("DependencyTimeoutException", 503)}
+
+
 _QUERY_TABLE: tuple[tuple[type[e.CofreError], str, int], ...] = (
     (e.UnknownOperationError, "InvalidAction", 400),
     (e.MissingAuthenticationError, "MissingAuthenticationToken", 403),
@@ -100,10 +105,13 @@ _QUERY_TABLE: tuple[tuple[type[e.CofreError], str, int], ...] = (
     (e.CofreError, "ValidationError", 400),
 )
 QUERY_INTERNAL_ERROR = ("ServiceFailure", 500)
+QUERY_UNAVAILABLE = ("ServiceUnavailable", 503)
 
 
 def wire_error(error: e.CofreError, service: str = "kms") -> tuple[str, int]:
     """The AWS ``__type`` and HTTP status for ``error`` (JSON protocol services)."""
+    if isinstance(error, e.StorageUnavailableError) and service in _UNAVAILABLE:
+        return _UNAVAILABLE[service]
     for cls, type_name, status in _TABLE:
         if isinstance(error, cls):
             return type_name, status
@@ -112,6 +120,8 @@ def wire_error(error: e.CofreError, service: str = "kms") -> tuple[str, int]:
 
 def query_error(error: e.CofreError) -> tuple[str, int]:
     """The error code and HTTP status for ``error`` (Query protocol services)."""
+    if isinstance(error, e.StorageUnavailableError):
+        return QUERY_UNAVAILABLE
     if isinstance(error, e.InternalError):
         return QUERY_INTERNAL_ERROR
     for cls, code, status in _QUERY_TABLE:

@@ -58,6 +58,9 @@ class GuardedStorage:
     def migrate(self) -> int:
         return self.inner.migrate()
 
+    def schema_version(self) -> int:
+        return self.inner.schema_version()
+
     def read(self) -> AbstractContextManager[ReadTx]:
         _check()
         return self.inner.read()

@@ -25,8 +25,11 @@ class RootKeyError(CofreError):
     """The root key is missing, malformed, or not the one the database was made with."""
 
 
-def load_root_key(data_dir: Path, env_value: str | None, random: Random) -> bytes:
-    """The root key from ``COFRE_ROOT_KEY`` (base64), else from the data dir (created 0600)."""
+def load_root_key(
+    data_dir: Path, env_value: str | None, random: Random, *, create: bool = True
+) -> bytes:
+    """The root key from ``COFRE_ROOT_KEY`` (base64), else from the data dir (created 0600
+    when absent, unless ``create`` is false: then its absence is an error)."""
     if env_value:
         try:
             key = base64.b64decode(env_value, validate=True)
@@ -36,6 +39,8 @@ def load_root_key(data_dir: Path, env_value: str | None, random: Random) -> byte
             raise RootKeyError(f"{ROOT_KEY_ENV} must hold 32 bytes")
         return key
     path = data_dir / ROOT_KEY_FILE
+    if not path.exists() and not create:
+        raise RootKeyError(f"no root key: {path} does not exist and {ROOT_KEY_ENV} is not set")
     if not path.exists():
         key = random(32)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -62,6 +67,17 @@ def verify_root_key(storage: Storage, root: Cipher, random: Random) -> None:
             check = wrap(root, ROOT_CHECK_PLAINTEXT, ROOT_CHECK_AAD, random)
             tx.set_meta(CHECK_META, base64.b64encode(check).decode())
             return
+    check_root_key(stored, root)
+
+
+def stored_check(storage: Storage) -> str | None:
+    """The check value the database holds (None: never started with a root key)."""
+    with storage.read() as tx:
+        return tx.get_meta(CHECK_META)
+
+
+def check_root_key(stored: str, root: Cipher) -> None:
+    """Insist that ``root`` opens the stored check value."""
     try:
         opened = unwrap(root, base64.b64decode(stored), ROOT_CHECK_AAD)
     except (InvalidCiphertextError, binascii.Error) as exc:

@@ -27,3 +27,9 @@ def migrations(dialect: str) -> list[Migration]:
             version = int(entry.name.split("_", 1)[0])
             found.append(Migration(version, entry.name, entry.read_text(encoding="utf-8")))
     return sorted(found, key=lambda m: m.version)
+
+
+def latest_version(dialect: str) -> int:
+    """The schema version this code makes (its newest migration)."""
+    found = migrations(dialect)
+    return found[-1].version if found else 0

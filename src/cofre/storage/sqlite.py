@@ -16,8 +16,8 @@ from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
-from cofre.errors import InternalError
 from cofre.service.ports import ReadTx, WriteTx
+from cofre.storage.faults import from_sqlite
 from cofre.storage.migrate import migrations
 from cofre.storage.sql.transaction import SqlTx
 
@@ -29,8 +29,11 @@ def _identity(statement: str) -> str:
 
 
 class SqliteStorage:
-    def __init__(self, path: Path, now: Callable[[], datetime]) -> None:
+    def __init__(self, path: Path, now: Callable[[], datetime], *, read_only: bool = False) -> None:
+        """``read_only``: every connection refuses writes (``PRAGMA query_only``): for
+        tools that must not change a store, such as ``cofre audit verify``."""
         self._path = path
+        self._read_only = read_only
         self._now = now
         self._local = threading.local()
         self._all: list[sqlite3.Connection] = []
@@ -46,10 +49,23 @@ class SqliteStorage:
             conn.execute("PRAGMA synchronous=FULL")  # an acknowledged write survives power loss
             conn.execute("PRAGMA busy_timeout=15000")
             conn.execute("PRAGMA foreign_keys=ON")
+            if self._read_only:
+                conn.execute("PRAGMA query_only=ON")
             self._local.conn = conn
             with self._lock:
                 self._all.append(conn)
         return conn
+
+    def schema_version(self) -> int:
+        """The schema version of the database (0: never migrated)."""
+        conn = self._connection()
+        found = conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'"
+        ).fetchone()
+        if found is None:
+            return 0
+        return int(conn.execute("SELECT COALESCE(MAX(version), 0) FROM schema_migrations")
+                   .fetchone()[0])  # fmt: skip
 
     def migrate(self) -> int:
         """Apply pending migrations; return the schema version."""
@@ -80,49 +96,76 @@ class SqliteStorage:
 
     @contextmanager
     def _transaction(self, begin: str) -> Iterator[SqlTx]:
-        conn = self._connection()
+        try:
+            conn = self._connection()
+        except (sqlite3.Error, OSError) as exc:
+            raise from_sqlite(exc, "opening the database") from exc
         cursor = conn.cursor()
         if conn.in_transaction:
             # A transaction opened inside another on the same thread (the authorization
-            # step reads policies while a use case holds its transaction; the pipeline
-            # holds one around a mutating call and its audit record): it joins the outer
-            # one, which commits or rolls back for both. A joined write is a savepoint,
-            # so that a use case that catches its own failure and retries leaves nothing
-            # of the failed attempt behind.
-            savepoint = begin != "BEGIN"
-            if savepoint:
-                cursor.execute("SAVEPOINT joined")
-            try:
-                yield SqlTx(cursor, _identity, self._now, "", (sqlite3.IntegrityError,))
-            except BaseException:
-                if savepoint:
-                    cursor.execute("ROLLBACK TO joined")
-                    cursor.execute("RELEASE joined")
-                raise
-            else:
-                if savepoint:
-                    cursor.execute("RELEASE joined")
-            finally:
-                cursor.close()
+            # step reads policies while a use case holds its transaction; a mutating call
+            # holds one around its effect and its audit record): it joins the outer one,
+            # which commits or rolls back for both. A joined write is a savepoint, so
+            # that a use case that catches its own failure and retries leaves nothing of
+            # the failed attempt behind.
+            with self._joined(conn, cursor, savepoint=begin != "BEGIN") as tx:
+                yield tx
             return
         try:
             cursor.execute(begin)
         except sqlite3.Error as exc:
-            log.warning("database error: %s", type(exc).__name__)
-            raise InternalError("The database is unavailable.") from exc
+            cursor.close()
+            raise from_sqlite(exc, "beginning a transaction") from exc
         try:
             yield SqlTx(cursor, _identity, self._now, "", (sqlite3.IntegrityError,))
+        except (sqlite3.Error, OSError) as exc:
+            self._rollback(conn)
+            cursor.close()
+            raise from_sqlite(exc, "running a statement") from exc
         except BaseException:
-            conn.execute("ROLLBACK")
+            self._rollback(conn)
+            cursor.close()
             raise
         try:
             conn.execute("COMMIT")
         except sqlite3.Error as exc:
-            conn.execute("ROLLBACK")
-            log.warning("database commit failed: %s", type(exc).__name__)
-            raise InternalError("The database could not commit.") from exc
+            self._rollback(conn)
+            raise from_sqlite(exc, "committing") from exc
         finally:
             cursor.close()
+
+    @contextmanager
+    def _joined(
+        self, conn: sqlite3.Connection, cursor: sqlite3.Cursor, *, savepoint: bool
+    ) -> Iterator[SqlTx]:
+        if savepoint:
+            cursor.execute("SAVEPOINT joined")
+        try:
+            yield SqlTx(cursor, _identity, self._now, "", (sqlite3.IntegrityError,))
+        except BaseException:
+            if savepoint and conn.in_transaction:
+                try:
+                    cursor.execute("ROLLBACK TO joined")
+                    cursor.execute("RELEASE joined")
+                except sqlite3.Error:  # the outer transaction is gone: it reports the cause
+                    log.debug("could not roll back to a savepoint", exc_info=True)
+            raise
+        else:
+            if savepoint:
+                cursor.execute("RELEASE joined")
+        finally:
+            cursor.close()
+
+    @staticmethod
+    def _rollback(conn: sqlite3.Connection) -> None:
+        """Roll back if a transaction is still open (a failed COMMIT may have ended it);
+        a failure here is secondary to the one being reported, so it is only noted."""
+        if not conn.in_transaction:
+            return
+        try:
+            conn.execute("ROLLBACK")
+        except sqlite3.Error:
+            log.debug("rollback after a failure failed too", exc_info=True)
 
     @contextmanager
     def read(self) -> Iterator[ReadTx]:
@@ -131,12 +174,15 @@ class SqliteStorage:
 
     @contextmanager
     def write(self, *, flush: bool = True) -> Iterator[WriteTx]:
-        conn = self._connection()
-        if not conn.in_transaction:  # a connection's sync level, set between transactions
-            wanted = "FULL" if flush else "NORMAL"
-            if getattr(self._local, "sync", "FULL") != wanted:
-                conn.execute(f"PRAGMA synchronous={wanted}")
-                self._local.sync = wanted
+        try:
+            conn = self._connection()
+            if not conn.in_transaction:  # a connection's sync level, set between transactions
+                wanted = "FULL" if flush else "NORMAL"
+                if getattr(self._local, "sync", "FULL") != wanted:
+                    conn.execute(f"PRAGMA synchronous={wanted}")
+                    self._local.sync = wanted
+        except (sqlite3.Error, OSError) as exc:
+            raise from_sqlite(exc, "opening the database") from exc
         if conn.in_transaction:
             with self._transaction("BEGIN IMMEDIATE") as tx:
                 yield tx
@@ -153,12 +199,15 @@ class SqliteStorage:
         audit batches back to back, those sleeps dominated latency. ``flock`` queues the
         writers and wakes the next one when the lock is released."""
         fd: int | None = getattr(self._local, "lock_fd", None)
-        if fd is None:
-            fd = os.open(self._lock_path, os.O_RDWR | os.O_CREAT, 0o600)
-            self._local.lock_fd = fd
-            with self._lock:
-                self._lock_fds.append(fd)
-        fcntl.flock(fd, fcntl.LOCK_EX)
+        try:
+            if fd is None:
+                fd = os.open(self._lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+                self._local.lock_fd = fd
+                with self._lock:
+                    self._lock_fds.append(fd)
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        except OSError as exc:
+            raise from_sqlite(exc, "taking the writer's lock") from exc
         try:
             yield
         finally:

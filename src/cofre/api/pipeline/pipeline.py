@@ -29,8 +29,6 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-import orjson
-
 from cofre.api.errors import query_error, wire_error
 from cofre.api.handlers import cloudtrail, ssm
 from cofre.api.handlers.iam import IAM_OPERATIONS, STS_OPERATIONS
@@ -51,6 +49,7 @@ from cofre.api.http.exchange import (
 from cofre.api.model.service import encode_output
 from cofre.api.pipeline.attempt import Attempt
 from cofre.api.pipeline.authenticate import Authenticator
+from cofre.api.pipeline.health import health_response
 from cofre.api.pipeline.targets import CustomTarget, JsonService, custom_target, request_id
 from cofre.api.query.protocol import QueryOperation, QueryService
 from cofre.config import Settings
@@ -62,6 +61,7 @@ from cofre.errors import (
     CofreError,
     InternalError,
     InvalidSignatureError,
+    StorageError,
     UnknownOperationError,
     UnsupportedOperationError,
     ValidationError,
@@ -72,7 +72,6 @@ from cofre.service.blocking import NONBLOCKING, WouldBlock
 log = logging.getLogger("cofre.api")
 
 QUERY_SERVICES = {"iam": IAM_OPERATIONS, "sts": STS_OPERATIONS}
-_HEALTH = orjson.dumps({"status": "ok"})
 
 
 @dataclass(slots=True)
@@ -116,8 +115,8 @@ class Pipeline:
 
     def handle(self, request: Incoming) -> Response:
         """The response, or one to come: either way it leaves after its record."""
-        if request.method == "GET" and request.path == b"/health":
-            return Outgoing(200, _HEALTH, b"application/json")
+        if request.method == "GET" and request.path.startswith(b"/health"):
+            return health_response(request.path, self.services.health, self._executor)
         target = header(request, b"x-amz-target")
         agent = header(request, b"user-agent")
         attempt = Attempt.begin(request_id(), self.services.clock.now(), request.client_ip, agent)
@@ -314,9 +313,9 @@ class Pipeline:
         could not be (fail closed)."""
         try:
             self.services.audit.record(self._call_of(attempt, outcome, resources))
-        except AuditUnavailableError:
+        except (AuditUnavailableError, StorageError) as failure:
             query = outcome.response.content_type == XML_TYPE
-            return self._error(AuditUnavailableError(), attempt, query)
+            return self._error(failure, attempt, query)
         return outcome.response
 
     def _finish_on_loop(
@@ -368,7 +367,8 @@ class _Answer:
         response = self._response
         if failure is not None:
             query = response.content_type == XML_TYPE
-            response = self._pipeline._error(AuditUnavailableError(), self._attempt, query)
+            error = failure if isinstance(failure, CofreError) else AuditUnavailableError()
+            response = self._pipeline._error(error, self._attempt, query)
         if self._later is not None:
             self._later.set_result(response)
             return

@@ -30,6 +30,7 @@ from collections.abc import Callable
 
 from cofre.core.audit.contexts import Contexts
 from cofre.core.audit.journal import JournalBatch, Stop, decode_frames, frame_length
+from cofre.service.background import report_failure
 from cofre.service.ports import AuditJournal, Storage, WriteTx
 
 log = logging.getLogger(__name__)
@@ -74,6 +75,7 @@ class JournalIngester:
         self._corrupt: set[str] = set()  # reported once, left for the operator
         self._contexts = Contexts()  # of the journaled calls, parsed once each
         self.behind = False  # the backlog is over the limit: journaling fails closed
+        self.failing: str | None = None  # why the last append to the chain failed, if it did
 
     def backlog(self) -> int:
         """Bytes of the journals not yet in the chain (all of them, whoever writes or
@@ -153,9 +155,12 @@ class JournalIngester:
                         swept = now
                     else:
                         self._ingest_current()
-                except Exception:
-                    log.warning("cannot append the audit journal to the chain", exc_info=True)
+                except Exception as exc:
+                    report_failure(log, "cannot append the audit journal to the chain", exc)
+                    self.failing = getattr(exc, "message", None) or type(exc).__name__
                     failed = True
+                else:
+                    self.failing = None
             if (
                 self._watch_due
                 or failed
@@ -164,8 +169,8 @@ class JournalIngester:
                 watched = now
                 try:
                     self.watch()
-                except Exception:
-                    log.warning("cannot look at the audit journal's backlog", exc_info=True)
+                except Exception as exc:
+                    report_failure(log, "cannot look at the audit journal's backlog", exc)
             if failed:
                 self._stop.wait(_RETRY)
 

@@ -28,7 +28,7 @@ from cofre.core.audit.contexts import journalable
 from cofre.core.audit.events import AuditCall, AuditReceipt
 from cofre.core.audit.redact import ModelSource
 from cofre.core.crypto import Cipher, Random, derive_key
-from cofre.errors import AuditUnavailableError
+from cofre.errors import AuditUnavailableError, StorageError
 from cofre.service.audit.chain import ChainAppender
 from cofre.service.audit.ingest import JournalIngester
 from cofre.service.audit.journal import JournalWriter
@@ -37,11 +37,12 @@ from cofre.service.audit.records import RecordBuilder
 from cofre.service.audit.signing import DigestSigner
 from cofre.service.audit.signing_key import SigningKey
 from cofre.service.authz.authorizer import Authorizer
+from cofre.service.background import report_failure
 from cofre.service.ports import AuditJournal, Clock, Storage, Then, WriteTx
 
 log = logging.getLogger(__name__)
 
-_MAC_LABEL = b"audit-chain-mac"
+AUDIT_MAC_LABEL = b"audit-chain-mac"  # the chain MAC key is derived from the root key
 PRELOADED = ("kms", "ssm", "iam", "sts", "cloudtrail")
 
 
@@ -67,7 +68,7 @@ class AuditTrail:
         ``flush``: commits (and journal writes) wait for the disk, not only for the OS.
         ``max_backlog``: journaled bytes the chain may lag behind before calls fail
         closed, looked at every ``backlog_check`` bytes journaled and every second."""
-        mac_key = derive_key(root, _MAC_LABEL)
+        mac_key = derive_key(root, AUDIT_MAC_LABEL)
         self._storage = storage
         self._clock = clock
         self._records = RecordBuilder(models, random)
@@ -95,7 +96,8 @@ class AuditTrail:
         """Record ``call``: in ``within`` (committed with it), in the journal (no receipt:
         its place in the chain comes later), or in a transaction of its own.
 
-        Without ``then``, durably before returning, or ``AuditUnavailableError``. With
+        Without ``then``, durably before returning, or ``AuditUnavailableError`` (or the
+        database's own ``StorageError``, when it is what failed). With
         ``then`` (calls answered on the event loop, its thread only), this never raises:
         ``then(None)`` once the record is durable or ``then(error)``, either before this
         returns or at the end of this turn of the loop, when the journal writes the
@@ -122,7 +124,7 @@ class AuditTrail:
         try:
             with self._storage.write(flush=self.flush) as tx:
                 return self._append(tx, call)
-        except AuditUnavailableError:
+        except (AuditUnavailableError, StorageError):
             raise
         except Exception as exc:
             log.warning("cannot commit the audit record of %s.%s: %s",
@@ -132,7 +134,7 @@ class AuditTrail:
     def _record_and_tell(self, call: AuditCall, within: WriteTx | None, then: Then) -> None:
         try:
             self.record(call, within=within)
-        except AuditUnavailableError as error:
+        except (AuditUnavailableError, StorageError) as error:
             then(error)
             return
         then(None)
@@ -141,6 +143,8 @@ class AuditTrail:
         prepared = self._records.prepared(call)
         try:
             return self._chain.append(tx, [prepared])[0]
+        except StorageError:
+            raise  # the database's own failure, as it is (a passing one is retryable)
         except Exception as exc:
             log.warning("cannot append the audit record of %s.%s: %s",
                         call.service, call.operation, exc)  # fmt: skip
@@ -154,12 +158,25 @@ class AuditTrail:
             return
         try:
             self.ingester.catch_up()
-        except Exception:
-            log.warning("cannot append the audit journal to the chain", exc_info=True)
+        except Exception as exc:
+            report_failure(log, "cannot append the audit journal to the chain", exc)
         try:
             self.ingester.watch()
-        except Exception:
-            log.warning("cannot look at the audit journal's backlog", exc_info=True)
+        except Exception as exc:
+            report_failure(log, "cannot look at the audit journal's backlog", exc)
+
+    def problem(self) -> str | None:
+        """Why the trail cannot take records now, for the health check; None if it can."""
+        if self._closed:
+            return "the audit trail is shut down"
+        ingester = self.ingester
+        if ingester is None:
+            return None
+        if ingester.behind:
+            return "the audit trail's chain is too far behind its journal: calls fail closed"
+        if ingester.failing is not None:
+            return f"the audit journal cannot be appended to the chain: {ingester.failing}"
+        return None
 
     # background ------------------------------------------------------------------------------
     def start(self, *, ingest: bool = True, every_journal: bool = False, jobs: bool = True) -> None:
@@ -192,8 +209,8 @@ class AuditTrail:
         while not self._stop.wait(self.digest_interval):
             try:
                 self.run_jobs()
-            except Exception:
-                log.exception("audit digest or pruning failed; retrying at the next interval")
+            except Exception as exc:
+                report_failure(log, "audit digest or pruning failed; retrying later", exc)
 
     def close(self) -> None:
         """Stop recording and the background work, bring the journal in, and sign the

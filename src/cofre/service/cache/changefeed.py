@@ -12,6 +12,7 @@ import logging
 import threading
 import time
 
+from cofre.service.background import report_failure
 from cofre.service.cache.keycache import KeyCache
 from cofre.service.ports import Storage
 
@@ -71,7 +72,7 @@ class ChangeFollower:
         while not self._stop.wait(self._interval):
             try:
                 self.poll_once()
-            except Exception:
+            except Exception as exc:
                 # Cannot tell what changed: forget everything rather than serve stale state.
-                log.exception("change feed poll failed; clearing caches")
+                report_failure(log, "change feed poll failed; clearing caches", exc)
                 self._cache.clear()

@@ -33,6 +33,7 @@ from cofre.core.params.events import (
     webhook_secret_aad,
 )
 from cofre.errors import CofreError
+from cofre.service.background import report_failure
 from cofre.service.ports import Clock, Storage
 
 log = logging.getLogger(__name__)
@@ -114,8 +115,8 @@ class DeliveryWorker:
             try:
                 while self.run_once() >= self._settings.batch and not self._stop.is_set():
                     pass  # a full batch: more may be due
-            except Exception:
-                log.exception("webhook delivery round failed; retrying at the next interval")
+            except Exception as exc:
+                report_failure(log, "webhook delivery round failed; retrying later", exc)
 
     def run_once(self) -> int:
         """One round: claim due deliveries and send them; how many were claimed."""

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -786,16 +785,3 @@ def test_property_botocore_signed_requests_verify(
         changed[index] ^= delta
         with pytest.raises(InvalidSignatureError):
             verifier.verify(dataclasses.replace(request, body=bytes(changed)), SIGNED_AT)
-
-
-# ------------------------------------------------------------- performance
-
-
-def test_ten_thousand_verifies_are_fast(verifier: SigV4Verifier) -> None:
-    request = sign(token=TOKEN)
-    verifier.verify(request, SIGNED_AT)  # warm the signing-key cache
-    started = time.perf_counter()
-    for _ in range(10_000):
-        verifier.verify(request, SIGNED_AT)
-    elapsed = time.perf_counter() - started
-    assert elapsed < 2.0, f"10,000 verifies took {elapsed:.2f} s"
