@@ -27,7 +27,11 @@ class Settings:
     root_key_b64: str | None = field(default=None, repr=False)
     change_poll_interval: float = 0.2
     job_interval: float = 5.0
-    clock_offset_file: Path | None = None  # tests only: see service.clock.OffsetClock
+    clock_offset_file: Path | None = None  # tests only (dev): see service.clock.OffsetClock
+    dev: bool = False  # development mode: test hooks honoured, only the file seal served
+    pkcs11_library: str | None = None  # the pkcs11 seal's PKCS#11 module
+    pkcs11_pin_file: Path | None = field(default=None, repr=False)
+    seal_kms_endpoint_url: str | None = None  # the kms seal's endpoint (default: the record's)
     audit_digest_interval: float = 60.0  # seconds between signed digests of the audit chain
     audit_retention_days: float | None = None  # None: keep audit events forever
     audit_flush: bool = False  # group commits of records wait for the disk, not the OS
@@ -57,6 +61,18 @@ class Settings:
     def with_environment(cls, **flags: object) -> Settings:
         """Flags from the command line, secrets and fixed identities from the environment."""
         env = os.environ
+        seal: dict[str, object] = {
+            "pkcs11_library": env.get("COFRE_PKCS11_LIBRARY") or None,
+            "pkcs11_pin_file": Path(env["COFRE_PKCS11_PIN_FILE"])
+            if env.get("COFRE_PKCS11_PIN_FILE")
+            else None,
+            "seal_kms_endpoint_url": env.get("COFRE_SEAL_KMS_ENDPOINT_URL") or None,
+        }
+        for name in list(seal):  # a flag given wins over the environment
+            if flags.get(name) is not None:
+                seal[name] = flags.pop(name)
+            else:
+                flags.pop(name, None)
         return cls(
             admin_access_key_id=env.get("COFRE_ADMIN_ACCESS_KEY_ID") or None,
             admin_secret_access_key=env.get("COFRE_ADMIN_SECRET_ACCESS_KEY") or None,
@@ -65,6 +81,7 @@ class Settings:
             clock_offset_file=Path(env["COFRE_CLOCK_OFFSET_FILE"])
             if env.get("COFRE_CLOCK_OFFSET_FILE")
             else None,
+            **seal,  # type: ignore[arg-type]
             audit_digest_interval=float(env.get("COFRE_AUDIT_DIGEST_INTERVAL") or 60.0),
             audit_retention_days=float(env["COFRE_AUDIT_RETENTION_DAYS"])
             if env.get("COFRE_AUDIT_RETENTION_DAYS")
@@ -95,7 +112,7 @@ class Settings:
         data = json.loads(os.environ[SERVE_ENV])
         data["data_dir"] = Path(data["data_dir"])
         data["regions"] = tuple(data["regions"])
-        for name in ("tls_cert", "tls_key", "clock_offset_file"):
+        for name in ("tls_cert", "tls_key", "clock_offset_file", "pkcs11_pin_file"):
             data[name] = Path(data[name]) if data[name] else None
         data["root_key_b64"] = os.environ.get("COFRE_ROOT_KEY") or None
         return cls(**data)

@@ -7,18 +7,13 @@ import os
 import threading
 from dataclasses import dataclass
 from datetime import timedelta
-from pathlib import Path
 
 from cofre.config import Settings
-from cofre.core.crypto import Cipher, Random, derive_key
+from cofre.core.crypto import Random
 from cofre.core.kms.keys import Key
-from cofre.errors import CofreError
-from cofre.service.audit.ingest import JournalIngester
+from cofre.errors import SealError
 from cofre.service.audit.models import botocore_model
-from cofre.service.audit.reads import AuditReader
-from cofre.service.audit.signing import DigestSigner
-from cofre.service.audit.signing_key import SigningKey
-from cofre.service.audit.trail import AUDIT_MAC_LABEL, AuditTrail
+from cofre.service.audit.trail import AuditTrail
 from cofre.service.authz.authorizer import PolicyAuthorizer
 from cofre.service.authz.policy_store import PolicyStore
 from cofre.service.background import report_failure
@@ -50,93 +45,15 @@ from cofre.service.params.tags import ParamTags
 from cofre.service.params.webhooks import WebhookService
 from cofre.service.params.writes import ParamService
 from cofre.service.ports import Clock, Storage
-from cofre.service.randomness import RandomPool
-from cofre.service.rootkey import (
-    check_root_key,
-    load_root_key,
-    stored_check,
-    verify_root_key,
-)
+from cofre.service.rootkey import stored_check
+from cofre.service.seal.files import FileRoot
+from cofre.service.seal.keeper import SealAccess, SealControl, SealKeeper, read_record
+from cofre.service.seal.keyring import Keyring
+from cofre.service.seal.setup import SealChoice, adopt_legacy, initialise
 from cofre.storage.audit_journal import JournalFiles, journal_dir
-from cofre.storage.migrate import latest_version
+from cofre.stores import open_storage
 
 log = logging.getLogger(__name__)
-
-
-def open_storage(url: str, clock: Clock, *, read_only: bool = False) -> Storage:
-    """The backend ``url`` names, migrated to this code's schema (``read_only``: as it is,
-    refusing every write)."""
-    if url.startswith(("postgresql://", "postgres://")):
-        from cofre.storage.postgres import PostgresStorage
-
-        storage: Storage = PostgresStorage(url, clock.now, read_only=read_only)
-    elif url.startswith("sqlite:///"):
-        from cofre.storage.sqlite import SqliteStorage
-
-        storage = SqliteStorage(Path(url[len("sqlite:///") :]), clock.now, read_only=read_only)
-    else:
-        raise ValueError(f"Unsupported database URL scheme: {url.split(':', 1)[0]}")
-    if not read_only:
-        storage.migrate()
-    return storage
-
-
-class NotAStoreError(CofreError):
-    """The data directory or database is not an initialised Cofre store."""
-
-
-@dataclass
-class ExistingStore:
-    """A store opened by a tool that only reads it (``cofre audit verify``, ``export``,
-    ``public-key``): nothing is created, migrated or written."""
-
-    storage: Storage
-    reads: AuditReader
-    signing: DigestSigner
-    journal_backlog: int  # journaled bytes not yet in the chain (a server appends them)
-
-    def close(self) -> None:
-        self.storage.close()
-
-
-def open_existing(settings: Settings) -> ExistingStore:
-    """Open an initialised store for reading; ``NotAStoreError`` (or ``RootKeyError``)
-    for anything else -- an empty directory, a database Cofre never started on, a
-    schema older than this code's, a missing or wrong root key -- without writing."""
-    url = settings.database_url
-    if settings.database is None and not (settings.data_dir / "cofre.db").exists():
-        raise NotAStoreError(
-            f"{settings.data_dir} is not the data directory of a Cofre server (no cofre.db)"
-        )
-    storage = open_storage(url, SystemClock(), read_only=True)
-    try:
-        dialect = "sqlite" if url.startswith("sqlite:") else "postgresql"
-        version, latest = storage.schema_version(), latest_version(dialect)
-        if version == 0:
-            raise NotAStoreError("the database holds no Cofre store (no schema)")
-        if version != latest:
-            raise NotAStoreError(
-                f"the store's schema is version {version}, this cofre's {latest}: start"
-                " `cofre serve` on it once (it migrates) and try again"
-            )
-        stored = stored_check(storage)
-        if stored is None:
-            raise NotAStoreError("the store was never started: it has no root key check")
-        key = load_root_key(settings.data_dir, settings.root_key_b64, os.urandom, create=False)
-        root = Cipher(key)
-        check_root_key(stored, root)
-        journal = JournalFiles(journal_dir(settings.data_dir), flush=False)
-        reads = AuditReader(storage, derive_key(root, AUDIT_MAC_LABEL))
-        signing = DigestSigner(storage, SystemClock(), SigningKey(root, os.urandom))
-        backlog = JournalIngester(journal, storage, _no_append, flush=False).backlog()
-        return ExistingStore(storage, reads, signing, backlog)
-    except BaseException:
-        storage.close()
-        raise
-
-
-def _no_append(_tx: object, _batch: object) -> None:
-    raise AssertionError("a reader appends nothing")
 
 
 def _delivery_settings(settings: Settings) -> DeliverySettings:
@@ -155,6 +72,9 @@ class Services:
     settings: Settings
     storage: Storage
     clock: Clock
+    keyring: Keyring
+    keeper: SealKeeper
+    seal_control: SealControl  # the keeper, or a worker's link to its supervisor's
     cache: KeyCache
     resolver: KeyResolver
     keys: KeyService
@@ -189,16 +109,22 @@ class Services:
         settings: Settings,
         clock: Clock | None = None,
         random: Random | None = None,
+        *,
+        open_seal: bool = True,
     ) -> Services:
+        """Every use case over the store ``settings`` name, and the node's seal keeper.
+        With ``open_seal`` the seal is set up if the store has none (the ``file`` seal, or
+        adopting a store made before seals) and opened if it opens by itself; without it
+        the keyring stays empty until a keeper elsewhere (a supervisor) hands it over."""
         if clock is None:
-            offset_file = settings.clock_offset_file
+            offset_file = settings.clock_offset_file if settings.dev else None
             clock = OffsetClock(offset_file) if offset_file is not None else SystemClock()
-        random = random or RandomPool()
+        random = random or os.urandom
         settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         storage: Storage = GuardedStorage(open_storage(settings.database_url, clock))
-        root = Cipher(load_root_key(settings.data_dir, settings.root_key_b64, random))
-        verify_root_key(storage, root, random)
+        root = Keyring()  # empty (sealed) until the keeper opens the seal
         cache = KeyCache(storage, root)
+        root.on_drop(cache.clear)
         policy_store = PolicyStore(storage)
         cache.add_listener(policy_store)
         tokens = GrantTokens(root, random)
@@ -228,10 +154,14 @@ class Services:
                 file_bytes=settings.audit_journal_file_bytes,
             ),
         )
-        return cls(
+        keeper = SealKeeper(storage, root, seal_access(settings), random)
+        services = cls(
             settings=settings,
             storage=storage,
             clock=clock,
+            keyring=root,
+            keeper=keeper,
+            seal_control=keeper,
             cache=cache,
             resolver=resolver,
             keys=KeyService(resolver, audit),
@@ -254,22 +184,32 @@ class Services:
             deliveries=DeliveryWorker(storage, root, clock, random, _delivery_settings(settings)),
             audit=audit,
             mutating=MutatingCalls(storage, audit),
-            health=Health(storage, clock, audit.problem),
+            health=Health(storage, clock, audit.problem, lambda: root.sealed),
             key_usage=KeyUsageQueries(resolver, audit.reads),
             follower=ChangeFollower(storage, cache, settings.change_poll_interval),
             _stop=threading.Event(),
         )
+        if open_seal:
+            try:
+                prepare_seal(storage, keeper, settings, random)
+                keeper.open()
+            except BaseException:
+                services.close()
+                raise
+        return services
 
-    def start_background(self) -> None:
+    def start_background(self, *, ingest: bool | None = None) -> None:
         """Follow the change feed; run due deletions and rotations."""
         self.follower.start()
-        self.audit.start(ingest=self.settings.audit_ingester)
+        self.audit.start(ingest=self.settings.audit_ingester if ingest is None else ingest)
         self.deliveries.start()
         self._jobs = threading.Thread(target=self._run_jobs, name="cofre-jobs", daemon=True)
         self._jobs.start()
 
     def _run_jobs(self) -> None:
         while not self._stop.wait(self.settings.job_interval):
+            if self.keyring.sealed:
+                continue  # rotations and deletions wait for the keyring
             try:
                 now = self.clock.now()
                 self.keys.run_due_jobs(now)
@@ -288,3 +228,30 @@ class Services:
             self._jobs.join(timeout=5)
         self.audit.close()
         self.storage.close()
+
+
+def seal_access(settings: Settings) -> SealAccess:
+    """How this node reaches its seal, from its settings."""
+    return SealAccess(
+        FileRoot.in_dir(settings.data_dir, settings.root_key_b64),
+        settings.pkcs11_library,
+        settings.pkcs11_pin_file,
+        settings.seal_kms_endpoint_url,
+    )
+
+
+def prepare_seal(storage: Storage, keeper: SealKeeper, settings: Settings, random: Random) -> None:
+    """A store without a seal gets one: a store made before seals is adopted (its root key
+    becomes the keyring key), an empty one takes the ``file`` seal. In development mode
+    only the ``file`` seal is served."""
+    if read_record(storage) is None:
+        access = seal_access(settings)
+        if stored_check(storage) is not None:
+            adopt_legacy(storage, access, random)
+        else:
+            initialise(storage, SealChoice("file"), access, random)
+    if settings.dev and keeper.record().seal_type != "file":
+        raise SealError(
+            "development mode (--dev) serves only stores on the file seal: its test hooks"
+            " must not reach a store with a real root of trust"
+        )

@@ -52,7 +52,9 @@ The tree::
     │       InvalidPolicyAttributeError / IncompatiblePolicyError
     ├── AuditLookupError             CloudTrail LookupEvents, one class per AWS error type
     │   └── InvalidLookupAttributesError / InvalidTimeRangeError / InvalidTrailTokenError
-    └── InternalError                a real fault of ours (the only 5xx)
+    ├── SealError                    the root of trust refuses (a bad share, a wrong PIN)
+    ├── SealedError                  this node is sealed: retry later or elsewhere (503)
+    └── InternalError                a real fault of ours (the only other 5xx)
         ├── StorageError             the database failed the call
         │   ├── StorageUnavailableError  passing: retry (503 where AWS has one)
         │   └── StorageFaultError        lasting: a full disk, a read-only file, I/O
@@ -239,6 +241,24 @@ class InternalError(CofreError):
         self,
         message: str = "The request was rejected because an internal exception occurred."
         " The request can be retried.",
+    ) -> None:
+        super().__init__(message)
+
+
+class SealError(CofreError):
+    """The root of trust refuses: a share that is not one, a seal that cannot be opened
+    (a wrong PIN, a missing HSM key, a disabled KMS key), a seal record that is damaged.
+    The message says what is wrong; nothing secret is in it."""
+
+
+class SealedError(CofreError):
+    """This node is sealed: it holds no key until operators unseal it. Retryable (503):
+    another node, or this one once unsealed, answers."""
+
+    def __init__(
+        self,
+        message: str = "The server is sealed: it holds no key until its operators unseal it"
+        " (cofre operator unseal). Retry later or on another node.",
     ) -> None:
         super().__init__(message)
 

@@ -107,7 +107,9 @@ def test_health_over_https(tls_server: CofreServer, certs: CertFiles) -> None:
     trust = ssl.create_default_context(cafile=str(certs.cert))
     response = httpx.get(f"https://127.0.0.1:{tls_server.port}/health", verify=trust, timeout=5)
     assert response.status_code == 200
-    assert response.json() == {"status": "ok"}
+    health = response.json()
+    assert health["status"] == "ok" and health["sealed"] is False
+    assert {health[part] for part in ("seal", "storage", "audit")} == {"ok"}
 
 
 def test_boto3_over_https(tls_server: CofreServer, certs: CertFiles) -> None:

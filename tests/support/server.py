@@ -100,24 +100,27 @@ class CofreServer:
         scheme = "http" if self.tls_cafile is None else "https"
         return f"{scheme}://127.0.0.1:{self.port}"
 
-    def start(self, timeout: float = 30.0) -> CofreServer:
-        """Start and wait for /health; pick another free port if this one was taken."""
+    def start(self, timeout: float = 30.0, *, probe: str = "/health") -> CofreServer:
+        """Start and wait for ``probe`` to answer 200 (``/health/live`` for a server that
+        starts sealed); pick another free port if this one was taken."""
         chosen = self.port
         for _ in range(3):
             self.port = chosen or free_port()
             try:
-                return self._start_once(timeout)
+                return self._start_once(timeout, probe)
             except PortTakenError:
                 if chosen:
                     raise
         raise RuntimeError("no free port found")
 
-    def _start_once(self, timeout: float) -> CofreServer:
+    def _start_once(self, timeout: float, probe: str = "/health") -> CofreServer:
         args = [COFRE, "serve", "--host", "127.0.0.1", "--port", str(self.port),
                 "--data-dir", str(self.data_dir), "--workers", str(self.workers),
                 "--log-level", "warning", *self.extra_args]  # fmt: skip
         if self.database:
             args += ["--database", self.database]
+        if CLOCK_ENV in self.env:  # the clock hook is honoured in development mode only
+            args.append("--dev")
         env = dict(os.environ)
         env.update(
             COFRE_ADMIN_ACCESS_KEY_ID=ACCESS_KEY_ID,
@@ -147,7 +150,7 @@ class CofreServer:
                     raise PortTakenError(tail)
                 raise RuntimeError(f"cofre serve exited: {tail}")
             try:
-                if httpx.get(f"{self.url}/health", verify=trust, timeout=1).status_code == 200:
+                if httpx.get(f"{self.url}{probe}", verify=trust, timeout=1).status_code == 200:
                     return self
             except httpx.HTTPError:
                 pass

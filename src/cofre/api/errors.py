@@ -69,6 +69,7 @@ _TABLE: tuple[tuple[type[e.CofreError], str, int], ...] = (
     (e.InvalidLookupAttributesError, "InvalidLookupAttributesException", 400),
     (e.InvalidTimeRangeError, "InvalidTimeRangeException", 400),
     (e.InvalidTrailTokenError, "InvalidNextTokenException", 400),
+    (e.SealError, "ValidationException", 400),
     (e.RequestError, "ValidationException", 400),
 )
 
@@ -85,6 +86,12 @@ def internal_type(service: str) -> str:
 # A passing failure of the database, where the service has a retryable type for it; the
 # others answer their internal fault type (a 500, which the SDKs retry too).
 _UNAVAILABLE = {"kms": ("DependencyTimeoutException", 503)}
+# A sealed node: 503 everywhere (retried by every SDK), in each service's words.
+_SEALED = {
+    "kms": ("DependencyTimeoutException", 503),
+    "ssm": ("ServiceUnavailableException", 503),
+    "cloudtrail": ("ServiceUnavailableException", 503),
+}
 
 
 _QUERY_TABLE: tuple[tuple[type[e.CofreError], str, int], ...] = (
@@ -112,6 +119,8 @@ def wire_error(error: e.CofreError, service: str = "kms") -> tuple[str, int]:
     """The AWS ``__type`` and HTTP status for ``error`` (JSON protocol services)."""
     if isinstance(error, e.StorageUnavailableError) and service in _UNAVAILABLE:
         return _UNAVAILABLE[service]
+    if isinstance(error, e.SealedError):
+        return _SEALED.get(service, ("ServiceUnavailableException", 503))
     for cls, type_name, status in _TABLE:
         if isinstance(error, cls):
             return type_name, status
@@ -120,7 +129,7 @@ def wire_error(error: e.CofreError, service: str = "kms") -> tuple[str, int]:
 
 def query_error(error: e.CofreError) -> tuple[str, int]:
     """The error code and HTTP status for ``error`` (Query protocol services)."""
-    if isinstance(error, e.StorageUnavailableError):
+    if isinstance(error, (e.StorageUnavailableError, e.SealedError)):
         return QUERY_UNAVAILABLE
     if isinstance(error, e.InternalError):
         return QUERY_INTERNAL_ERROR

@@ -18,10 +18,10 @@ from pathlib import Path
 import click
 
 from cofre.config import Settings
-from cofre.container import ExistingStore, open_existing
 from cofre.core.audit.verify import VerifyReport
 from cofre.errors import CofreError
 from cofre.service.audit.export import FORMATS, export_trail
+from cofre.stores import ExistingStore, open_existing
 
 _DATA_DIR = click.option(
     "--data-dir",

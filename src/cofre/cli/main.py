@@ -9,16 +9,23 @@ from pathlib import Path
 
 import click
 
-from cofre.api.http.server import check_port_free, run_supervisor, run_worker
+from cofre.api.http.server import (
+    check_port_free,
+    run_supervisor,
+    run_worker,
+    scrub_environment,
+)
 from cofre.cli.accounts import accounts
 from cofre.cli.audit import audit
 from cofre.cli.esdk.commands import decrypt, encrypt
+from cofre.cli.operator import operator
 from cofre.cli.params.commands import params
 from cofre.config import Settings
 from cofre.container import Services
 from cofre.core.ids import is_region
 from cofre.errors import CofreError
 from cofre.service.iam.accounts import bootstrap_admin
+from cofre.stores import prepare_data_dir
 
 
 @click.group()
@@ -43,6 +50,22 @@ def main() -> None:
 @click.option("--tls-cert", type=click.Path(dir_okay=False, exists=True, path_type=Path))
 @click.option("--tls-key", type=click.Path(dir_okay=False, exists=True, path_type=Path))
 @click.option("--log-level", default="info", show_default=True)
+@click.option("--dev", is_flag=True,
+              help="Development mode: test hooks (COFRE_CLOCK_OFFSET_FILE) are honoured, and"
+              " only stores on the file seal are served.")  # fmt: skip
+@click.option(
+    "--pkcs11-library",
+    envvar="COFRE_PKCS11_LIBRARY",
+    help="The pkcs11 seal's PKCS#11 module (default: the one recorded at init).",
+)
+@click.option("--pkcs11-pin-file", envvar="COFRE_PKCS11_PIN_FILE",
+              type=click.Path(dir_okay=False, path_type=Path),
+              help="The pkcs11 seal: a file holding the token's user PIN.")  # fmt: skip
+@click.option(
+    "--seal-kms-endpoint-url",
+    envvar="COFRE_SEAL_KMS_ENDPOINT_URL",
+    help="The kms seal's endpoint (default: the one recorded at init).",
+)
 def serve(
     host: str,
     port: int,
@@ -53,8 +76,13 @@ def serve(
     tls_cert: Path | None,
     tls_key: Path | None,
     log_level: str,
+    dev: bool,
+    pkcs11_library: str | None,
+    pkcs11_pin_file: Path | None,
+    seal_kms_endpoint_url: str | None,
 ) -> None:
     """Initialise the data directory if it is empty, then serve HTTP."""
+    os.umask(0o077)  # every file this process makes is its own (the database, journals)
     logging.basicConfig(
         level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
     )
@@ -73,42 +101,62 @@ def serve(
         regions=region_list,
         tls_cert=tls_cert,
         tls_key=tls_key,
+        dev=dev,
+        pkcs11_library=pkcs11_library,
+        pkcs11_pin_file=pkcs11_pin_file,
+        seal_kms_endpoint_url=seal_kms_endpoint_url,
     )
+    scrub_environment("COFRE_ROOT_KEY")  # read; no child process needs it
     try:
         check_port_free(host, port)
     except OSError as error:
         click.echo(f"cofre: cannot listen on {host}:{port}: {error.strerror}", err=True)
         sys.exit(1)
     try:
+        prepare_data_dir(settings.data_dir)
         services = Services.build(settings)
         try:
-            boot = bootstrap_admin(
-                services.accounts,
-                services.storage,
-                settings.data_dir,
-                settings.account_id,
-                settings.admin_access_key_id,
-                settings.admin_secret_access_key,
-            )
+            status = services.keeper.status()
+            boot = None
+            if not status.sealed:
+                boot = bootstrap_admin(
+                    services.accounts,
+                    services.storage,
+                    settings.data_dir,
+                    settings.account_id,
+                    settings.admin_access_key_id,
+                    settings.admin_secret_access_key,
+                )
         except BaseException:
             services.close()
             raise
     except CofreError as error:
         click.echo(f"cofre: cannot start: {error.message}", err=True)
         sys.exit(1)
-    click.echo(f"cofre: account {boot.account_id}, admin access key {boot.access_key_id}")
-    if boot.credentials_file is not None:
-        click.echo(f"cofre: admin credentials are in {boot.credentials_file}")
+    if status.seal_type == "file":
+        click.echo(
+            "cofre: WARNING: the file seal keeps the root key in the data directory (or"
+            " COFRE_ROOT_KEY): whoever reads it reads every key. For development and tests"
+            " only; see `cofre operator init --seal` and `cofre operator migrate-seal`.",
+            err=True,
+        )
+    if boot is not None:
+        click.echo(f"cofre: account {boot.account_id}, admin access key {boot.access_key_id}")
+        if boot.credentials_file is not None:
+            click.echo(f"cofre: admin credentials are in {boot.credentials_file}")
+    else:
+        why = f": {status.error}" if status.error else ""
+        click.echo(f"cofre: sealed ({status.seal_type} seal){why}; unseal with"
+                   " `cofre operator unseal`")  # fmt: skip
     scheme = "https" if tls_cert else "http"
     click.echo(
         f"cofre: serving on {scheme}://{host}:{port} ({settings.database_url.split(':')[0]})"
     )
     os.environ["COFRE_LOG_LEVEL"] = log_level
     if workers == 1:
-        services.close()  # the worker is this process: it builds its own
-        run_worker(settings)
+        run_worker(settings, services)  # this process keeps the seal and serves
     else:
-        run_supervisor(settings, services)  # it appends its workers' audit journals
+        run_supervisor(settings, services)  # it keeps the seal and appends the journals
 
 
 main.add_command(accounts)
@@ -116,6 +164,7 @@ main.add_command(encrypt)
 main.add_command(decrypt)
 main.add_command(audit)
 main.add_command(params)
+main.add_command(operator)
 
 if __name__ == "__main__":
     main()

@@ -69,6 +69,10 @@ def call(
         raise click.ClickException(message) from exc
     except urllib.error.URLError as exc:
         raise click.ClickException(f"Cannot reach {endpoint}: {exc.reason}") from exc
+    except TimeoutError as exc:
+        raise click.ClickException(f"{endpoint} did not answer within 60 s") from exc
+    except OSError as exc:
+        raise click.ClickException(f"Lost the connection to {endpoint}: {exc}") from exc
 
 
 def connection_options(command: Any) -> Any:

@@ -1,21 +1,26 @@
-"""Symmetric primitives, all AES-256-GCM through pyca/cryptography.
+"""Symmetric primitives, all AES-256-GCM and HKDF-SHA256 through pyca/cryptography.
 
 Randomness is injected (``Random``) so the core stays free of I/O.
-Two uses:
+Three uses:
 
-* ``seal``/``open_sealed``: one encryption under one key, IV chosen here;
-* ``wrap``/``unwrap``: key material (or other secrets) stored under the root key, in a
-  versioned envelope ``0x01 | IV | ciphertext | tag`` whose associated data names where
-  the secret belongs (docs/formats/wrapped-secret.md).
+* ``Cipher.seal``/``Cipher.open``: one encryption under one key, IV chosen by the caller;
+* ``wrap``/``unwrap``: key material (or other secrets) stored under the keyring key (or the
+  keyring key under the root key), in a versioned envelope ``0x01 | IV | ciphertext | tag``
+  whose associated data names where the secret belongs (docs/formats/wrapped-secret.md);
+* ``hkdf_key``: a key for one purpose derived from another (RFC 5869). ``legacy_derive_key``
+  is the construction stores made before HKDF used, kept only to read what they wrote.
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
+from typing import Protocol
 
 from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from cofre.errors import InvalidCiphertextError
 
@@ -24,6 +29,14 @@ Random = Callable[[int], bytes]
 KEY_LEN = 32
 IV_LEN = 12
 WRAP_FORMAT_V1 = 0x01
+
+
+class Aead(Protocol):
+    """What wraps and unwraps: an AES-256-GCM key (:class:`Cipher`), or a holder of one
+    that may be absent (the service layer's keyring, sealed or not)."""
+
+    def seal(self, iv: bytes, plaintext: bytes, aad: bytes) -> bytes: ...
+    def open(self, iv: bytes, sealed: bytes, aad: bytes) -> bytes: ...
 
 
 class Cipher:
@@ -47,12 +60,12 @@ class Cipher:
             raise InvalidCiphertextError() from exc
 
 
-def wrap(root: Cipher, secret: bytes, aad: bytes, random: Random) -> bytes:
+def wrap(root: Aead, secret: bytes, aad: bytes, random: Random) -> bytes:
     iv = random(IV_LEN)
     return bytes((WRAP_FORMAT_V1,)) + iv + root.seal(iv, secret, aad)
 
 
-def unwrap(root: Cipher, wrapped: bytes, aad: bytes) -> bytes:
+def unwrap(root: Aead, wrapped: bytes, aad: bytes) -> bytes:
     if len(wrapped) < 1 + IV_LEN + 16 or wrapped[0] != WRAP_FORMAT_V1:
         raise InvalidCiphertextError()
     return root.open(wrapped[1 : 1 + IV_LEN], wrapped[1 + IV_LEN :], aad)
@@ -72,13 +85,23 @@ ROOT_CHECK_AAD = b"cofre/root-key-check/v1"
 ROOT_CHECK_PLAINTEXT = b"cofre root key check value"
 
 
-def derive_key(root: Cipher, label: bytes) -> bytes:
-    """A 32-byte key for one purpose, derived from the root key.
+HKDF_SALT = b"cofre/hkdf/v1"
+
+
+def hkdf_key(key: bytes, label: bytes) -> bytes:
+    """A 32-byte key for one purpose (``label``), derived from ``key`` with HKDF-SHA256
+    (RFC 5869; a fixed salt, the label as info)."""
+    return HKDF(hashes.SHA256(), KEY_LEN, HKDF_SALT, b"cofre/derived-key/v2\x00" + label).derive(
+        key
+    )
+
+
+def legacy_derive_key(root: Aead, label: bytes) -> bytes:
+    """The key derivation of stores made before HKDF (version 1): kept to check what they
+    wrote (audit MACs, imported material ids), never for anything new.
 
     AES-GCM over 32 zero bytes with an IV fixed by the label (the first 12 bytes of its
-    SHA-256): the output is AES-CTR keystream under the root key for that IV, a
-    pseudorandom function of the label. Wrapping uses random IVs, which meet these fixed
-    ones with negligible probability.
+    SHA-256): the output is AES-CTR keystream under the key for that IV.
     """
     iv = hashlib.sha256(b"cofre/derived-key/v1\x00" + label).digest()[:IV_LEN]
     return root.seal(iv, bytes(KEY_LEN), b"")[:KEY_LEN]

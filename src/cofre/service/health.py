@@ -1,4 +1,5 @@
-"""Whether this node can serve: storage and the audit trail can be written (readiness).
+"""Whether this node can serve: it is unsealed, and storage and the audit trail can be
+written (readiness).
 
 A check writes one row (the database must take a write, not only answer a read) and asks
 the audit trail whether it takes records; it blocks, so it runs on a worker thread, at
@@ -29,6 +30,10 @@ class HealthReport:
     def ready(self) -> bool:
         return all(state == OK for state in self.components.values())
 
+    @property
+    def sealed(self) -> bool:
+        return self.components.get("seal", OK) != OK
+
 
 class Health:
     def __init__(
@@ -36,12 +41,14 @@ class Health:
         storage: Storage,
         clock: Clock,
         audit_problem: Callable[[], str | None],
+        sealed: Callable[[], bool] = lambda: False,
         *,
         ttl: float = 1.0,
     ) -> None:
         self._storage = storage
         self._clock = clock
         self._audit_problem = audit_problem
+        self._sealed = sealed
         self._ttl = ttl
         self._lock = threading.Lock()
         self._last: tuple[float, HealthReport] | None = None
@@ -52,7 +59,9 @@ class Health:
             last = self._last
             if last is not None and time.monotonic() - last[0] < self._ttl:
                 return last[1]
-            report = HealthReport({"storage": self._storage_state(), "audit": self._audit()})
+            seal = "sealed: operators must unseal it" if self._sealed() else OK
+            components = {"seal": seal, "storage": self._storage_state(), "audit": self._audit()}
+            report = HealthReport(components)
             self._last = (time.monotonic(), report)
             return report
 

@@ -1,5 +1,6 @@
-"""Cofre's own admin API: accounts (tenants). AWS JSON 1.1 with ``X-Amz-Target:
-CofreAdmin.<Op>``, signed with SigV4 for the service name ``cofre``.
+"""Cofre's own admin API: accounts (tenants) and the seal (status, seal, rotate the root
+key). AWS JSON 1.1 with ``X-Amz-Target: CofreAdmin.<Op>``, signed with SigV4 for the
+service name ``cofre``.
 
 No botocore model describes it, so the input is checked here, member by member.
 """
@@ -56,7 +57,26 @@ def list_accounts(s: Services, c: Caller, p: Params) -> Result:
     }
 
 
+def seal_status(s: Services, c: Caller, p: Params) -> Result:
+    return s.seal_control.status().document()
+
+
+def seal(s: Services, c: Caller, p: Params) -> Result:
+    """Seal this node at once: it drops every key it holds (bootstrap admin only)."""
+    s.accounts.require_admin(c, "cofre:Seal")
+    return s.seal_control.seal().document()
+
+
+def rotate_root(s: Services, c: Caller, p: Params) -> Result:
+    """New root key material; the keyring is rewrapped under it (bootstrap admin only)."""
+    s.accounts.require_admin(c, "cofre:RotateRoot")
+    return s.seal_control.rotate_root().document()
+
+
 OPERATIONS: dict[str, Operation] = {
     "CreateAccount": threaded(create_account),
     "ListAccounts": threaded(list_accounts),
+    "SealStatus": threaded(seal_status),
+    "Seal": threaded(seal),
+    "RotateRoot": threaded(rotate_root),
 }

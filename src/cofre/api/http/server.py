@@ -8,20 +8,25 @@ caches stay coherent through the change feed.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import ctypes
 import gc
 import logging
 import multiprocessing
 import os
+import resource
 import signal
 import socket
 import ssl
 import time
 from dataclasses import replace
+from multiprocessing.connection import Connection
 from pathlib import Path
 
 import uvloop
 
 from cofre.api.http.protocol import HttpProtocol
+from cofre.api.http.seal_link import SupervisorLinks, WorkerLink
 from cofre.api.pipeline.pipeline import Pipeline
 from cofre.config import SERVE_ENV, Settings
 from cofre.container import Services
@@ -29,6 +34,7 @@ from cofre.container import Services
 log = logging.getLogger("cofre.server")
 
 SHUTDOWN_GRACE = 10.0
+_PR_SET_DUMPABLE = 4
 
 
 def listening_socket(host: str, port: int, shared: bool) -> socket.socket:
@@ -65,9 +71,18 @@ def _tls_context(cert: Path | None, key: Path | None) -> ssl.SSLContext | None:
     return context
 
 
-async def _serve(settings: Settings) -> None:
+async def _serve(settings: Settings, built: Services | None, link: Connection | None) -> None:
     loop = asyncio.get_running_loop()
-    services = await loop.run_in_executor(None, Services.build, settings)
+    if built is not None:  # a lone worker: the services cofre serve built, with their keeper
+        services = built
+    else:  # a worker of a supervisor, which keeps the seal and hands the keyring over
+        services = await loop.run_in_executor(
+            None, lambda: Services.build(settings, open_seal=False)
+        )
+        if link is not None:
+            control = WorkerLink(link, services.keyring)
+            services.seal_control = control
+            await loop.run_in_executor(None, control.wait_for_keyring)
     services.start_background()
     pipeline = Pipeline(settings, services)
     # Everything built so far (service models, caches, code) lives as long as the process:
@@ -95,24 +110,33 @@ async def _serve(settings: Settings) -> None:
         services.close()
 
 
-def run_worker(settings: Settings) -> None:
-    """Serve in this process until SIGTERM or SIGINT."""
-    uvloop.run(_serve(settings))
+def run_worker(
+    settings: Settings, services: Services | None = None, link: Connection | None = None
+) -> None:
+    """Serve in this process until SIGTERM or SIGINT: with ``services`` (a lone worker,
+    which keeps its seal), or building its own and reaching the seal over ``link``."""
+    harden_process()
+    uvloop.run(_serve(settings, services, link))
 
 
-def _worker_entry() -> None:
+def _worker_entry(link: Connection) -> None:
     logging.basicConfig(
         level=os.environ.get("COFRE_LOG_LEVEL", "INFO").upper(),
         format="%(asctime)s %(levelname)s %(name)s[%(process)d] %(message)s",
     )
-    run_worker(Settings.from_worker_env())
+    run_worker(Settings.from_worker_env(), link=link)
 
 
 def run_supervisor(settings: Settings, services: Services) -> None:
     """Start ``settings.workers`` worker processes and keep them running. This process
+    keeps the node's seal (its keeper hands the keyring to each worker over a pipe) and
     appends their audit journals to the chain with ``services`` (closed on the way out;
     a thread of a worker would compete with its event loop for the GIL: ADR 11, "The
     journal")."""
+    harden_process()
+    links = SupervisorLinks(services.keeper, services.keyring)
+    services.keyring.on_load(links.broadcast)
+    services.keyring.on_drop(links.broadcast)
     services.audit.start(every_journal=True, jobs=False)
     os.environ[SERVE_ENV] = replace(settings, audit_ingester=False).to_worker_env()
     context = multiprocessing.get_context("spawn")
@@ -122,15 +146,19 @@ def run_supervisor(settings: Settings, services: Services) -> None:
         nonlocal stopping
         stopping = True
 
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    workers: list[multiprocessing.process.BaseProcess] = []
-    for _ in range(settings.workers):
+    def spawn() -> multiprocessing.process.BaseProcess:
+        ours, theirs = context.Pipe()
         worker: multiprocessing.process.BaseProcess = context.Process(
-            target=_worker_entry, name="cofre-worker"
+            target=_worker_entry, args=(theirs,), name="cofre-worker"
         )
         worker.start()
-        workers.append(worker)
+        theirs.close()
+        links.add(ours)
+        return worker
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    workers = [spawn() for _ in range(settings.workers)]
     while not stopping:
         time.sleep(0.2)
         for index, worker in enumerate(workers):
@@ -138,11 +166,7 @@ def run_supervisor(settings: Settings, services: Services) -> None:
                 continue
             log.error("worker %s exited with %s; restarting", worker.pid, worker.exitcode)
             time.sleep(1.0)
-            replacement: multiprocessing.process.BaseProcess = context.Process(
-                target=_worker_entry, name="cofre-worker"
-            )
-            replacement.start()
-            workers[index] = replacement
+            workers[index] = spawn()
     for worker in workers:
         if worker.is_alive() and worker.pid is not None:
             os.kill(worker.pid, signal.SIGTERM)
@@ -153,3 +177,39 @@ def run_supervisor(settings: Settings, services: Services) -> None:
             worker.kill()
             worker.join()
     services.close()  # appends what the workers journaled last
+
+
+def harden_process() -> None:
+    """A process that may hold unsealed keys: no core dumps, and not dumpable (no ptrace
+    or /proc/<pid>/mem by other users)."""
+    with contextlib.suppress(ValueError, OSError):
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_DUMPABLE, 0, 0, 0, 0)
+    except (OSError, AttributeError):
+        log.info("cannot mark the process not dumpable")
+
+
+def scrub_environment(name: str) -> None:
+    """Remove ``name`` from this process's environment, its value overwritten in place
+    first: the bytes the kernel shows in /proc/<pid>/environ are the ones the process
+    started with, which unsetting alone leaves behind."""
+    if not os.environ.get(name):
+        os.environ.pop(name, None)
+        return
+    try:
+        libc = ctypes.CDLL(None)
+        environ = ctypes.POINTER(ctypes.c_char_p).in_dll(libc, "environ")
+        prefix = name.encode() + b"="
+        index = 0
+        while environ[index] is not None:
+            entry = environ[index]
+            if entry is not None and entry.startswith(prefix):
+                address = ctypes.cast(environ, ctypes.POINTER(ctypes.c_void_p))[index]
+                if address is not None:
+                    ctypes.memset(address + len(prefix), 0, len(entry) - len(prefix))
+            index += 1
+    except (OSError, ValueError, AttributeError):
+        log.warning("cannot overwrite %s in the process environment", name)
+    os.environ.pop(name, None)  # (unsets it in the C environment too)

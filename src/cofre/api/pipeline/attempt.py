@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from cofre.core.audit.events import AuditCall, is_read_only
+from cofre.core.audit.events import AuditCall, commits_alone, is_read_only
 from cofre.core.audit.resources import resource_arns
 
 _SCOPE = re.compile(rb"Credential=([A-Za-z0-9]{1,128})/\d{8}/([a-z0-9-]{1,40})/([a-z0-9]{1,40})/")
@@ -56,8 +56,12 @@ class Attempt(AuditCall):
 
     @property
     def mutating(self) -> bool:
-        """Whether the operation can change anything (its record then commits with it)."""
-        return not is_read_only(self.service, self.operation)
+        """Whether the operation can change anything in a transaction that its record
+        then commits with."""
+        return not (
+            is_read_only(self.service, self.operation)
+            or commits_alone(self.service, self.operation)
+        )
 
     def touched(
         self, output: Mapping[str, Any] | None, collected: Sequence[str]

@@ -34,7 +34,7 @@ def health_response(path: bytes, health: Health, executor: Executor) -> Response
         try:
             report = health.check()
             state = "ok" if report.ready else "unavailable"
-            body = orjson.dumps({"status": state, **report.components})
+            body = orjson.dumps({"status": state, "sealed": report.sealed, **report.components})
             answer = Outgoing(200 if report.ready else 503, body, _TYPE)
         except Exception:
             log.exception("the health check failed")

@@ -50,6 +50,8 @@ from cofre.api.model.service import encode_output
 from cofre.api.pipeline.attempt import Attempt
 from cofre.api.pipeline.authenticate import Authenticator
 from cofre.api.pipeline.health import health_response
+from cofre.api.pipeline.operator import PREFIX as OPERATOR_PREFIX
+from cofre.api.pipeline.operator import operator_response
 from cofre.api.pipeline.targets import CustomTarget, JsonService, custom_target, request_id
 from cofre.api.query.protocol import QueryOperation, QueryService
 from cofre.config import Settings
@@ -61,6 +63,7 @@ from cofre.errors import (
     CofreError,
     InternalError,
     InvalidSignatureError,
+    SealedError,
     StorageError,
     UnknownOperationError,
     UnsupportedOperationError,
@@ -120,6 +123,8 @@ class Pipeline:
         target = header(request, b"x-amz-target")
         agent = header(request, b"user-agent")
         attempt = Attempt.begin(request_id(), self.services.clock.now(), request.client_ip, agent)
+        if request.path.startswith(OPERATOR_PREFIX):
+            return operator_response(request, self.services, self._executor, lambda: attempt)
         try:
             with NONBLOCKING:
                 return self._on_loop(request, target, attempt)
@@ -213,6 +218,8 @@ class Pipeline:
     def _route(self, request: Incoming, target: str, attempt: Attempt) -> _Route:
         """Authenticate the request, find its operation, decode its input."""
         custom = self._name_service(target, attempt)
+        if self.services.keyring.sealed:  # nothing can be checked, decrypted or written
+            raise SealedError()
         if request.body is None:
             raise ValidationError(f"The request body is larger than {MAX_BODY} bytes.")
         if request.method != "POST":

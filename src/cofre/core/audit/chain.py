@@ -167,6 +167,21 @@ class ChainMac:
         return outer.digest()
 
 
+@dataclass(frozen=True, slots=True)
+class MacKeys:
+    """The chain's MAC keys: ``current`` from seq ``since`` on, ``earlier`` before it -- a
+    store whose key derivation changed (to HKDF) goes on checking its older records."""
+
+    current: bytes
+    since: int = 0
+    earlier: bytes | None = None
+
+    def for_seq(self, seq: int) -> bytes:
+        if seq >= self.since or self.earlier is None:
+            return self.current
+        return self.earlier
+
+
 def chain_mac(key: bytes, seq: int, hash_: bytes) -> bytes:
     message = _MAC_DOMAIN + _MAC_HEADER.pack(CHAIN_VERSION, seq) + hash_
     return hmac.digest(key, message, "sha256")

@@ -62,6 +62,9 @@ _READ_ONLY: Mapping[str, frozenset[str]] = {
         }
     ),
     "sts": frozenset({"AssumeRole", "DecodeAuthorizationMessage"}),
+    # The seal: nothing stored changes (a sealed node cannot commit a record with it;
+    # these are journaled, and reach the chain once the node is unsealed).
+    "cofre": frozenset({"Seal", "Unseal", "SealStatus"}),
 }
 
 # KMS's KeyLastUsageTrackingOperation: what GetKeyLastUsage reports.
@@ -192,6 +195,17 @@ def is_read_only(service: str, operation: str) -> bool:
     return operation.startswith(_READ_ONLY_PREFIXES) or operation in _READ_ONLY.get(
         service, frozenset()
     )
+
+
+# Operations that change something outside the call's own write transaction: the seal,
+# which the node's keeper changes in a transaction of its own, in the supervisor process
+# of a node with workers (a worker holding a write transaction while it waits on the
+# supervisor's would wait for ever). Their record follows the change, as a read's does.
+_COMMITS_ALONE: Mapping[str, frozenset[str]] = {"cofre": frozenset({"RotateRoot"})}
+
+
+def commits_alone(service: str, operation: str) -> bool:
+    return operation in _COMMITS_ALONE.get(service, frozenset())
 
 
 def recipients(call: AuditCall) -> list[str]:

@@ -34,6 +34,7 @@ from cofre.core.audit.chain import (
     Anchor,
     ChainedEvent,
     DigestKind,
+    MacKeys,
     SignedDigest,
     chain_hash,
     chain_mac,
@@ -98,7 +99,7 @@ class _Walk:
         digests: Iterator[SignedDigest],
         anchor: Anchor,
         public_key: Ed25519PublicKey | None,
-        mac_key: bytes | None,
+        mac_key: MacKeys | bytes | None,
         max_problems: int,
     ) -> None:
         self.rows = rows
@@ -107,7 +108,7 @@ class _Walk:
         self.next_digest = next(digests, None)
         self.last_digest: SignedDigest | None = None
         self.public_key = public_key
-        self.mac_key = mac_key
+        self.mac_key = MacKeys(mac_key) if isinstance(mac_key, bytes) else mac_key
         self.max_problems = max_problems
         self.prev = anchor.hash
         self.origin = anchor.seq  # the chain seq of the last accepted row
@@ -135,7 +136,8 @@ class _Walk:
     def mac_ok(self, row: ChainedEvent, origin: int) -> bool:
         if self.mac_key is None:
             return True
-        return hmac.compare_digest(row.mac, chain_mac(self.mac_key, origin, row.hash))
+        key = self.mac_key.for_seq(origin)
+        return hmac.compare_digest(row.mac, chain_mac(key, origin, row.hash))
 
     def accept(self, row: ChainedEvent, origin: int, *, check_mac: bool = True) -> None:
         self.history.append((self.prev, origin, row))
@@ -356,7 +358,7 @@ def verify_trail(
     anchor: Anchor,
     *,
     public_key: Ed25519PublicKey | None = None,
-    mac_key: bytes | None = None,
+    mac_key: MacKeys | bytes | None = None,
     head: tuple[int, bytes] | None = None,
     max_problems: int = 100,
 ) -> VerifyReport:

@@ -57,12 +57,16 @@ class JournalIngester:
         *,
         flush: bool,
         max_backlog: int = 256 * 1024 * 1024,
+        paused: Callable[[], bool] = lambda: False,
     ) -> None:
+        """``paused``: while it says so (a sealed node: no MAC key), nothing is appended;
+        the journal keeps the calls, and they are appended once it no longer does."""
         self._journal = journal
         self._storage = storage
         self._append = append
         self._flush = flush
         self._max_backlog = max_backlog
+        self._paused = paused
         self._lock = threading.Lock()  # one catch-up at a time in this process
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -148,7 +152,7 @@ class JournalIngester:
             self._wake.clear()
             now = time.monotonic()
             failed = False
-            if self._ingesting:
+            if self._ingesting and not self._paused():
                 try:
                     if now - swept >= _SWEEP:
                         self.catch_up()
@@ -187,6 +191,8 @@ class JournalIngester:
         """Append every whole frame of every journal to the chain; delete the journals
         whose writer is gone once they are all in. How many records were appended."""
         total = 0
+        if self._paused():
+            return total
         with self._lock:
             for name in self._journal.names():
                 total += self._ingest(name)

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 
-from cofre.core.audit.chain import ChainedEvent, SignedDigest, load_public_key
+from cofre.core.audit.chain import ChainedEvent, MacKeys, SignedDigest, load_public_key
 from cofre.core.audit.events import KeyUsage
 from cofre.core.audit.verify import Problem, ProblemKind, VerifyReport, verify_trail
 from cofre.core.iam.principals import Caller
@@ -29,13 +29,15 @@ class AuditReader:
     def __init__(
         self,
         storage: Storage,
-        mac_key: bytes,
+        mac_keys: Callable[[], MacKeys] | None,
         authorizer: Authorizer | None = None,
         settle: Callable[[], None] = _nothing_to_settle,
     ) -> None:
-        """``settle``: brings in what is journaled but not yet chained."""
+        """``mac_keys``: the chain's MAC keys (None: a reader without the keyring checks
+        hashes and signed digests only). ``settle``: brings in what is journaled but not
+        yet chained."""
         self._storage = storage
-        self._mac_key = mac_key
+        self._mac_keys = mac_keys
         self._authorizer = authorizer
         self.settle = settle
 
@@ -70,7 +72,7 @@ class AuditReader:
             self.digests(),
             state.anchor,
             public_key=public,
-            mac_key=self._mac_key,
+            mac_key=None if self._mac_keys is None else self._mac_keys(),
             head=(state.head_seq, state.head_hash),
             max_problems=max_problems,
         )

@@ -12,7 +12,7 @@ import base64
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from cofre.core.audit.chain import public_key_pem, signing_key
-from cofre.core.crypto import Cipher, Random, unwrap, wrap
+from cofre.core.crypto import Aead, Random, unwrap, wrap
 from cofre.service.ports import WriteTx
 
 SIGNING_KEY_META = "audit_signing_key"  # base64 of the wrapped 32-byte Ed25519 seed
@@ -21,10 +21,14 @@ _SIGNING_KEY_AAD = b"cofre/audit-signing-key/v1"
 
 
 class SigningKey:
-    def __init__(self, root: Cipher, random: Random) -> None:
+    def __init__(self, root: Aead, random: Random) -> None:
         self._root = root
         self._random = random
         self._private: Ed25519PrivateKey | None = None
+
+    def forget(self) -> None:
+        """Drop the private key (the node is being sealed)."""
+        self._private = None
 
     def key(self, tx: WriteTx) -> Ed25519PrivateKey:
         """The private key, created on first use; call with the chain locked."""

@@ -27,9 +27,9 @@ from datetime import timedelta
 from cofre.core.audit.contexts import journalable
 from cofre.core.audit.events import AuditCall, AuditReceipt
 from cofre.core.audit.redact import ModelSource
-from cofre.core.crypto import Cipher, Random, derive_key
+from cofre.core.crypto import Random
 from cofre.errors import AuditUnavailableError, StorageError
-from cofre.service.audit.chain import ChainAppender
+from cofre.service.audit.chain import ChainAppender, MacKeySource
 from cofre.service.audit.ingest import JournalIngester
 from cofre.service.audit.journal import JournalWriter
 from cofre.service.audit.reads import AuditReader
@@ -39,10 +39,10 @@ from cofre.service.audit.signing_key import SigningKey
 from cofre.service.authz.authorizer import Authorizer
 from cofre.service.background import report_failure
 from cofre.service.ports import AuditJournal, Clock, Storage, Then, WriteTx
+from cofre.service.seal.keyring import Keyring
 
 log = logging.getLogger(__name__)
 
-AUDIT_MAC_LABEL = b"audit-chain-mac"  # the chain MAC key is derived from the root key
 PRELOADED = ("kms", "ssm", "iam", "sts", "cloudtrail")
 
 
@@ -52,7 +52,7 @@ class AuditTrail:
         storage: Storage,
         clock: Clock,
         random: Random,
-        root: Cipher,
+        keyring: Keyring,
         models: ModelSource,
         *,
         digest_interval: float = 60.0,
@@ -68,11 +68,12 @@ class AuditTrail:
         ``flush``: commits (and journal writes) wait for the disk, not only for the OS.
         ``max_backlog``: journaled bytes the chain may lag behind before calls fail
         closed, looked at every ``backlog_check`` bytes journaled and every second."""
-        mac_key = derive_key(root, AUDIT_MAC_LABEL)
+        macs = MacKeySource(keyring, storage)
+        self._keyring = keyring
         self._storage = storage
         self._clock = clock
         self._records = RecordBuilder(models, random)
-        self._chain = ChainAppender(mac_key, self._records, clock)
+        self._chain = ChainAppender(macs, self._records, clock)
         self.flush = flush
         self.digest_interval = digest_interval
         self.retention = retention
@@ -81,11 +82,13 @@ class AuditTrail:
         if journal is not None:
             self.ingester = JournalIngester(
                 journal, storage, self._chain.append_journaled, flush=flush,
-                max_backlog=max_backlog,
+                max_backlog=max_backlog, paused=lambda: keyring.sealed,
             )  # fmt: skip
             self._writer = JournalWriter(journal, self.ingester, check_every=backlog_check)
-        self.reads = AuditReader(storage, mac_key, authorizer, self.settle)
-        self.signing = DigestSigner(storage, clock, SigningKey(root, random))
+        self.reads = AuditReader(storage, macs.keys, authorizer, self.settle)
+        signing_key = SigningKey(keyring, random)
+        keyring.on_drop(signing_key.forget)
+        self.signing = DigestSigner(storage, clock, signing_key)
         self._closed = False
         self._stop = threading.Event()
         self._jobs: threading.Thread | None = None

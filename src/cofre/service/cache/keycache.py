@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Generic, Protocol, TypeVar
 
-from cofre.core.crypto import Cipher, credential_aad, key_version_aad, unwrap
+from cofre.core.crypto import Aead, Cipher, credential_aad, key_version_aad, unwrap
 from cofre.core.iam.principals import Credential, CredentialStatus
 from cofre.core.kms.asymmetric import load_private
 from cofre.core.kms.blob import BlobHeader
@@ -89,7 +89,7 @@ class _Bounded(Generic[K, V]):
 
 class KeyCache:
     def __init__(
-        self, storage: Storage, root: Cipher, max_entries: int = 20_000, ttl: float = 300.0
+        self, storage: Storage, root: Aead, max_entries: int = 20_000, ttl: float = 300.0
     ) -> None:
         self._storage = storage
         self._root = root

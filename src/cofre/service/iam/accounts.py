@@ -9,7 +9,7 @@ import string
 from dataclasses import dataclass
 from pathlib import Path
 
-from cofre.core.crypto import Cipher, Random
+from cofre.core.crypto import Aead, Random
 from cofre.core.iam.principals import Account, Caller, Credential
 from cofre.core.ids import is_account_id, root_arn
 from cofre.errors import AccessDeniedError, AlreadyExistsError, ValidationError
@@ -43,7 +43,7 @@ class AccountService:
     def __init__(
         self,
         storage: Storage,
-        root: Cipher,
+        root: Aead,
         clock: Clock,
         random: Random,
         authorizer: Authorizer,
@@ -53,6 +53,16 @@ class AccountService:
         self._clock = clock
         self._random = random
         self._authorizer = authorizer
+
+    def admin_account(self) -> str | None:
+        """The server's administrative account (its default one), once bootstrapped."""
+        with self._storage.read() as tx:
+            return tx.get_meta("default_account")
+
+    def require_admin(self, caller: Caller, action: str) -> None:
+        """Only principals of the server's default account may administer the server, and
+        among them those whose identity policies allow ``action`` (its root always may)."""
+        self._admin(caller, action)
 
     def _admin(self, caller: Caller, action: str) -> None:
         """Only principals of the server's default account may administer accounts, and

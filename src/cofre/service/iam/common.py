@@ -6,7 +6,7 @@ import base64
 from dataclasses import dataclass
 from datetime import datetime
 
-from cofre.core.crypto import Cipher, Random, credential_aad, wrap
+from cofre.core.crypto import Aead, Random, credential_aad, wrap
 from cofre.core.iam.principals import Caller, Credential, CredentialStatus
 from cofre.core.policy import AuthorizationDecision
 from cofre.service.authz.authorizer import Authorizer, Request
@@ -27,7 +27,7 @@ class NewSecret:
 
 
 def new_credential(
-    root: Cipher,
+    root: Aead,
     random: Random,
     now: datetime,
     *,

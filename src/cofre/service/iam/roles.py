@@ -7,7 +7,7 @@ import hashlib
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from cofre.core.crypto import Cipher, Random
+from cofre.core.crypto import Aead, Random
 from cofre.core.iam.entities import (
     DEFAULT_MAX_SESSION_SECONDS,
     MAX_SESSION_SECONDS,
@@ -71,7 +71,7 @@ class IamRoles:
         authorizer: PolicyAuthorizer,
         clock: Clock,
         random: Random,
-        root: Cipher,
+        root: Aead,
     ) -> None:
         self._storage = storage
         self._cache = cache

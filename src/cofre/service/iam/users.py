@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from cofre.core.crypto import Cipher, Random
+from cofre.core.crypto import Aead, Random
 from cofre.core.iam.entities import (
     ACCESS_KEY_PREFIX,
     MAX_ACCESS_KEYS_PER_USER,
@@ -34,7 +34,7 @@ class IamUsers:
         authorizer: Authorizer,
         clock: Clock,
         random: Random,
-        root: Cipher,
+        root: Aead,
     ) -> None:
         self._storage = storage
         self._cache = cache

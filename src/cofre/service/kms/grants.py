@@ -12,7 +12,7 @@ import binascii
 import re
 from collections.abc import Mapping, Sequence
 
-from cofre.core.crypto import Cipher, Random, unwrap, wrap
+from cofre.core.crypto import Aead, Random, unwrap, wrap
 from cofre.core.iam.principals import Caller
 from cofre.core.ids import root_arn
 from cofre.core.kms.grants import (
@@ -47,7 +47,7 @@ _PRINCIPAL_RE = re.compile(
 
 
 class GrantTokens:
-    def __init__(self, root: Cipher, random: Random) -> None:
+    def __init__(self, root: Aead, random: Random) -> None:
         self._root = root
         self._random = random
 

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from cofre.core.crypto import Cipher, Random, derive_key, key_version_aad, unwrap, wrap
+from cofre.core.crypto import Random, key_version_aad, unwrap, wrap
 from cofre.core.iam.principals import Caller
 from cofre.core.kms.imported import (
     IMPORT_TOKEN_LIFETIME,
@@ -43,6 +44,9 @@ from cofre.errors import (
 from cofre.service.authz.authorizer import Request
 from cofre.service.kms.imported import delete_material, remove_material, settle
 from cofre.service.kms.resolver import KeyResolver
+from cofre.service.seal.keyring import Keyring
+
+_ID_LABEL = b"imported-material-id"  # the key that names imported material
 
 __all__ = ["ImportParameters", "ImportService", "remove_material"]
 
@@ -66,11 +70,22 @@ def _external(key: Key) -> None:
 
 
 class ImportService:
-    def __init__(self, resolver: KeyResolver, root: Cipher, random: Random) -> None:
+    def __init__(self, resolver: KeyResolver, root: Keyring, random: Random) -> None:
         self._r = resolver
         self._root = root
         self._random = random
-        self._id_key = derive_key(root, b"imported-material-id")
+
+    def _material_id(
+        self, key_arn: str, material: bytes, known: Sequence[ImportedMaterial]
+    ) -> bytes:
+        """The id of ``material`` for this key: by the HKDF-derived id key, unless the key
+        holds it under the id a store made before HKDF gave it."""
+        current = material_id(self._root.derive(_ID_LABEL), key_arn, material)
+        ids = {m.material_id for m in known}
+        if not ids or current in ids:
+            return current
+        earlier = material_id(self._root.derive(_ID_LABEL, legacy=True), key_arn, material)
+        return earlier if earlier in ids else current
 
     def get_parameters_for_import(
         self, caller: Caller, key_id: str, algorithm: str, wrapping_spec: str
@@ -143,9 +158,9 @@ class ImportService:
                     f"Imported key material must be {SYMMETRIC_MATERIAL_BYTES * 8} bits for"
                     f" {key.key_spec} keys."
                 )
-            found = material_id(self._id_key, key.arn, material)
             key = settle(tx, key, now)  # what expired is gone before the rules look
             materials = tx.imported_materials(key.key_id)
+            found = self._material_id(key.arn, material, materials)
             kind = import_type_of(import_type, materials)
             known = check_import(key, materials, kind, found, claimed_id)
             wrapped = wrap(self._root, material, key_version_aad(key.arn, found), self._random)

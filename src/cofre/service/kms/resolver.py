@@ -9,7 +9,7 @@ import uuid
 from dataclasses import replace
 from datetime import timedelta
 
-from cofre.core.crypto import Cipher, Random, key_version_aad, wrap
+from cofre.core.crypto import Aead, Random, key_version_aad, wrap
 from cofre.core.iam.principals import Caller
 from cofre.core.ids import AWS_ALIAS_PREFIX, KeyRef, alias_arn, key_arn, parse_key_ref
 from cofre.core.kms.asymmetric import generate_private_der
@@ -76,7 +76,7 @@ class KeyResolver:
         authorizer: Authorizer,
         clock: Clock,
         random: Random,
-        root: Cipher,
+        root: Aead,
     ) -> None:
         self.storage = storage
         self.cache = cache

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Protocol
 
-from cofre.core.crypto import Cipher, Random, unwrap
+from cofre.core.crypto import Aead, Random, unwrap
 from cofre.core.params.events import (
     EVENT_ID_HEADER,
     SIGNATURE_HEADER,
@@ -82,7 +82,7 @@ class DeliveryWorker:
     def __init__(
         self,
         storage: Storage,
-        root: Cipher,
+        root: Aead,
         clock: Clock,
         random: Random,
         settings: DeliverySettings,

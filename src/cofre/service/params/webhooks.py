@@ -13,7 +13,7 @@ from __future__ import annotations
 import base64
 from dataclasses import dataclass
 
-from cofre.core.crypto import Cipher, Random, wrap
+from cofre.core.crypto import Aead, Random, wrap
 from cofre.core.iam.principals import Caller
 from cofre.core.params.events import (
     MAX_WEBHOOKS,
@@ -41,7 +41,7 @@ class NewWebhook:
 
 class WebhookService:
     def __init__(
-        self, storage: Storage, authorizer: Authorizer, clock: Clock, root: Cipher, random: Random
+        self, storage: Storage, authorizer: Authorizer, clock: Clock, root: Aead, random: Random
     ) -> None:
         self._storage = storage
         self._authorizer = authorizer

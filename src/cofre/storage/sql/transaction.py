@@ -139,6 +139,10 @@ class SqlTx(IamSql, GrantSql, ParamsSql, AuditSql, WebhooksSql, ImportedSql):
         row = self._one("SELECT value FROM meta WHERE name = ?", (name,))
         return None if row is None else str(row[0])
 
+    def lock_meta(self, name: str) -> str | None:
+        row = self._one(f"SELECT value FROM meta WHERE name = ?{self._lock_suffix}", (name,))
+        return None if row is None else str(row[0])
+
     def set_meta(self, name: str, value: str) -> None:
         self._exec(
             "INSERT INTO meta (name, value) VALUES (?, ?)"

@@ -23,13 +23,11 @@ from cofre.config import Settings
 from cofre.container import Services
 from cofre.core.audit.events import AuditCall
 from cofre.core.audit.journal import JournalRecords, encode_calls, encode_records
-from cofre.core.crypto import Cipher
 from cofre.errors import AuditUnavailableError
 from cofre.service.audit.models import botocore_model
 from cofre.service.audit.records import RecordBuilder
 from cofre.service.audit.trail import AuditTrail
 from cofre.service.clock import ManualClock
-from cofre.service.randomness import RandomPool
 from cofre.storage.audit_journal import FILE_BYTES, HEADER, JournalFiles, journal_dir
 from tests.support import audit_db
 from tests.unit.service.audit.test_trail import KEY, T0, encrypt_call
@@ -122,7 +120,7 @@ def test_two_processes_append_each_record_once(open_services: Callable[[], Servi
 
 
 def _entries(*numbers: int) -> list[list[object]]:
-    builder = RecordBuilder(botocore_model, RandomPool())
+    builder = RecordBuilder(botocore_model, os.urandom)
     return [builder.journal_entry(encrypt_call(n)) for n in numbers]
 
 
@@ -188,7 +186,7 @@ def test_a_journal_of_records_from_an_earlier_version_is_taken_in(
     services = open_services()
     records = JournalRecords()  # version 1 journals held finished records
     for n in range(3):
-        RecordBuilder(botocore_model, RandomPool()).render_into(records, encrypt_call(n))
+        RecordBuilder(botocore_model, os.urandom).render_into(records, encrypt_call(n))
     _earlier_journal(data_dir, encode_records(records))
     services.audit.settle()
     assert _request_ids(services) == ["req-0", "req-1", "req-2"]
@@ -209,7 +207,7 @@ def test_journaled_records_are_the_records_of_the_calls(
     _submit(services.audit, calls)
     services.audit.settle()
     stored = audit_db.stored_events(services.settings.data_dir, None)
-    builder = RecordBuilder(botocore_model, RandomPool())
+    builder = RecordBuilder(botocore_model, os.urandom)
     for event, call in zip(stored, calls, strict=True):
         [(body, _)] = builder.prepared(call).entries
         expected = json.loads(body)
@@ -247,8 +245,8 @@ def test_calls_fail_closed_while_the_chain_takes_nothing(
     trail = AuditTrail(
         services.storage,
         services.clock,
-        RandomPool(),
-        Cipher(base64.b64decode(root_key)),
+        os.urandom,
+        services.keyring,  # the store's keyring (its MACs are the trail's)
         botocore_model,  # type: ignore[arg-type]
         journal=JournalFiles(journal_dir(tmp_path / "data"), flush=False),
         max_backlog=1200,

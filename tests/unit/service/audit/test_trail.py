@@ -20,7 +20,6 @@ from cofre.config import Settings
 from cofre.container import Services
 from cofre.core.audit.events import AuditCall, AuditReceipt
 from cofre.core.audit.verify import ProblemKind
-from cofre.core.crypto import Cipher
 from cofre.core.iam.principals import Caller
 from cofre.errors import (
     AccessDeniedError,
@@ -28,13 +27,14 @@ from cofre.errors import (
     InvalidLookupAttributesError,
     InvalidTimeRangeError,
     InvalidTrailTokenError,
+    StorageError,
 )
 from cofre.service.audit.export import export_trail
 from cofre.service.audit.models import botocore_model
 from cofre.service.audit.trail import AuditTrail
 from cofre.service.clock import ManualClock
 from cofre.service.ports import ReadTx, Storage, WriteTx
-from cofre.service.randomness import RandomPool
+from cofre.service.seal.keyring import Keyring
 from tests.support import audit_db
 
 ACCOUNT = "111122223333"
@@ -61,6 +61,12 @@ def services(tmp_path: Path) -> Iterator[Services]:
         yield services
     finally:
         services.close()
+
+
+def _keyring() -> Keyring:
+    keyring = Keyring()
+    keyring.load(os.urandom(32))
+    return keyring
 
 
 def commit(trail: AuditTrail, storage: Storage, call: AuditCall) -> AuditReceipt:
@@ -164,8 +170,8 @@ def test_an_unwritable_trail_fails_every_call(services: Services, refuse: str) -
     trail = AuditTrail(
         database,
         services.clock,
-        RandomPool(),
-        Cipher(os.urandom(32)),
+        os.urandom,
+        _keyring(),
         botocore_model,  # type: ignore[arg-type]
     )
     trail.record(encrypt_call())  # no journal: every call commits its own records
@@ -173,15 +179,15 @@ def test_an_unwritable_trail_fails_every_call(services: Services, refuse: str) -
     def attempt(n: int) -> BaseException | None:
         try:
             trail.record(encrypt_call(n))
-        except AuditUnavailableError as error:
+        except (AuditUnavailableError, StorageError) as error:  # fails closed
             return error
         return None
 
     database.refuse = refuse
     with ThreadPoolExecutor(8) as pool:
         failures = list(pool.map(attempt, range(50)))
-    assert all(isinstance(failure, AuditUnavailableError) for failure in failures)
-    with pytest.raises(AuditUnavailableError):
+    assert all(isinstance(failure, (AuditUnavailableError, StorageError)) for failure in failures)
+    with pytest.raises((AuditUnavailableError, StorageError)):
         trail.record(encrypt_call())
     with services.storage.read() as tx:
         assert tx.audit_chain_state().head_seq == 1  # nothing half-written

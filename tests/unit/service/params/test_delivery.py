@@ -3,6 +3,7 @@ signed requests, backoff after failures, the maximum age, at-least-once settling
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -13,7 +14,6 @@ from cofre.core.crypto import Cipher, wrap
 from cofre.core.params.events import Delivery, Webhook, signature, webhook_secret_aad
 from cofre.service.clock import ManualClock
 from cofre.service.params.delivery import DeliverySettings, DeliveryWorker
-from cofre.service.randomness import RandomPool
 from cofre.storage.sqlite import SqliteStorage
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -39,7 +39,7 @@ def setup(tmp_path: Path) -> Iterator[tuple[SqliteStorage, ManualClock, Sender, 
     clock = ManualClock(T0)
     storage = SqliteStorage(tmp_path / "d.db", clock.now)
     storage.migrate()
-    random = RandomPool()
+    random = os.urandom
     wrapped = wrap(ROOT, SECRET, webhook_secret_aad("wh-1"), random)
     with storage.write() as tx:
         tx.insert_param_webhook(

@@ -20,7 +20,6 @@ from cofre.service.params.labels import ParamLabels
 from cofre.service.params.secure import SecureStrings
 from cofre.service.params.writes import ParamService, PutRequest
 from cofre.service.ports import WriteTx
-from cofre.service.randomness import RandomPool
 
 ACCOUNT = "111122223333"
 CALLER = Caller(ACCOUNT, f"arn:aws:iam::{ACCOUNT}:root", "AKIACOFRETESTADMIN01", "us-east-1")
@@ -57,7 +56,7 @@ def services(tmp_path: Path) -> Iterator[Services]:
 
 
 def service(services: Services, **extra: object) -> ParamService:
-    secure = SecureStrings(services.crypto, services.resolver, RandomPool())
+    secure = SecureStrings(services.crypto, services.resolver, os.urandom)
     return ParamService(services.storage, services.authorizer, services.clock, secure, **extra)  # type: ignore[arg-type]
 
 
@@ -133,7 +132,7 @@ def test_a_lost_race_to_create_the_managed_key_is_not_an_error(services: Service
             services.resolver.ensure_alias(caller, text)  # the winner's creation
             raise AlreadyExistsError("An alias with the name alias/aws/ssm already exists")
 
-    secure = SecureStrings(services.crypto, RacingResolver(), RandomPool())  # type: ignore[arg-type]
+    secure = SecureStrings(services.crypto, RacingResolver(), os.urandom)  # type: ignore[arg-type]
     assert secure.missing_managed_key(CALLER, "alias/aws/ssm")
     secure.prepare(CALLER, "alias/aws/ssm")
     assert not secure.missing_managed_key(CALLER, "alias/aws/ssm")
