@@ -12,7 +12,7 @@ from pathlib import Path
 from cofre.config import Settings
 from cofre.core.crypto import Cipher, Random, derive_key
 from cofre.core.kms.keys import Key
-from cofre.errors import CofreError
+from cofre.errors import BackupError, CofreError
 from cofre.service.audit.ingest import JournalIngester
 from cofre.service.audit.models import botocore_model
 from cofre.service.audit.reads import AuditReader
@@ -22,6 +22,7 @@ from cofre.service.audit.trail import AUDIT_MAC_LABEL, AuditTrail
 from cofre.service.authz.authorizer import PolicyAuthorizer
 from cofre.service.authz.policy_store import PolicyStore
 from cofre.service.background import report_failure
+from cofre.service.backup.trust import existing_root_key, root_key_opens
 from cofre.service.blocking import GuardedStorage
 from cofre.service.cache.changefeed import ChangeFollower
 from cofre.service.cache.keycache import KeyCache
@@ -52,13 +53,17 @@ from cofre.service.params.writes import ParamService
 from cofre.service.ports import Clock, Storage
 from cofre.service.randomness import RandomPool
 from cofre.service.rootkey import (
+    CHECK_META,
+    RootKeyError,
     check_root_key,
     load_root_key,
     stored_check,
     verify_root_key,
 )
 from cofre.storage.audit_journal import JournalFiles, journal_dir
+from cofre.storage.load import PostgresLoader, SqliteLoader
 from cofre.storage.migrate import latest_version
+from cofre.storage.snapshot import PostgresSnapshot, SqliteSnapshot
 
 log = logging.getLogger(__name__)
 
@@ -288,3 +293,62 @@ class Services:
             self._jobs.join(timeout=5)
         self.audit.close()
         self.storage.close()
+
+
+# operations: ``cofre backup``, ``restore`` and ``usage`` (ADR 17) --------------------------
+
+
+def open_existing_storage(settings: Settings, clock: Clock) -> Storage:
+    """The store a server uses, as it is: nothing created, no migration run."""
+    url = settings.database_url
+    if url.startswith("sqlite:///") and not Path(url[len("sqlite:///") :]).is_file():
+        raise BackupError(f"there is no Cofre database in {settings.data_dir}")
+    if url.startswith(("postgresql://", "postgres://")):
+        from cofre.storage.postgres import PostgresStorage
+
+        return PostgresStorage(url, clock.now, max_connections=2)
+    from cofre.storage.sqlite import SqliteStorage
+
+    return SqliteStorage(Path(url[len("sqlite:///") :]), clock.now)
+
+
+def settle_audit_journals(settings: Settings, storage: Storage, clock: Clock) -> str:
+    """Bring what the data directory's audit journals hold into the chain, as a serving
+    process does, with the root key already there (none is made). What happened."""
+    journals = journal_dir(settings.data_dir)
+    if not journals.is_dir():
+        return "no audit journal in the data directory"
+    root = existing_root_key(settings.data_dir, settings.root_key_b64)
+    if root is None:
+        return (
+            "no root key here (COFRE_ROOT_KEY or root.key): audit records still in the"
+            " journals were not brought into the chain first"
+        )
+    with storage.read() as tx:
+        if root_key_opens(tx.get_meta(CHECK_META), root) is False:
+            raise RootKeyError("The root key does not match this database")
+    trail = AuditTrail(
+        storage, clock, RandomPool(), Cipher(root), botocore_model, flush=settings.audit_flush,
+        journal=JournalFiles(journals, flush=settings.audit_flush),
+    )  # fmt: skip
+    assert trail.ingester is not None
+    appended = trail.ingester.catch_up()
+    return f"{appended} journaled audit records brought into the chain first"
+
+
+def open_snapshot(settings: Settings) -> SqliteSnapshot | PostgresSnapshot:
+    """A consistent read-only view of the whole store (close it)."""
+    url = settings.database_url
+    if url.startswith(("postgresql://", "postgres://")):
+        return PostgresSnapshot(url)
+    return SqliteSnapshot(Path(url[len("sqlite:///") :]))
+
+
+def open_loader(settings: Settings) -> SqliteLoader | PostgresLoader:
+    """An empty store to restore into, in one transaction (close it)."""
+    url = settings.database_url
+    if url.startswith(("postgresql://", "postgres://")):
+        return PostgresLoader(url)
+    if not url.startswith("sqlite:///"):
+        raise ValueError(f"Unsupported database URL scheme: {url.split(':', 1)[0]}")
+    return SqliteLoader(Path(url[len("sqlite:///") :]))

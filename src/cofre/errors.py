@@ -52,6 +52,9 @@ The tree::
     │       InvalidPolicyAttributeError / IncompatiblePolicyError
     ├── AuditLookupError             CloudTrail LookupEvents, one class per AWS error type
     │   └── InvalidLookupAttributesError / InvalidTimeRangeError / InvalidTrailTokenError
+    ├── BackupError                  a backup file that is damaged, cut short or not one
+    ├── RestoreError                 a restore refused: the target is not empty, or of
+    │                                another schema version
     └── InternalError                a real fault of ours (the only 5xx)
         ├── StorageError             the database failed the call
         │   ├── StorageUnavailableError  passing: retry (503 where AWS has one)
@@ -267,6 +270,14 @@ class AuditUnavailableError(InternalError):
 
     def __init__(self, message: str = "The audit trail could not be written.") -> None:
         super().__init__(message)
+
+
+class BackupError(CofreError):
+    """A backup file that cannot be read whole: the message names the place."""
+
+
+class RestoreError(CofreError):
+    """A restore that must not happen: the target holds data, or another schema."""
 
 
 class AuditLookupError(CofreError):
