@@ -59,8 +59,9 @@ def write_backup(
     created_at: datetime,
     cofre_version: str,
     progress: Progress | None = None,
+    batch: int = BATCH,
 ) -> BackupSummary:
-    """Write ``snapshot`` through ``write``; what was written."""
+    """Write ``snapshot`` through ``write``, ``batch`` rows a frame; what was written."""
     progress = progress or NoProgress()
     tables = snapshot.tables()
     counts = {t.name: snapshot.count(t) for t in tables}
@@ -87,11 +88,11 @@ def write_backup(
         out.put_json(TABLE, {"table": table.name, "rows": counts[table.name]})
         hashes: list[bytes] = []
         done = 0
-        for batch in snapshot.rows(table, BATCH):
-            hashes.append(out.put(ROWS, encode_rows(table, batch, compressor)))
-            summary.audit_head = audit_head(table, batch) or summary.audit_head
-            done += len(batch)
-            progress.advance(len(batch))
+        for rows in snapshot.rows(table, batch):
+            hashes.append(out.put(ROWS, encode_rows(table, rows, compressor)))
+            summary.audit_head = audit_head(table, rows) or summary.audit_head
+            done += len(rows)
+            progress.advance(len(rows))
         if done != counts[table.name]:  # one snapshot: it cannot move
             raise BackupError(f"table {table.name} changed while it was read")
         digest = table_digest(hashes)
