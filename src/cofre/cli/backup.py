@@ -185,6 +185,7 @@ def restore(source: Path, data_dir: Path, database: str | None, root_key_file: P
         else:
             root = existing_root_key(settings.data_dir, settings.root_key_b64)
         check = requires_root_key(root) if root is not None else None
+        settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)  # the new server's
         with open(source, "rb") as read, open_loader(settings) as loader:
             with progress_bar("restoring") as progress:
                 summary = restore_backup(read.read, loader, progress=progress, check_meta=check)
