@@ -318,18 +318,22 @@ def settle_audit_journals(settings: Settings, storage: Storage, clock: Clock) ->
     journals = journal_dir(settings.data_dir)
     if not journals.is_dir():
         return "no audit journal in the data directory"
+    journal = JournalFiles(journals, flush=settings.audit_flush)
     root = existing_root_key(settings.data_dir, settings.root_key_b64)
     if root is None:
+        waiting = JournalIngester(journal, storage, lambda tx, batch: None, flush=False).backlog()
+        if not waiting:
+            return "the audit journals hold nothing the chain lacks"
         return (
-            "no root key here (COFRE_ROOT_KEY or root.key): audit records still in the"
-            " journals were not brought into the chain first"
+            f"{waiting} bytes of audit journal are not in the chain yet, and there is no root"
+            " key here (COFRE_ROOT_KEY or root.key) to bring them in first"
         )
     with storage.read() as tx:
         if root_key_opens(tx.get_meta(CHECK_META), root) is False:
             raise RootKeyError("The root key does not match this database")
     trail = AuditTrail(
         storage, clock, RandomPool(), Cipher(root), botocore_model, flush=settings.audit_flush,
-        journal=JournalFiles(journals, flush=settings.audit_flush),
+        journal=journal,
     )  # fmt: skip
     assert trail.ingester is not None
     appended = trail.ingester.catch_up()
