@@ -8,6 +8,7 @@ import threading
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cofre.config import Settings
 from cofre.core.crypto import Cipher, Random, derive_key
@@ -61,9 +62,11 @@ from cofre.service.rootkey import (
     verify_root_key,
 )
 from cofre.storage.audit_journal import JournalFiles, journal_dir
-from cofre.storage.load import PostgresLoader, SqliteLoader
 from cofre.storage.migrate import latest_version
-from cofre.storage.snapshot import PostgresSnapshot, SqliteSnapshot
+
+if TYPE_CHECKING:
+    from cofre.storage.load import PostgresLoader, SqliteLoader
+    from cofre.storage.snapshot import PostgresSnapshot, SqliteSnapshot
 
 log = logging.getLogger(__name__)
 
@@ -342,6 +345,8 @@ def settle_audit_journals(settings: Settings, storage: Storage, clock: Clock) ->
 
 def open_snapshot(settings: Settings) -> SqliteSnapshot | PostgresSnapshot:
     """A consistent read-only view of the whole store (close it)."""
+    from cofre.storage.snapshot import PostgresSnapshot, SqliteSnapshot
+
     url = settings.database_url
     if url.startswith(("postgresql://", "postgres://")):
         return PostgresSnapshot(url)
@@ -350,6 +355,8 @@ def open_snapshot(settings: Settings) -> SqliteSnapshot | PostgresSnapshot:
 
 def open_loader(settings: Settings) -> SqliteLoader | PostgresLoader:
     """An empty store to restore into, in one transaction (close it)."""
+    from cofre.storage.load import PostgresLoader, SqliteLoader
+
     url = settings.database_url
     if url.startswith(("postgresql://", "postgres://")):
         return PostgresLoader(url)
