@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from cofre.config import Settings
 from cofre.core.crypto import Cipher, Random, derive_key
 from cofre.core.kms.keys import Key
-from cofre.errors import BackupError, CofreError
+from cofre.errors import CofreError
 from cofre.service.audit.ingest import JournalIngester
 from cofre.service.audit.models import botocore_model
 from cofre.service.audit.reads import AuditReader
@@ -23,7 +23,7 @@ from cofre.service.audit.trail import AUDIT_MAC_LABEL, AuditTrail
 from cofre.service.authz.authorizer import PolicyAuthorizer
 from cofre.service.authz.policy_store import PolicyStore
 from cofre.service.background import report_failure
-from cofre.service.backup.trust import existing_root_key, root_key_opens
+from cofre.service.backup.trust import existing_root_key
 from cofre.service.blocking import GuardedStorage
 from cofre.service.cache.changefeed import ChangeFollower
 from cofre.service.cache.keycache import KeyCache
@@ -54,8 +54,6 @@ from cofre.service.params.writes import ParamService
 from cofre.service.ports import Clock, Storage
 from cofre.service.randomness import RandomPool
 from cofre.service.rootkey import (
-    CHECK_META,
-    RootKeyError,
     check_root_key,
     load_root_key,
     stored_check,
@@ -301,42 +299,61 @@ class Services:
 # operations: ``cofre backup``, ``restore`` and ``usage`` (ADR 17) --------------------------
 
 
-def open_existing_storage(settings: Settings, clock: Clock) -> Storage:
-    """The store a server uses, as it is: nothing created, no migration run."""
+def open_existing_storage(
+    settings: Settings, clock: Clock, *, read_only: bool, current: bool
+) -> Storage:
+    """The store a server uses, as it is: nothing created, no migration run; with
+    ``current``, only a store of this code's schema (``NotAStoreError`` otherwise)."""
     url = settings.database_url
-    if url.startswith("sqlite:///") and not Path(url[len("sqlite:///") :]).is_file():
-        raise BackupError(f"there is no Cofre database in {settings.data_dir}")
-    if url.startswith(("postgresql://", "postgres://")):
-        from cofre.storage.postgres import PostgresStorage
+    if settings.database is None and not (settings.data_dir / "cofre.db").is_file():
+        raise NotAStoreError(
+            f"{settings.data_dir} is not the data directory of a Cofre server (no cofre.db)"
+        )
+    storage = open_storage(url, clock, read_only=read_only)
+    try:
+        version = storage.schema_version()
+        latest = latest_version("sqlite" if url.startswith("sqlite:") else "postgresql")
+        if version == 0:
+            raise NotAStoreError("the database holds no Cofre store (no schema)")
+        if current and version != latest:
+            raise NotAStoreError(
+                f"the store's schema is version {version}, this cofre's {latest}: start"
+                " `cofre serve` on it once (it migrates) and try again"
+            )
+    except BaseException:
+        storage.close()
+        raise
+    return storage
 
-        return PostgresStorage(url, clock.now, max_connections=2)
-    from cofre.storage.sqlite import SqliteStorage
 
-    return SqliteStorage(Path(url[len("sqlite:///") :]), clock.now)
+def journal_backlog(settings: Settings, storage: Storage) -> int:
+    """Bytes of the data directory's audit journals the chain does not hold yet."""
+    journal = JournalFiles(journal_dir(settings.data_dir), flush=False)
+    return JournalIngester(journal, storage, _no_append, flush=False).backlog()
 
 
 def settle_audit_journals(settings: Settings, storage: Storage, clock: Clock) -> str:
     """Bring what the data directory's audit journals hold into the chain, as a serving
-    process does, with the root key already there (none is made). What happened."""
+    process does, with the root key already there (none is made), for ``cofre backup``
+    (ADR 17: the backup holds every call answered before it began). What happened."""
     journals = journal_dir(settings.data_dir)
     if not journals.is_dir():
         return "no audit journal in the data directory"
-    journal = JournalFiles(journals, flush=settings.audit_flush)
+    waiting = journal_backlog(settings, storage)
+    if not waiting:
+        return "the audit journals hold nothing the chain lacks"
     root = existing_root_key(settings.data_dir, settings.root_key_b64)
-    if root is None:
-        waiting = JournalIngester(journal, storage, lambda tx, batch: None, flush=False).backlog()
-        if not waiting:
-            return "the audit journals hold nothing the chain lacks"
+    dialect = "sqlite" if settings.database_url.startswith("sqlite:") else "postgresql"
+    stored = stored_check(storage)
+    if root is None or stored is None or storage.schema_version() != latest_version(dialect):
         return (
-            f"{waiting} bytes of audit journal are not in the chain yet, and there is no root"
-            " key here (COFRE_ROOT_KEY or root.key) to bring them in first"
+            f"{waiting} bytes of audit journal are not in the chain yet, and not in this backup"
+            " (no root key here to bring them in: COFRE_ROOT_KEY or root.key)"
         )
-    with storage.read() as tx:
-        if root_key_opens(tx.get_meta(CHECK_META), root) is False:
-            raise RootKeyError("The root key does not match this database")
+    check_root_key(stored, Cipher(root))  # a wrong key would chain them under a wrong MAC
     trail = AuditTrail(
         storage, clock, RandomPool(), Cipher(root), botocore_model, flush=settings.audit_flush,
-        journal=journal,
+        journal=JournalFiles(journals, flush=settings.audit_flush),
     )  # fmt: skip
     assert trail.ingester is not None
     appended = trail.ingester.catch_up()

@@ -108,6 +108,7 @@ def _run(server: CofreServer, clock: Clock) -> dict[str, str]:
         time.sleep(0.2)
     else:
         pytest.fail("the scheduled deletion did not happen")
+    server.stop()  # its journal is in the chain once it has stopped; the report reads it
     return keys
 
 

@@ -116,7 +116,7 @@ def backup(ctx: click.Context, data_dir: Path, database: str | None, output: Pat
     settings = Settings.with_environment(data_dir=data_dir.resolve(), database=database)
     clock = SystemClock()
     try:
-        storage = open_existing_storage(settings, clock)
+        storage = open_existing_storage(settings, clock, read_only=False, current=False)
         try:
             note = settle_audit_journals(settings, storage, clock)
         finally:

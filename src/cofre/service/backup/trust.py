@@ -9,14 +9,18 @@ is given against the backup's check value before committing.
 
 from __future__ import annotations
 
-import base64
-import binascii
 from pathlib import Path
 
-from cofre.core.crypto import ROOT_CHECK_AAD, ROOT_CHECK_PLAINTEXT, Cipher, unwrap
-from cofre.errors import InvalidCiphertextError, RestoreError
+from cofre.core.crypto import Cipher
+from cofre.errors import RestoreError
 from cofre.service.backup.restore import CheckMeta
-from cofre.service.rootkey import CHECK_META, ROOT_KEY_FILE, RootKeyError, load_root_key
+from cofre.service.rootkey import (
+    CHECK_META,
+    ROOT_KEY_FILE,
+    RootKeyError,
+    check_root_key,
+    load_root_key,
+)
 
 
 def _never(n: int) -> bytes:
@@ -27,30 +31,23 @@ def existing_root_key(data_dir: Path, env_value: str | None) -> bytes | None:
     """The root key ``cofre serve`` would use, if it has one already; None otherwise."""
     if not env_value and not (data_dir / ROOT_KEY_FILE).is_file():
         return None
-    return load_root_key(data_dir, env_value, _never)
-
-
-def root_key_opens(stored: str | None, root: bytes) -> bool | None:
-    """Whether ``root`` opens a store's check value (None: the store has none yet)."""
-    if stored is None:
-        return None
-    try:
-        return (
-            unwrap(Cipher(root), base64.b64decode(stored), ROOT_CHECK_AAD) == ROOT_CHECK_PLAINTEXT
-        )
-    except (InvalidCiphertextError, binascii.Error, ValueError):
-        return False
+    return load_root_key(data_dir, env_value, _never, create=False)
 
 
 def requires_root_key(root: bytes) -> CheckMeta:
     """A check for :func:`~cofre.service.backup.restore.restore_backup`: the backup's
-    store must open with ``root``."""
+    store must open with ``root`` (a store never started has no check value to open)."""
 
     def check(meta: dict[str, str]) -> None:
-        if root_key_opens(meta.get(CHECK_META), root) is False:
+        stored = meta.get(CHECK_META)
+        if stored is None:
+            return
+        try:
+            check_root_key(stored, Cipher(root))
+        except RootKeyError as exc:
             raise RestoreError(
                 "the root key given is not the one this backup's store was made with:"
                 " a server would refuse to open the restored store"
-            )
+            ) from exc
 
     return check

@@ -11,10 +11,14 @@ from pathlib import Path
 import pytest
 
 from cofre.config import Settings
-from cofre.container import Services, open_existing_storage, settle_audit_journals
+from cofre.container import (
+    NotAStoreError,
+    Services,
+    open_existing_storage,
+    settle_audit_journals,
+)
 from cofre.core.audit.events import AuditCall
 from cofre.core.iam.principals import Caller
-from cofre.errors import BackupError
 from cofre.service.clock import SystemClock
 from cofre.service.rootkey import RootKeyError
 
@@ -33,7 +37,7 @@ def _journal_five(data_dir: Path, root_key: str) -> Services:
 
 
 def _head(settings: Settings) -> int:
-    storage = open_existing_storage(settings, SystemClock())
+    storage = open_existing_storage(settings, SystemClock(), read_only=False, current=True)
     try:
         with storage.read() as tx:
             return tx.audit_chain_state().head_seq
@@ -47,7 +51,7 @@ def test_the_journals_are_brought_in_with_the_root_key_there(tmp_path: Path) -> 
     try:
         settings = Settings(data_dir=tmp_path, root_key_b64=root_key)
         assert _head(settings) == 0
-        storage = open_existing_storage(settings, SystemClock())
+        storage = open_existing_storage(settings, SystemClock(), read_only=False, current=True)
         try:
             note = settle_audit_journals(settings, storage, SystemClock())
         finally:
@@ -62,12 +66,12 @@ def test_without_a_root_key_the_backlog_is_said_and_nothing_is_made(tmp_path: Pa
     writer = _journal_five(tmp_path, base64.b64encode(secrets.token_bytes(32)).decode())
     try:
         settings = Settings(data_dir=tmp_path)  # no COFRE_ROOT_KEY, no root.key
-        storage = open_existing_storage(settings, SystemClock())
+        storage = open_existing_storage(settings, SystemClock(), read_only=False, current=True)
         try:
             note = settle_audit_journals(settings, storage, SystemClock())
         finally:
             storage.close()
-        assert "bytes of audit journal are not in the chain yet" in note
+        assert "bytes of audit journal are not in the chain yet, and not in this backup" in note
         assert not (tmp_path / "root.key").exists()
         assert _head(settings) == 0
     finally:
@@ -79,7 +83,7 @@ def test_a_wrong_root_key_chains_nothing(tmp_path: Path) -> None:
     try:
         other = base64.b64encode(secrets.token_bytes(32)).decode()
         settings = Settings(data_dir=tmp_path, root_key_b64=other)
-        storage = open_existing_storage(settings, SystemClock())
+        storage = open_existing_storage(settings, SystemClock(), read_only=False, current=True)
         try:
             with pytest.raises(RootKeyError):
                 settle_audit_journals(settings, storage, SystemClock())
@@ -91,6 +95,7 @@ def test_a_wrong_root_key_chains_nothing(tmp_path: Path) -> None:
 
 
 def test_no_store_no_backup(tmp_path: Path) -> None:
-    with pytest.raises(BackupError, match="no Cofre database"):
-        open_existing_storage(Settings(data_dir=tmp_path), SystemClock())
+    with pytest.raises(NotAStoreError, match=r"no cofre\.db"):
+        open_existing_storage(Settings(data_dir=tmp_path), SystemClock(), read_only=True,
+                              current=False)  # fmt: skip
     assert list(tmp_path.iterdir()) == []
