@@ -7,7 +7,7 @@ alone opens nothing. The root key itself is never in it (docs/formats/backup.md)
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -15,11 +15,13 @@ from typing import Any
 import zstandard
 
 from cofre.core.backup.format import END, FORMAT_VERSION, HEADER, ROWS, TABLE, Writer, table_digest
-from cofre.core.backup.rows import Row, TableShape, encode_rows
+from cofre.core.backup.rows import BYTES, Row, TableShape, encode_rows
 from cofre.errors import BackupError
 from cofre.service.backup.ports import NoProgress, Progress, StoreSnapshot
 
-BATCH = 2000  # rows read, and framed, at a time
+BATCH = 2000  # rows a frame holds at most
+FRAME_BYTES = 8 * 1024 * 1024  # ... and about this many bytes of values: a frame is held whole
+_BYTES_FETCH = 100  # rows read at a time from tables with byte columns (segments are large)
 _LEVEL = 3
 AUDIT_CHAIN_TABLE = "audit_chain"  # its one row: the head of the hash chain
 
@@ -50,6 +52,27 @@ def audit_head(table: TableShape, rows: list[Row]) -> dict[str, Any] | None:
         "seq": int(row["head_seq"]),
         "hash": bytes(head_hash).hex() if head_hash is not None else None,
     }
+
+
+def _frames(snapshot: StoreSnapshot, table: TableShape, batch: int) -> Iterator[list[Row]]:
+    """The table's rows in frames of at most ``batch`` rows and about ``FRAME_BYTES`` of
+    byte values (a table of large blobs, such as audit segments, is read a few rows at a
+    time: memory stays bounded by a frame)."""
+    blobs = [i for i, kind in enumerate(table.kinds) if kind == BYTES]
+    if not blobs:
+        yield from snapshot.rows(table, batch)
+        return
+    pending: list[Row] = []
+    size = 0
+    for rows in snapshot.rows(table, min(batch, _BYTES_FETCH)):
+        for row in rows:
+            pending.append(row)
+            size += sum(len(row[i]) for i in blobs if row[i] is not None)
+            if len(pending) >= batch or size >= FRAME_BYTES:
+                yield pending
+                pending, size = [], 0
+    if pending:
+        yield pending
 
 
 def write_backup(
@@ -88,7 +111,7 @@ def write_backup(
         out.put_json(TABLE, {"table": table.name, "rows": counts[table.name]})
         hashes: list[bytes] = []
         done = 0
-        for rows in snapshot.rows(table, batch):
+        for rows in _frames(snapshot, table, batch):
             hashes.append(out.put(ROWS, encode_rows(table, rows, compressor)))
             summary.audit_head = audit_head(table, rows) or summary.audit_head
             done += len(rows)

@@ -156,3 +156,18 @@ def test_a_newer_format_is_refused_by_name() -> None:
     rebuilt = MAGIC + frame(b"H", payload) + blob[header_end + HASH_LEN :]
     with pytest.raises(BackupError, match="format version 9"):
         _read(rebuilt)
+
+
+def test_large_blobs_are_framed_by_size_and_round_trip() -> None:
+    big = {**DATA, "keys": [(f"key-{n:02d}", bytes([n]) * 2**20, None, "") for n in range(20)]}
+    blob = _backup(big, batch=2000)
+    frames = _frames(blob)
+    start = next(n for n, (_, f) in enumerate(frames) if f[:1] == b"T" and b'"keys"' in f)
+    sizes = []
+    for _, f in frames[start + 1 :]:
+        if f[:1] != ROWS:
+            break
+        sizes.append(int.from_bytes(f[5:9], "big"))  # each frame's row count
+    assert sizes == [8, 8, 4]  # about 8 MiB of values a frame
+    seen, _ = _read(blob)
+    assert seen["keys"] == big["keys"]
