@@ -54,6 +54,9 @@ The tree::
     │   └── InvalidLookupAttributesError / InvalidTimeRangeError / InvalidTrailTokenError
     ├── SealError                    the root of trust refuses (a bad share, a wrong PIN)
     ├── SealedError                  this node is sealed: retry later or elsewhere (503)
+    ├── BackupError                  a backup file that is damaged, cut short or not one
+    ├── RestoreError                 a restore refused: the target is not empty, or of
+    │                                another schema version
     └── InternalError                a real fault of ours (the only other 5xx)
         ├── StorageError             the database failed the call
         │   ├── StorageUnavailableError  passing: retry (503 where AWS has one)
@@ -287,6 +290,14 @@ class AuditUnavailableError(InternalError):
 
     def __init__(self, message: str = "The audit trail could not be written.") -> None:
         super().__init__(message)
+
+
+class BackupError(CofreError):
+    """A backup file that cannot be read whole: the message names the place."""
+
+
+class RestoreError(CofreError):
+    """A restore that must not happen: the target holds data, or another schema."""
 
 
 class AuditLookupError(CofreError):

@@ -166,5 +166,27 @@ main.add_command(audit)
 main.add_command(params)
 main.add_command(operator)
 
+
+class _Lazy(click.Command):
+    """A subcommand whose module is imported only when it runs (``cofre --version`` and
+    ``cofre --help`` stay fast)."""
+
+    def __init__(self, name: str, target: str, help_text: str) -> None:
+        passed = {"ignore_unknown_options": True, "allow_extra_args": True}
+        super().__init__(name, help=help_text, context_settings=passed, add_help_option=False)
+        self._target = target
+
+    def invoke(self, ctx: click.Context) -> None:
+        import importlib
+
+        module, attribute = self._target.split(":")
+        command: click.Command = getattr(importlib.import_module(module), attribute)
+        command.main(ctx.args, prog_name=ctx.command_path, standalone_mode=False)
+
+
+main.add_command(_Lazy("backup", "cofre.cli.backup:backup", "Write or verify a backup."))
+main.add_command(_Lazy("restore", "cofre.cli.backup:restore", "Rebuild a store from a backup."))
+main.add_command(_Lazy("usage", "cofre.cli.usage:usage", "Usage and cost reports."))
+
 if __name__ == "__main__":
     main()

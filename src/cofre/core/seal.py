@@ -85,6 +85,8 @@ def decode_record(text: str) -> SealRecord:
     """The record ``text`` holds; ``SealError`` if it is not one."""
     try:
         document = json.loads(text)
+        if not isinstance(document, dict) or not isinstance(document.get("params", {}), dict):
+            raise SealError("the store's seal record is damaged")
         if document.get("v") != RECORD_VERSION or document.get("type") not in SEAL_TYPES:
             raise SealError("the store's seal record is of an unknown version or type")
         shamir = None
@@ -103,7 +105,7 @@ def decode_record(text: str) -> SealRecord:
             shamir,
             {str(k): str(v) for k, v in document.get("params", {}).items()},
         )
-    except (ValueError, KeyError, TypeError, binascii.Error) as exc:
+    except (ValueError, KeyError, TypeError, AttributeError, binascii.Error) as exc:
         raise SealError("the store's seal record is damaged") from exc
 
 

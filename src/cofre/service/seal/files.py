@@ -15,6 +15,7 @@ from cofre.errors import SealError
 
 ROOT_KEY_FILE = "root.key"
 ROOT_KEY_ENV = "COFRE_ROOT_KEY"
+_STAGED = ".new-"
 
 
 @dataclass(frozen=True)
@@ -51,8 +52,9 @@ class FileRoot:
         return key
 
     def create(self, random: Random) -> bytes:
-        """The root key: the environment's, or a new one in a new 0600 file."""
-        if self.env_value:
+        """The root key: the environment's, the file's if the operator put one there, or a
+        new one in a new 0600 file."""
+        if self.env_value or self.path.exists():
             return self.read()
         key = random(KEY_LEN)
         fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -63,21 +65,47 @@ class FileRoot:
             os.close(fd)
         return key
 
-    def write(self, key: bytes) -> None:
-        """Replace the file's key (rotation), atomically."""
+    def stage(self, key: bytes, random: Random) -> Path:
+        """Write a rotated key beside the current one (``root.key.new-<random>``, 0600):
+        the keeper promotes it once the seal record under it is committed, or discards
+        it. A name of its own, so that two rotations at once never share a file."""
         if self.env_value:
             raise SealError(
                 f"the root key comes from {ROOT_KEY_ENV}: a rotated key cannot be written there;"
                 " use a root.key file, or another seal"
             )
-        temporary = self.path.with_name(self.path.name + ".new")
-        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        staged = self.path.with_name(f"{self.path.name}{_STAGED}{random(8).hex()}")
+        fd = os.open(staged, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         try:
             os.write(fd, key)
             os.fsync(fd)
         finally:
             os.close(fd)
-        os.replace(temporary, self.path)
+        return staged
+
+    def staged(self) -> dict[Path, bytes]:
+        """The keys rotations staged and did not promote (one may have committed)."""
+        if self.env_value:
+            return {}
+        found = {}
+        for path in sorted(self.path.parent.glob(f"{self.path.name}{_STAGED}*")):
+            key = path.read_bytes()
+            if len(key) == KEY_LEN:
+                found[path] = key
+        return found
+
+    def promote(self, staged: Path) -> None:
+        """``staged`` becomes the key, atomically (a rename, then the directory synced)."""
+        os.replace(staged, self.path)
+        directory = os.open(self.path.parent, os.O_RDONLY)
+        try:
+            os.fsync(directory)
+        finally:
+            os.close(directory)
+
+    @staticmethod
+    def discard(staged: Path) -> None:
+        staged.unlink(missing_ok=True)
 
     def remove(self) -> None:
         """Overwrite and delete the file (moving to another seal)."""

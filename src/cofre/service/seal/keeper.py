@@ -126,15 +126,35 @@ def kms_settings(record: SealRecord, access: SealAccess) -> kms.KmsSettings:
     return kms.KmsSettings(record.params["key_id"], endpoint, record.params.get("region") or None)
 
 
-def open_root(record: SealRecord, access: SealAccess) -> bytes:
-    """R, for the seals that open by themselves (``SealError`` for ``shamir``)."""
+def open_root(record: SealRecord, access: SealAccess, *, repair: bool = True) -> bytes:
+    """R, for the seals that open by themselves (``SealError`` for ``shamir``). On the file
+    seal, a key a rotation staged is R if the record committed under it and the rename did
+    not happen (``repair``: it is promoted then)."""
     if record.seal_type == "file":
-        return access.file.read()
+        root = access.file.read()
+        staged = access.file.staged()
+        if not staged or _opens(record, root):
+            return root
+        for path, key in staged.items():
+            if _opens(record, key):
+                if repair:
+                    access.file.promote(path)
+                    log.warning("the root key a rotation staged is promoted: its record committed")
+                return key
+        return root
     if record.seal_type == "pkcs11":
         return pkcs11.open_root(pkcs11_settings(record, access), record.sealed_root)
     if record.seal_type == "kms":
         return kms.open_root(kms_settings(record, access), record.sealed_root)
     raise SealError("the shamir seal opens only with its operators' unseal keys")
+
+
+def _opens(record: SealRecord, root: bytes) -> bool:
+    try:
+        open_keyring(record, root)
+    except SealError:
+        return False
+    return True
 
 
 def open_keyring(record: SealRecord, root: bytes) -> bytes:
@@ -186,7 +206,7 @@ class SealKeeper:
         if record.shamir is not None:
             threshold, shares = record.shamir.threshold, record.shamir.shares
         return SealStatus(record.seal_type, self._keyring.sealed, threshold, shares,
-                          len(self._progress.shares), self._error)  # fmt: skip
+                          self._progress.given(record), self._error)  # fmt: skip
 
     def open(self) -> SealStatus:
         """At start: unseal by itself where the seal can; a shamir store stays sealed, and
@@ -249,8 +269,9 @@ class SealKeeper:
             key = self._keyring.key()
             root = self._random(KEY_LEN)
             keyring = wrap(Cipher(root), key, KEYRING_AAD, self._random)
+            staged = None
             if record.seal_type == "file":
-                self._access.file.write(root)
+                staged = self._access.file.stage(root, self._random)
                 sealed_root = b""
             elif record.seal_type == "shamir":
                 assert record.shamir is not None and self._unseal_key is not None
@@ -268,7 +289,16 @@ class SealKeeper:
             else:
                 sealed_root = kms.protect(kms_settings(record, self._access), root)
             rotated = record.with_root(keyring, sealed_root)
-            write_record(self._storage, rotated, replacing=record)
+            try:
+                write_record(self._storage, rotated, replacing=record)
+            except SealError:  # another writer won: nothing was committed
+                if staged is not None:
+                    self._access.file.discard(staged)
+                raise
+            # any other failure may have committed (a lost answer to COMMIT): the staged
+            # key stays, and the next open promotes it if the record is under it
+            if staged is not None:
+                self._access.file.promote(staged)
             self._record = rotated
         log.warning("the root key was rotated; the keyring is rewrapped under the new one")
         return rotated

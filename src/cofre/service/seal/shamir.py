@@ -96,5 +96,13 @@ class Progress:
         self.shares.clear()
         return chosen
 
+    def given(self, record: SealRecord) -> int:
+        """How many keys of ``record``'s set were given (those of a set reissued since
+        are dropped)."""
+        expected = record.shamir
+        if expected is None or any(s.set_id != expected.set_id for s in self.shares.values()):
+            self.shares.clear()
+        return len(self.shares)
+
     def reset(self) -> None:
         self.shares.clear()

@@ -1,0 +1,1 @@
+"""Usage and cost: metering the audit trail, pricing it (docs/usage.md)."""

@@ -1,0 +1,1 @@
+"""Backup and restore: a consistent snapshot of every table to one file, and back."""
