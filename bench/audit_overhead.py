@@ -34,7 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import run
 
 
-def _ints(text: str) -> list[int]:
+def ints(text: str) -> list[int]:
     return [int(part) for part in text.split(",") if part]
 
 
@@ -46,7 +46,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--backend", choices=("sqlite", "postgres"), default="sqlite")
     p.add_argument("--pg-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
     p.add_argument("--workers", type=int, default=2)
-    p.add_argument("--concurrency", type=_ints, default=[8, 32])
+    p.add_argument("--concurrency", type=ints, default=[8, 32])
     p.add_argument("--op", default="encrypt64")
     p.add_argument("--duration", type=float, default=8.0)
     p.add_argument("--warmup", type=float, default=2.0)
@@ -111,16 +111,16 @@ def main(argv: list[str] | None = None) -> int:
                             args, managed, port, args.op, concurrency, key_id, name
                         )
                         runs[name].append(result)
-                        _show(concurrency, name, result)
-                report[str(concurrency)] = _summary(runs)
-    _print(report, args.concurrency)
+                        show(concurrency, name, result)
+                report[str(concurrency)] = summary(runs)
+    print_report(report, args.concurrency)
     out = args.out or run.BENCH_DIR / "results" / "audit-overhead.json"
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps(report, indent=2, default=str))
     return 0
 
 
-def _show(concurrency: int, name: str, result: dict[str, Any]) -> None:
+def show(concurrency: int, name: str, result: dict[str, Any]) -> None:
     print(
         f"  c={concurrency} {name:8} {result['rps']:9.0f} req/s  p99 {result['p99_ms']:6.2f} ms"
         f"  server {result['server_cpu_us_per_req']:6.1f} µs/req"
@@ -129,7 +129,10 @@ def _show(concurrency: int, name: str, result: dict[str, Any]) -> None:
     )
 
 
-def _summary(runs: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
+def summary(
+    runs: dict[str, list[dict[str, Any]]], base: str = "baseline", other: str = "audited"
+) -> dict[str, Any]:
+    """Each server's medians, ``other`` over ``base`` and the paired ratios."""
     out: dict[str, Any] = {}
     for name, results in runs.items():
         out[name] = {
@@ -139,42 +142,42 @@ def _summary(runs: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
             "server_cpu_us_per_req": statistics.median(r["server_cpu_us_per_req"] for r in results),
             "all_rps": [round(r["rps"]) for r in results],
         }
-    out["ratio"] = out["audited"]["rps"] / out["baseline"]["rps"]
-    out["paired"] = _paired(runs)
+    out["ratio"] = out[other]["rps"] / out[base]["rps"]
+    out["paired"] = _paired(runs[base], runs[other])
     return out
 
 
-def _paired(runs: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
-    """Each audited round over the baseline round just before it: what drifts over the
+def _paired(base: list[dict[str, Any]], other: list[dict[str, Any]]) -> dict[str, Any]:
+    """Each ``other`` round over the ``base`` round just before it: what drifts over the
     minutes of a run (this VM's speed moves by half within an hour) falls on both alike,
     where the ratio of the medians takes rounds minutes apart. The quartiles tell how far
     a single round can be trusted."""
-    pairs = [
-        audited["rps"] / baseline["rps"]
-        for baseline, audited in zip(runs["baseline"], runs["audited"], strict=True)
-    ]
+    pairs = [after["rps"] / before["rps"] for before, after in zip(base, other, strict=True)]
     low, high = (statistics.quantiles(pairs, n=4)[::2]) if len(pairs) > 1 else (pairs[0],) * 2
     return {
         "median": statistics.median(pairs),
         "q1": low,
         "q3": high,
-        "at_least_0_8": sum(pair >= 0.8 for pair in pairs),
+        "at_least": {str(floor): sum(pair >= floor for pair in pairs) for floor in (0.8, 0.95)},
         "all": [round(pair, 3) for pair in pairs],
     }
 
 
-def _print(report: dict[str, Any], levels: list[int]) -> None:
-    print("\nconcurrency  baseline req/s  audited req/s  ratio  paired (q1-q3, >=0.8)"
-          "  p99 base/audited ms  server µs/req base/audited")  # fmt: skip
+def print_report(
+    report: dict[str, Any], levels: list[int], base: str = "baseline", other: str = "audited",
+    floor: float = 0.8,
+) -> None:  # fmt: skip
+    print(f"\nconcurrency  {base + ' req/s':>14}  {other + ' req/s':>14}  ratio"
+          f"  paired (q1-q3, >={floor})  p99 ms  server µs/req ({base} / {other})")  # fmt: skip
     for c in levels:
         r = report[str(c)]
-        b, a, paired = r["baseline"], r["audited"], r["paired"]
+        b, a, paired = r[base], r[other], r["paired"]
         cpu_b, cpu_a = b["server_cpu_us_per_req"], a["server_cpu_us_per_req"]
         spread = f"{paired['median']:.2f} ({paired['q1']:.2f}-{paired['q3']:.2f}, "
-        spread += f"{paired['at_least_0_8']}/{len(paired['all'])})"
+        spread += f"{paired['at_least'][str(floor)]}/{len(paired['all'])})"
         print(
-            f"{c:11}  {b['rps']:14.0f}  {a['rps']:13.0f}  {r['ratio']:5.2f}  {spread:21}"
-            f"  {b['p99_ms']:8.2f} / {a['p99_ms']:<8.2f}  {cpu_b:6.1f} / {cpu_a:.1f}"
+            f"{c:11}  {b['rps']:14.0f}  {a['rps']:14.0f}  {r['ratio']:5.2f}  {spread:23}"
+            f"  {b['p99_ms']:6.2f} / {a['p99_ms']:<6.2f}  {cpu_b:6.1f} / {cpu_a:.1f}"
         )
 
 

@@ -71,6 +71,11 @@ MAX_DURATION = 3600.0
 MAX_CONCURRENCY = 1024
 MAX_RECONNECTS = 1000
 OPS: tuple[str, ...] = ("encrypt64", "encrypt4k", "decrypt", "generate-data-key", "bare")
+# The reads of a large store (bench/scale.py): ``--key-id`` names the parameter (or path).
+READ_OPS: tuple[str, ...] = (
+    "get-parameter", "list-keys", "list-aliases", "describe-parameters",
+    "get-parameters-by-path",
+)  # fmt: skip
 EXTRA_OPS: tuple[str, ...] = ("create-key",)  # used by run.py to fill the store
 DEFAULT_PROCESSES = 1
 
@@ -95,10 +100,11 @@ class Endpoint:
 
 @dataclass(frozen=True)
 class RequestSpec:
-    """One distinct request: an X-Amz-Target and its JSON body."""
+    """One distinct request: an X-Amz-Target, its JSON body, the service it is signed for."""
 
     target: str
     body: bytes
+    service: str = "kms"
 
 
 def sign(endpoint: Endpoint, spec: RequestSpec) -> tuple[bytes, dict[str, str]]:
@@ -113,7 +119,8 @@ def sign(endpoint: Endpoint, spec: RequestSpec) -> tuple[bytes, dict[str, str]]:
         data=spec.body,
         headers={"Content-Type": CONTENT_TYPE, "X-Amz-Target": spec.target},
     )
-    auth = SigV4Auth(Credentials(endpoint.access_key, endpoint.secret_key), "kms", endpoint.region)
+    credentials = Credentials(endpoint.access_key, endpoint.secret_key)
+    auth = SigV4Auth(credentials, spec.service, endpoint.region)
     auth.add_auth(request)
     host = auth.headers_to_sign(request)["host"]
     headers: dict[str, str] = {"Host": host}
@@ -178,6 +185,26 @@ def build_spec(
     if op == "create-key":
         body = {"Description": "cofre-bench filler"}
         return RequestSpec("TrentService.CreateKey", json.dumps(body).encode())
+    return _read_spec(op, key_id)
+
+
+def _read_spec(op: str, name: str | None) -> RequestSpec:
+    """A first page (the SDKs' default size) of a listing, or one parameter."""
+    kms: dict[str, tuple[str, dict[str, Any]]] = {
+        "list-keys": ("TrentService.ListKeys", {}),
+        "list-aliases": ("TrentService.ListAliases", {}),
+    }
+    ssm: dict[str, tuple[str, dict[str, Any]]] = {
+        "get-parameter": ("AmazonSSM.GetParameter", {"Name": name or "/bench/parameter"}),
+        "describe-parameters": ("AmazonSSM.DescribeParameters", {}),
+        "get-parameters-by-path": ("AmazonSSM.GetParametersByPath", {"Path": name or "/bench"}),
+    }
+    if op in kms:
+        target, body = kms[op]
+        return RequestSpec(target, json.dumps(body).encode())
+    if op in ssm:
+        target, body = ssm[op]
+        return RequestSpec(target, json.dumps(body).encode(), "ssm")
     raise ValueError(f"unknown op {op!r}")
 
 
@@ -669,8 +696,8 @@ def _csv(kind: Callable[[str], Any]) -> Callable[[str], list[Any]]:
 
 
 def _op(text: str) -> str:
-    if text not in OPS + EXTRA_OPS:
-        raise argparse.ArgumentTypeError(f"unknown op {text!r}; one of {', '.join(OPS)}")
+    if text not in OPS + READ_OPS + EXTRA_OPS:
+        raise argparse.ArgumentTypeError(f"unknown op {text!r}; one of {', '.join(OPS + READ_OPS)}")
     return text
 
 
@@ -750,7 +777,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
             p.error(f"--concurrency must be within 1..{MAX_CONCURRENCY}")
     if not 0 < args.duration <= MAX_DURATION or args.warmup < 0:
         p.error(f"--duration must be within (0, {MAX_DURATION}], --warmup >= 0")
-    needs_key = [o for o in args.op if o not in ("bare", "create-key")]
+    needs_key = [o for o in args.op if o in OPS and o != "bare"]
     if needs_key and not args.key_id:
         p.error(f"--key-id is needed for {', '.join(needs_key)}")
     return args

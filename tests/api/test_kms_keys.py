@@ -176,6 +176,16 @@ def test_alias_name_rules(kms: Any, key_id: str, alias: str, code: str) -> None:
     assert error_code(exc) == code
 
 
+def test_list_keys_pages_hold_100_keys_by_default(kms: Any) -> None:
+    """AWS: "If you do not include a value, it defaults to 100." """
+    while len(kms.list_keys(Limit=1000)["Keys"]) <= 100:
+        kms.create_key(Description="one more for the default page")
+    page = kms.list_keys()
+    assert len(page["Keys"]) == 100 and page["Truncated"] is True
+    rest = kms.list_keys(Marker=page["NextMarker"], Limit=1000)["Keys"]
+    assert {k["KeyId"] for k in page["Keys"]}.isdisjoint(k["KeyId"] for k in rest) and rest
+
+
 def test_list_aliases_paginates(kms: Any, key_id: str) -> None:
     names = {f"alias/page-{key_id[:8]}-{i}" for i in range(5)}
     for name in names:

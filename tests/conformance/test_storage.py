@@ -396,7 +396,8 @@ def test_list_keys_paginates_within_account_and_region(db: Db) -> None:
         assert len(tx.list_keys(ACCOUNT, OTHER_REGION, None, 100)) == 1
         assert tx.list_keys("999999999999", REGION, None, 100) == []
         listed = tx.list_keys(ACCOUNT, REGION, None, 1)[0]
-        assert listed == tx.get_key(mine[0])
+        first = tx.get_key(mine[0])
+        assert first is not None and listed == (first.key_id, first.arn)
 
 
 def test_keys_due(db: Db) -> None:

@@ -26,7 +26,7 @@ from cofre.core.iam.entities import (
 from cofre.core.iam.principals import Account, Credential
 from cofre.core.kms.grants import Grant
 from cofre.core.kms.imported import ImportedMaterial
-from cofre.core.kms.keys import Alias, Key, KeyVersion
+from cofre.core.kms.keys import Alias, Key, KeyRef, KeyVersion
 from cofre.core.params.events import ClaimedDelivery, Delivery, PolicyAction, Webhook
 from cofre.core.params.filters import ParamQuery
 from cofre.core.params.parameters import ParamChange, ParamHead, ParamId, ParamVersion, Tier
@@ -287,7 +287,7 @@ class ReadTx(IamReadTx, ParamsReadTx, AuditReadTx, WebhooksReadTx, Protocol):
     def get_key(self, key_id: str) -> Key | None: ...
     def list_keys(
         self, account_id: str, region: str, after: str | None, limit: int
-    ) -> list[Key]: ...
+    ) -> list[KeyRef]: ...
     def keys_due(self, now: datetime, limit: int) -> list[Key]: ...
     def versions(self, key_id: str) -> list[KeyVersion]: ...
     def imported_materials(self, key_id: str) -> list[ImportedMaterial]:

@@ -6,6 +6,7 @@ import dataclasses
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import NamedTuple
 
 from cofre.errors import DisabledError, KeyStateError
 
@@ -123,6 +124,14 @@ def check_state(key: Key, rule: StateRule) -> None:
     if rule is StateRule.IMPORT:
         return
     raise KeyStateError(f"{key.arn} is pending import.")
+
+
+class KeyRef(NamedTuple):
+    """What ListKeys answers of a key: no more is read for it (a page holds 100 by default,
+    and a whole key row -- its policy above all -- is many times larger)."""
+
+    key_id: str
+    arn: str
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,6 +19,7 @@ from cofre.core.kms.keys import (
     MIN_PENDING_WINDOW_DAYS,
     Key,
     KeyManager,
+    KeyRef,
     KeyState,
     KeyVersion,
     Origin,
@@ -118,9 +119,9 @@ class KeyService:
         with self._r.storage.read() as tx:
             return self._r.read(tx, caller, key_id, Request("kms:DescribeKey"), allow_alias=True)
 
-    def list_keys(self, caller: Caller, limit: int | None, marker: str | None) -> Page[Key]:
+    def list_keys(self, caller: Caller, limit: int | None, marker: str | None) -> Page[KeyRef]:
         self._r.authorizer.authorize(caller, Request("kms:ListKeys"), None)
-        size = limit or 1000
+        size = limit or 100  # AWS: "If you do not include a value, it defaults to 100."
         after = decode_marker(marker)
         with self._r.storage.read() as tx:
             keys = tx.list_keys(caller.account_id, caller.region, after, size + 1)

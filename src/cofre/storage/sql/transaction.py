@@ -13,7 +13,16 @@ from typing import Any
 
 from cofre.core.iam.principals import Account, Credential
 from cofre.core.ids import alias_arn
-from cofre.core.kms.keys import Alias, Key, KeyManager, KeyState, KeyVersion, Origin, RotationType
+from cofre.core.kms.keys import (
+    Alias,
+    Key,
+    KeyManager,
+    KeyRef,
+    KeyState,
+    KeyVersion,
+    Origin,
+    RotationType,
+)
 from cofre.errors import AlreadyExistsError, ValidationError
 from cofre.service.ports import Change
 from cofre.storage.sql.audit import AuditSql
@@ -197,13 +206,15 @@ class SqlTx(IamSql, GrantSql, ParamsSql, AuditSql, WebhooksSql, ImportedSql):
         )
         return None if row is None else _key_from_row(row)
 
-    def list_keys(self, account_id: str, region: str, after: str | None, limit: int) -> list[Key]:
+    def list_keys(
+        self, account_id: str, region: str, after: str | None, limit: int
+    ) -> list[KeyRef]:
         rows = self._all(
-            f"SELECT {KEY_COLUMNS} FROM keys WHERE account_id = ? AND region = ? AND key_id > ?"
+            "SELECT key_id, arn FROM keys WHERE account_id = ? AND region = ? AND key_id > ?"
             " ORDER BY key_id LIMIT ?",
             (account_id, region, after or "", limit),
         )
-        return [_key_from_row(r) for r in rows]
+        return [KeyRef(str(r[0]), str(r[1])) for r in rows]
 
     def keys_due(self, now: datetime, limit: int) -> list[Key]:
         # One query per reason, so that each uses its partial index instead of a scan.
