@@ -38,16 +38,15 @@ def ints(text: str) -> list[int]:
     return [int(part) for part in text.split(",") if part]
 
 
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--baseline-src", type=Path, help="src/ of a Cofre tree without audit")
-    p.add_argument("--baseline-cofre", help="or: a cofre executable without audit")
+def paired_options(p: argparse.ArgumentParser, concurrency: list[int] | None = None) -> None:
+    """The options of a bench that measures servers it starts, in rounds (this one,
+    ``seal_overhead.py``, ``scale.py``)."""
     p.add_argument("--cofre", default=str(Path(sys.executable).parent / "cofre"))
     p.add_argument("--backend", choices=("sqlite", "postgres"), default="sqlite")
     p.add_argument("--pg-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
     p.add_argument("--workers", type=int, default=2)
-    p.add_argument("--concurrency", type=ints, default=[8, 32])
-    p.add_argument("--op", default="encrypt64")
+    if concurrency is not None:
+        p.add_argument("--concurrency", type=ints, default=concurrency)
     p.add_argument("--duration", type=float, default=8.0)
     p.add_argument("--warmup", type=float, default=2.0)
     p.add_argument("--rounds", type=int, default=3)
@@ -55,6 +54,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--max-requests", type=int, default=3_000_000)
     p.add_argument("--startup-timeout", type=float, default=60.0)
     p.add_argument("--out", type=Path, default=None, help="JSON report")
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--baseline-src", type=Path, help="src/ of a Cofre tree without audit")
+    p.add_argument("--baseline-cofre", help="or: a cofre executable without audit")
+    paired_options(p, [8, 32])
+    p.add_argument("--op", default="encrypt64")
     args = p.parse_args(argv)
     if (args.baseline_src is None) == (args.baseline_cofre is None):
         p.error("give exactly one of --baseline-src and --baseline-cofre")

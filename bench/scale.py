@@ -44,20 +44,11 @@ PATH = "/bench/g050"
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--cofre", default=str(Path(sys.executable).parent / "cofre"))
-    p.add_argument("--backend", choices=("sqlite", "postgres"), default="sqlite")
+    audit_overhead.paired_options(p)
     p.add_argument("--keys", type=int, default=100_000)
     p.add_argument("--aliases", type=int, default=100_000)
     p.add_argument("--params", type=int, default=100_000)
-    p.add_argument("--workers", type=int, default=2)
     p.add_argument("--concurrency", type=int, default=8)
-    p.add_argument("--duration", type=float, default=8.0)
-    p.add_argument("--warmup", type=float, default=2.0)
-    p.add_argument("--rounds", type=int, default=3)
-    p.add_argument("--processes", type=int, default=1)
-    p.add_argument("--max-requests", type=int, default=3_000_000)
-    p.add_argument("--startup-timeout", type=float, default=120.0)
-    p.add_argument("--out", type=Path, default=None, help="JSON report")
     args = p.parse_args(argv)
     args.server_arg = []
     return args

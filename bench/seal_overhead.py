@@ -37,19 +37,8 @@ NAMES = ("file", "shamir")
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--cofre", default=str(Path(sys.executable).parent / "cofre"))
-    p.add_argument("--backend", choices=("sqlite", "postgres"), default="sqlite")
-    p.add_argument("--pg-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
-    p.add_argument("--workers", type=int, default=2)
-    p.add_argument("--concurrency", type=audit_overhead.ints, default=[8, 32])
+    audit_overhead.paired_options(p, [8, 32])
     p.add_argument("--op", default="encrypt64")
-    p.add_argument("--duration", type=float, default=8.0)
-    p.add_argument("--warmup", type=float, default=2.0)
-    p.add_argument("--rounds", type=int, default=3)
-    p.add_argument("--processes", type=int, default=1)
-    p.add_argument("--max-requests", type=int, default=3_000_000)
-    p.add_argument("--startup-timeout", type=float, default=60.0)
-    p.add_argument("--out", type=Path, default=None, help="JSON report")
     args = p.parse_args(argv)
     args.server_arg = []
     return args

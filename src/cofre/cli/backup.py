@@ -28,7 +28,7 @@ from cofre.service.backup.restore import restore_backup
 from cofre.service.backup.trust import existing_root_key, requires_root_key
 from cofre.service.backup.write import BackupSummary, write_backup
 from cofre.service.clock import SystemClock
-from cofre.service.seal.files import ROOT_KEY_FILE
+from cofre.service.seal.files import ROOT_KEY_FILE, write_new_key
 from cofre.stores import (
     open_existing_storage,
     open_loader,
@@ -219,9 +219,4 @@ def _read_key_file(path: Path) -> bytes:
 
 def _write_key(path: Path, key: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        os.write(fd, key)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    write_new_key(path, key)

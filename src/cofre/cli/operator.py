@@ -13,14 +13,13 @@ from __future__ import annotations
 import json
 import os
 import sys
-import urllib.error
 import urllib.request
 from pathlib import Path
 from typing import Any
 
 import click
 
-from cofre.cli.signed import call, connection_options
+from cofre.cli.signed import answer, call, connection_options
 
 _DATA_DIR = click.option(
     "--data-dir",
@@ -156,31 +155,11 @@ def _endpoint(endpoint_url: str | None) -> str:
 
 def _plain(endpoint: str, path: str, body: bytes | None, ca_bundle: str | None) -> Any:
     """An unsigned call to a node's operator endpoint; the decoded JSON answer."""
-    import ssl
-
     request = urllib.request.Request(  # noqa: S310 - the operator's own server
         endpoint + path, data=body, method="POST" if body is not None else "GET",
         headers={"Content-Type": "application/json"},
     )  # fmt: skip
-    context = None
-    if endpoint.startswith("https://"):
-        context = ssl.create_default_context(cafile=ca_bundle or os.environ.get("AWS_CA_BUNDLE"))
-    try:
-        with urllib.request.urlopen(request, timeout=60, context=context) as answer:  # noqa: S310
-            return json.loads(answer.read())
-    except urllib.error.HTTPError as exc:
-        try:
-            error = json.loads(exc.read())
-            message = f"{error.get('__type', exc.code)}: {error.get('message', '')}"
-        except ValueError:
-            message = f"HTTP {exc.code}"
-        raise click.ClickException(message) from exc
-    except urllib.error.URLError as exc:
-        raise click.ClickException(f"Cannot reach {endpoint}: {exc.reason}") from exc
-    except TimeoutError as exc:
-        raise click.ClickException(f"{endpoint} did not answer within 60 s") from exc
-    except OSError as exc:
-        raise click.ClickException(f"Lost the connection to {endpoint}: {exc}") from exc
+    return answer(request, endpoint, ca_bundle)
 
 
 @operator.command()

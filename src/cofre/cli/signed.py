@@ -53,12 +53,18 @@ def call(
     prepared = urllib.request.Request(  # noqa: S310 - the endpoint is the user's own server
         request.url, data=body, headers=dict(request.headers.items()), method="POST"
     )
+    return answer(prepared, endpoint, ca_bundle)
+
+
+def answer(request: urllib.request.Request, endpoint: str, ca_bundle: str | None) -> Any:
+    """Send ``request`` to the user's own server; its decoded JSON answer. An error answer
+    becomes a ClickException with its ``__type`` and message; no answer, one that says so."""
     context = None
     bundle = ca_bundle or os.environ.get("AWS_CA_BUNDLE")
     if endpoint.startswith("https://"):
         context = ssl.create_default_context(cafile=bundle)
     try:
-        with urllib.request.urlopen(prepared, timeout=60, context=context) as response:  # noqa: S310
+        with urllib.request.urlopen(request, timeout=60, context=context) as response:  # noqa: S310
             return json.loads(response.read())
     except urllib.error.HTTPError as exc:
         try:

@@ -18,6 +18,16 @@ ROOT_KEY_ENV = "COFRE_ROOT_KEY"
 _STAGED = ".new-"
 
 
+def write_new_key(path: Path, key: bytes) -> None:
+    """``key`` in a new file (never over one), 0600, on disk before this returns."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        os.write(fd, key)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 @dataclass(frozen=True)
 class FileRoot:
     path: Path
@@ -57,12 +67,7 @@ class FileRoot:
         if self.env_value or self.path.exists():
             return self.read()
         key = random(KEY_LEN)
-        fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        try:
-            os.write(fd, key)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        write_new_key(self.path, key)
         return key
 
     def stage(self, key: bytes, random: Random) -> Path:
@@ -75,12 +80,7 @@ class FileRoot:
                 " use a root.key file, or another seal"
             )
         staged = self.path.with_name(f"{self.path.name}{_STAGED}{random(8).hex()}")
-        fd = os.open(staged, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        try:
-            os.write(fd, key)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        write_new_key(staged, key)
         return staged
 
     def staged(self) -> dict[Path, bytes]:
