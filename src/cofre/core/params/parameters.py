@@ -338,7 +338,7 @@ def check_data_type(data_type: str, type_: ParameterType, value: str) -> None:
     if data_type not in DATA_TYPES:
         raise ValidationError(
             f"The following data type is not supported: {data_type[:128]} (Data type names are"
-            f" all lowercase. Cofre supports: {', '.join(DATA_TYPES)}.)"
+            " all lowercase.)"
         )
     pattern = DATA_TYPES[data_type]
     if pattern is None:
