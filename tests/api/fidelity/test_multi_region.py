@@ -276,3 +276,26 @@ def test_replica_is_created_in_the_audit_trail_of_its_region(
         names = {e["EventName"] for e in events}
         time.sleep(0.2)
     assert "CreateKey" in names  # AWS: ReplicateKey here, CreateKey in the replica's Region
+
+
+def test_with_the_aws_cli(server: CofreServer, tmp_path: Any) -> None:
+    """The Developer Guide's CLI steps: create-key --multi-region, replicate-key, and AWS's
+    error text for replicating a replica (SNAP test_replicate_replica_key_should_fail)."""
+
+    def cli(region: str, *args: str, check: bool = True) -> Any:
+        return server.aws_cli("kms", "--region", region, *args, check=check)
+
+    key_id = json.loads(cli(REGION, "create-key", "--multi-region").stdout)["KeyMetadata"]["KeyId"]
+    out = json.loads(
+        cli(REGION, "replicate-key", "--key-id", key_id, "--replica-region", OTHER_REGION).stdout
+    )
+    replica_arn = out["ReplicaKeyMetadata"]["Arn"]
+    failed = cli(OTHER_REGION, "replicate-key", "--key-id", key_id, "--replica-region",
+                 THIRD_REGION, check=False)  # fmt: skip
+    assert failed.returncode != 0
+    assert (
+        "An error occurred (UnsupportedOperationException) when calling the ReplicateKey"
+        f" operation: {replica_arn} is not a multi-region primary key."
+    ) in failed.stderr
+    described = json.loads(cli(OTHER_REGION, "describe-key", "--key-id", key_id).stdout)
+    assert described["KeyMetadata"]["MultiRegionConfiguration"]["MultiRegionKeyType"] == "REPLICA"
