@@ -299,3 +299,32 @@ def test_with_the_aws_cli(server: CofreServer, tmp_path: Any) -> None:
     ) in failed.stderr
     described = json.loads(cli(OTHER_REGION, "describe-key", "--key-id", key_id).stdout)
     assert described["KeyMetadata"]["MultiRegionConfiguration"]["MultiRegionKeyType"] == "REPLICA"
+
+
+def test_multi_region_condition_keys(here: Any) -> None:
+    """kms:ReplicaRegion (ReplicateKey), kms:MultiRegion and kms:MultiRegionKeyType (DG,
+    "Condition keys for AWS KMS") in a key policy."""
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Sid": "root", "Effect": "Allow",
+             "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT_ID}:root"},
+             "Action": "kms:*", "Resource": "*"},
+            {"Sid": "not-there", "Effect": "Deny", "Principal": {"AWS": "*"},
+             "Action": "kms:ReplicateKey", "Resource": "*",
+             "Condition": {"StringEquals": {"kms:ReplicaRegion": THIRD_REGION}}},
+            {"Sid": "no-mrk-decrypt", "Effect": "Deny", "Principal": {"AWS": "*"},
+             "Action": "kms:Decrypt", "Resource": "*",
+             "Condition": {"Bool": {"kms:MultiRegion": "true"},
+                           "StringEquals": {"kms:MultiRegionKeyType": "PRIMARY"}}},
+        ],
+    }  # fmt: skip
+    key_id = here.create_key(MultiRegion=True, Policy=json.dumps(policy))["KeyMetadata"]["KeyId"]
+    with pytest.raises(ClientError) as exc:
+        here.replicate_key(KeyId=key_id, ReplicaRegion=THIRD_REGION)
+    assert code(exc) == "AccessDeniedException"
+    here.replicate_key(KeyId=key_id, ReplicaRegion=OTHER_REGION)
+    blob = here.encrypt(KeyId=key_id, Plaintext=b"x")["CiphertextBlob"]
+    with pytest.raises(ClientError) as exc:
+        here.decrypt(CiphertextBlob=blob)
+    assert code(exc) == "AccessDeniedException"

@@ -191,6 +191,9 @@ class PolicyAuthorizer:
             keys["kms:KeyUsage"] = key.key_usage
             keys["kms:KeyOrigin"] = key.origin.value
             keys["kms:ResourceAliases"] = tuple(aliases)
+            keys["kms:MultiRegion"] = key.multi_region
+            if key.multi_region:
+                keys["kms:MultiRegionKeyType"] = "PRIMARY" if key.is_primary else "REPLICA"
         return RequestContext(
             principal_arn=caller.principal_arn,
             principal_account=caller.account_id,

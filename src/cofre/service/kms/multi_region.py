@@ -3,7 +3,7 @@ share.
 
 Related keys share a key id (``mrk-...``) and have a row each, one per Region, under the
 row id ``<key id>/<Region>``. Each row holds its own copy of every key version -- the
-same version ids and the same material, wrapped under the root key for its own ARN -- so
+same version ids and the same material, wrapped under the keyring key for its own ARN -- so
 a ciphertext made in one Region decrypts in any other that holds a related key (the blob
 names the key id, and the Decrypt's Region picks the row). What AWS shares is copied to
 every row and changed in all of them in one transaction: the key material (a rotation of
@@ -105,7 +105,9 @@ class MultiRegionService:
             parse_policy(policy, PolicyKind.KEY)
         there = dataclasses.replace(caller, region=replica_region)
         with self._r.storage.write() as tx:
-            request = Request("kms:ReplicateKey")
+            request = Request(
+                "kms:ReplicateKey", condition_keys={"kms:ReplicaRegion": replica_region}
+            )
             primary = self._r.locked(tx, caller, key_id, request, StateRule.ANY)
             if not primary.is_primary:  # checked first, as AWS does
                 raise UnsupportedOperationError(f"{primary.arn} is not a multi-region primary key.")
@@ -195,7 +197,9 @@ class MultiRegionService:
         """Make the related key in ``primary_region`` the primary, the primary a replica.
         Both must be Enabled; both are Updating until the background job settles them."""
         with self._r.storage.write() as tx:
-            request = Request("kms:UpdatePrimaryRegion")
+            request = Request(
+                "kms:UpdatePrimaryRegion", condition_keys={"kms:PrimaryRegion": primary_region}
+            )
             key = self._r.locked(tx, caller, key_id, request, StateRule.ANY)
             if not key.is_primary:
                 raise UnsupportedOperationError(f"{key.arn} is not a multi-Region primary key.")

@@ -218,7 +218,7 @@ class KeyResolver:
         created_at: datetime,
         rotation_type: RotationType | None,
     ) -> KeyVersion:
-        """``material`` as a version of ``key``: wrapped under the root key, bound to the
+        """``material`` as a version of ``key``: wrapped under the keyring key, bound to the
         key's ARN and the version id (docs/formats/wrapped-secret.md)."""
         aad = key_version_aad(key.arn, version_id)
         wrapped = wrap(self.root, material, aad, self.random)
