@@ -8,6 +8,7 @@ aliases, tags and state; a ciphertext made in one Region decrypts in the other.
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -19,6 +20,7 @@ from tests.api.fidelity.conftest import FAST_JOBS, OTHER_REGION, wait_for_state
 from tests.conftest import BACKENDS
 from tests.support.backends import backend_database
 from tests.support.server import ACCOUNT_ID, CLOCK_ENV, REGION, CofreServer
+from tests.support.wrapping import NEVER, import_into
 
 THIRD_REGION = "ap-southeast-2"
 DAY = 24 * 3600
@@ -162,6 +164,16 @@ def test_state_aliases_and_tags_are_per_region(here: Any, there: Any) -> None:
     assert here.encrypt(KeyId=key_id, Plaintext=b"x")["KeyId"] == arn(REGION, key_id)
     here.tag_resource(KeyId=key_id, Tags=[{"TagKey": "only", "TagValue": "here"}])
     assert there.list_resource_tags(KeyId=key_id)["Tags"] == []
+    [alias] = there.list_aliases(KeyId=key_id)["Aliases"]
+    assert (alias["AliasName"], alias["TargetKeyId"]) == ("alias/eu-only", key_id)
+    grantee = f"arn:aws:iam::{ACCOUNT_ID}:user/app"
+    grant_id = there.create_grant(KeyId=key_id, GranteePrincipal=grantee,
+                                  Operations=["Encrypt"])["GrantId"]  # fmt: skip
+    [grant] = there.list_grants(KeyId=key_id)["Grants"]
+    assert (grant["GrantId"], grant["KeyId"]) == (grant_id, arn(OTHER_REGION, key_id))
+    assert here.list_grants(KeyId=key_id)["Grants"] == []
+    there.retire_grant(KeyId=key_id, GrantId=grant_id)
+    assert there.list_grants(KeyId=key_id)["Grants"] == []
 
 
 def test_rotation_is_shared_and_goes_through_the_primary(here: Any, there: Any) -> None:
@@ -328,3 +340,30 @@ def test_multi_region_condition_keys(here: Any) -> None:
     with pytest.raises(ClientError) as exc:
         here.decrypt(CiphertextBlob=blob)
     assert code(exc) == "AccessDeniedException"
+
+
+def test_imported_key_material_of_a_multi_region_key(here: Any, there: Any) -> None:
+    """MODEL ReplicateKey: a replica of a primary with imported material is created with
+    none, and the same material must be imported into it; new material goes into the
+    primary only (ImportKeyMaterial)."""
+    material = os.urandom(32)
+    key_id = here.create_key(MultiRegion=True, Origin="EXTERNAL")["KeyMetadata"]["KeyId"]
+    imported = import_into(here, key_id, material, "RSAES_OAEP_SHA_256", "RSA_2048",
+                           ExpirationModel=NEVER)  # fmt: skip
+    here.replicate_key(KeyId=key_id, ReplicaRegion=OTHER_REGION)
+    assert wait_for_state(there, key_id, "PendingImport")["KeyState"] == "PendingImport"
+    blob = here.encrypt(KeyId=key_id, Plaintext=b"imported")["CiphertextBlob"]
+    with pytest.raises(ClientError) as exc:  # other material than the primary's
+        import_into(there, key_id, os.urandom(32), "RSAES_OAEP_SHA_256", "RSA_2048",
+                    ExpirationModel=NEVER)  # fmt: skip
+    assert code(exc) == "IncorrectKeyMaterialException"
+    with pytest.raises(ClientError) as exc:
+        import_into(there, key_id, material, "RSAES_OAEP_SHA_256", "RSA_2048",
+                    ExpirationModel=NEVER, ImportType="NEW_KEY_MATERIAL")  # fmt: skip
+    assert code(exc) == "UnsupportedOperationException"
+    again = import_into(there, key_id, material, "RSAES_OAEP_SHA_256", "RSA_2048",
+                        ExpirationModel=NEVER)  # fmt: skip
+    assert again["KeyMaterialId"] == imported["KeyMaterialId"]  # one material, one id
+    meta = there.describe_key(KeyId=key_id)["KeyMetadata"]
+    assert (meta["KeyState"], meta["CurrentKeyMaterialId"]) == ("Enabled", again["KeyMaterialId"])
+    assert there.decrypt(CiphertextBlob=blob)["Plaintext"] == b"imported"
