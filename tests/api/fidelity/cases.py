@@ -46,6 +46,7 @@ class Message(Enum):
     PRESENT = "present"  # always, with a fixed text
     BY_CASE = "by case"  # the text depends on the case (see CASES)
     ABSTRACT = "never raised"  # a base class of the tree
+    LOCAL = "never on the wire"  # an error of the cofre command line's own (backup, restore)
 
 
 @dataclass(frozen=True)
@@ -145,6 +146,8 @@ ERRORS: tuple[ErrorRow, ...] = (
              "Cofre's own: the root of trust refuses (ADR 19)"),
     ErrorRow(e.SealedError, "DependencyTimeoutException", 503, Message.PRESENT,
              "Cofre's own: a sealed node, retryable (ADR 19)"),
+    ErrorRow(e.BackupError, "", 0, Message.LOCAL, "cofre backup / restore (ADR 17)"),
+    ErrorRow(e.RestoreError, "", 0, Message.LOCAL, "cofre restore (ADR 17)"),
     # CloudTrail LookupEvents
     ErrorRow(e.AuditLookupError, "", 0, Message.ABSTRACT, "base of the three below"),
     ErrorRow(e.InvalidLookupAttributesError, "InvalidLookupAttributesException", 400,
