@@ -32,8 +32,10 @@ from cofre.service.kms.asymmetric import AsymmetricService
 from cofre.service.kms.crypto import CryptoService
 from cofre.service.kms.grants import GrantService, GrantTokens
 from cofre.service.kms.imports import ImportService
+from cofre.service.kms.jobs import KeyJobs
 from cofre.service.kms.key_usage import KeyUsageQueries
 from cofre.service.kms.keys import KeyService
+from cofre.service.kms.multi_region import MultiRegionService
 from cofre.service.kms.resolver import KeyResolver
 from cofre.service.params.delivery import DeliverySettings, DeliveryWorker
 from cofre.service.params.labels import ParamLabels
@@ -78,6 +80,8 @@ class Services:
     cache: KeyCache
     resolver: KeyResolver
     keys: KeyService
+    key_jobs: KeyJobs
+    multi_region: MultiRegionService
     aliases: AliasService
     crypto: CryptoService
     asymmetric: AsymmetricService
@@ -164,7 +168,9 @@ class Services:
             seal_control=keeper,
             cache=cache,
             resolver=resolver,
-            keys=KeyService(resolver, audit),
+            keys=KeyService(resolver),
+            key_jobs=KeyJobs(resolver, audit),
+            multi_region=MultiRegionService(resolver, audit),
             aliases=AliasService(resolver),
             crypto=CryptoService(resolver, random),
             asymmetric=AsymmetricService(resolver),
@@ -212,7 +218,7 @@ class Services:
                 continue  # rotations and deletions wait for the keyring
             try:
                 now = self.clock.now()
-                self.keys.run_due_jobs(now)
+                self.key_jobs.run_due_jobs(now)
                 self.param_policies.run_due_policies(now)
                 with self.storage.write() as tx:
                     tx.prune_changes(now - timedelta(hours=1))

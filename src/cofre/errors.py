@@ -63,7 +63,9 @@ The tree::
         │   └── StorageFaultError        lasting: a full disk, a read-only file, I/O
         └── AuditUnavailableError    the audit record could not be written (fail closed)
 
-Messages never carry plaintext, key material or secrets.
+Messages never carry plaintext, key material or secrets. An error with an empty message
+goes on the wire with no message member, as AWS sends InvalidCiphertextException,
+KMSInvalidSignatureException and KMSInvalidMacException.
 """
 
 from __future__ import annotations
@@ -187,10 +189,11 @@ class InvalidMarkerError(CofreError):
 
 
 class InvalidCiphertextError(CofreError):
-    """A ciphertext cannot be decrypted. Deliberately says nothing about why."""
+    """A ciphertext cannot be decrypted. Deliberately says nothing about why (no message,
+    as AWS)."""
 
-    def __init__(self, message: str = "") -> None:
-        super().__init__(message)
+    def __init__(self) -> None:
+        super().__init__("")
 
 
 class IncorrectKeyError(CofreError):
@@ -202,11 +205,17 @@ class InvalidKeyUsageError(CofreError):
 
 
 class InvalidSignatureValueError(CofreError):
-    """A signature given to Verify is not valid."""
+    """A signature given to Verify is not valid. AWS says nothing more (no message)."""
+
+    def __init__(self) -> None:
+        super().__init__("")
 
 
 class InvalidMacError(CofreError):
-    """A MAC given to VerifyMac is not valid."""
+    """A MAC given to VerifyMac is not valid. AWS says nothing more (no message)."""
+
+    def __init__(self) -> None:
+        super().__init__("")
 
 
 class KeyStateError(CofreError):

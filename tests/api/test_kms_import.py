@@ -123,7 +123,8 @@ def test_byok_flow_with_openssl(
     with pytest.raises(ClientError) as exc:
         kms.decrypt(CiphertextBlob=blob)
     assert code(exc) == "KMSInvalidStateException"
-    again = import_material(server, key_id, tmp_path, algorithm)
+    again = import_material(server, key_id, tmp_path, algorithm,
+                            "--expiration-model", "KEY_MATERIAL_DOES_NOT_EXPIRE")  # fmt: skip
     assert again["KeyMaterialId"] == imported["KeyMaterialId"]
     assert kms.decrypt(CiphertextBlob=blob)["Plaintext"] == b"brought my own key"
 

@@ -101,7 +101,7 @@ def test_rotate_imported_key_on_demand(server: CofreServer, kms: Any, tmp_path: 
           "KMSInvalidStateException")  # one staged material at a time  # fmt: skip
 
     # The rotation: new ciphertexts use the new material, old ones still decrypt.
-    assert kms.rotate_key_on_demand(KeyId=key_id)["KeyId"] == key_id
+    assert kms.rotate_key_on_demand(KeyId=key_id)["KeyId"] == old["KeyId"]
     assert kms.describe_key(KeyId=key_id)["KeyMetadata"]["CurrentKeyMaterialId"] == id_b
     new = kms.encrypt(KeyId=key_id, Plaintext=b"under b")["CiphertextBlob"]
     assert kms.decrypt(CiphertextBlob=new)["KeyMaterialId"] == id_b

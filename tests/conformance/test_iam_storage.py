@@ -80,7 +80,7 @@ def make_policy(
 def make_grant(key: Key, grant_id: str, **changes: Any) -> Grant:
     grant = Grant(
         grant_id=grant_id,
-        key_id=key.key_id,
+        key_row_id=key.row_id,
         key_arn=key.arn,
         account_id=key.account_id,
         name=None,

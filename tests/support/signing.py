@@ -19,6 +19,7 @@ def signed_json(
     *,
     key: tuple[str, str] = (ACCESS_KEY_ID, SECRET_ACCESS_KEY),
     service: str,
+    region: str = REGION,
 ) -> tuple[bytes, dict[str, str]]:
     """The body and the signed headers of a POST of ``payload`` to ``target``."""
     body = json.dumps(payload).encode()
@@ -28,5 +29,5 @@ def signed_json(
         data=body,
         headers={"Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": target},
     )
-    SigV4Auth(Credentials(*key), service, REGION).add_auth(request)
+    SigV4Auth(Credentials(*key), service, region).add_auth(request)
     return body, dict(request.headers.items())

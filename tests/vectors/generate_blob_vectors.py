@@ -1,4 +1,5 @@
-"""Generate tests/vectors/ciphertext-blob-v1.json with Cofre's own implementation.
+"""Generate tests/vectors/ciphertext-blob-v{1,2}.json with Cofre's own implementation
+(format 2: the key id of a multi-Region key).
 
 Run: .venv/bin/python tests/vectors/generate_blob_vectors.py
 The vectors are checked in tests/unit/core/kms/test_blob_vectors.py by a second, independent
@@ -22,11 +23,22 @@ CASES = [
 ]
 
 
+def key_id_of(version: int, index: int) -> str:
+    if version == 1:
+        return f"0000000{index}-1111-4222-8333-444444444444"
+    return f"mrk-0000000{index}111142228333444444444444"
+
+
 def main() -> None:
+    for version in (1, 2):
+        write(version)
+
+
+def write(version: int) -> None:
     out = []
     for index, (name, plaintext, context) in enumerate(CASES):
         material = bytes([index + 1]) * 32
-        key_id = f"0000000{index}-1111-4222-8333-444444444444"
+        key_id = key_id_of(version, index)
         version_id = bytes([0xA0 + index]) * 32
         iv = bytes([0x10 + index]) * 12
         header = BlobHeader(key_id, version_id).encode()
@@ -43,7 +55,7 @@ def main() -> None:
                 "blob": (header + iv + sealed).hex(),
             }
         )
-    path = Path(__file__).with_name("ciphertext-blob-v1.json")
+    path = Path(__file__).with_name(f"ciphertext-blob-v{version}.json")
     path.write_text(json.dumps(out, indent=2, ensure_ascii=False) + "\n")
 
 

@@ -1,17 +1,26 @@
 """The single error table: Cofre's domain errors as AWS error types and HTTP statuses.
 
 Two protocols, two columns: the JSON services (KMS, SSM, Cofre's admin API) name errors
-``...Exception`` with status 400; the Query services (IAM, STS) use bare codes and
-REST-like statuses (404 NoSuchEntity, 409 EntityAlreadyExists, 403 AccessDenied).
+``...Exception`` with status 400 (real AWS answers every KMS and SSM client error with 400,
+DryRunOperationException included, whatever the Smithy traits say); the Query services
+(IAM, STS) use bare codes and REST-like statuses (404 NoSuchEntity, 409
+EntityAlreadyExists, 403 AccessDenied).
+
+A JSON error body carries its message in the member its service's model names
+(:func:`message_member`), and no message member at all when the error has no message, as
+AWS sends ``{"__type": "InvalidCiphertextException"}`` and nothing else.
 """
 
 from __future__ import annotations
 
+import functools
+
 from cofre import errors as e
+from cofre.api.model.service import ServiceModel
 
 # Most specific first: the first class an error is an instance of decides.
 _TABLE: tuple[tuple[type[e.CofreError], str, int], ...] = (
-    (e.DryRunError, "DryRunOperationException", 412),
+    (e.DryRunError, "DryRunOperationException", 400),
     (e.ValidationError, "ValidationException", 400),
     (e.SerializationError, "SerializationException", 400),
     (e.UnknownOperationError, "UnknownOperationException", 400),
@@ -113,6 +122,32 @@ _QUERY_TABLE: tuple[tuple[type[e.CofreError], str, int], ...] = (
 )
 QUERY_INTERNAL_ERROR = ("ServiceFailure", 500)
 QUERY_UNAVAILABLE = ("ServiceUnavailable", 503)
+
+
+# Services whose error shapes name their message member as AWS sends it (SSM: "Message"
+# for most types, "message" for the Parameter Store ones). CloudTrail's model declares no
+# members at all, although the service sends messages: it keeps "message".
+_MODELED_MESSAGES = frozenset({"ssm"})
+
+
+@functools.lru_cache(maxsize=256)
+def message_member(service: str, type_name: str) -> str:
+    """The member of an error body that holds the message: as the service's model names
+    it, else ``message`` (KMS, unmodeled types, shapes modeled with no members)."""
+    if service not in _MODELED_MESSAGES:
+        return "message"
+    shape = ServiceModel.load(service).shapes.get(type_name)
+    members = shape.get("members", {}) if shape is not None else {}
+    return "Message" if "Message" in members else "message"
+
+
+def error_body(error: e.CofreError, service: str = "kms") -> tuple[dict[str, str], int]:
+    """The JSON body and HTTP status of ``error``."""
+    type_name, status = wire_error(error, service)
+    body = {"__type": type_name}
+    if error.message:
+        body[message_member(service, type_name)] = error.message
+    return body, status
 
 
 def wire_error(error: e.CofreError, service: str = "kms") -> tuple[str, int]:

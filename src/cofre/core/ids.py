@@ -16,6 +16,8 @@ ACCOUNT_ID_RE = re.compile(r"[0-9]{12}")
 REGION_RE = re.compile(r"[a-z]{2}(?:-[a-z]+)+-[0-9]{1,2}")
 ALIAS_NAME_RE = re.compile(r"alias/[a-zA-Z0-9/_-]+")
 AWS_ALIAS_PREFIX = "alias/aws/"
+MRK_PREFIX = "mrk-"  # the key ids of multi-Region keys: mrk- and 32 lower-case hex digits
+_MRK_ID_RE = re.compile(r"mrk-[0-9a-fA-F]{32}")
 
 
 def is_account_id(value: str) -> bool:
@@ -39,7 +41,10 @@ def root_arn(account_id: str) -> str:
 
 
 def canonical_key_id(value: str) -> str | None:
-    """The lower-case UUID form of ``value``, or None when it is not a key id."""
+    """The lower-case form of ``value`` -- a UUID, or a multi-Region key id (``mrk-`` and
+    32 hex digits) -- or None when it is not a key id."""
+    if value.startswith(MRK_PREFIX):
+        return value.lower() if _MRK_ID_RE.fullmatch(value) else None
     if len(value) != 36:
         return None
     try:
@@ -48,6 +53,25 @@ def canonical_key_id(value: str) -> str | None:
         return None
     text = str(parsed)
     return text if text == value.lower() else None
+
+
+def is_multi_region_id(key_id: str) -> bool:
+    return key_id.startswith(MRK_PREFIX)
+
+
+def key_row_id(key_id: str, region: str) -> str:
+    """The id a key is stored and cached under, unique across Regions.
+
+    A key id names one key, except a multi-Region key id, which names one related key in
+    each Region the key is replicated to: its row id is the key id and the Region
+    (``mrk-.../us-west-2``). ADR 16.
+    """
+    return f"{key_id}/{region}" if key_id.startswith(MRK_PREFIX) else key_id
+
+
+def key_id_of_row(row_id: str) -> str:
+    """The key id a row id stands for (the inverse of ``key_row_id`` but for the Region)."""
+    return row_id.partition("/")[0]
 
 
 class RefKind(Enum):

@@ -41,8 +41,10 @@ def test_parse_blob_rejects_other_versions_and_short_input() -> None:
     header = BlobHeader("12345678-1234-4234-8234-123456789012", b"\x01" * 32).encode()
     good = header + b"\x00" * (OVERHEAD - len(header))
     assert parse_blob(good).header.key_id == "12345678-1234-4234-8234-123456789012"
+    # format 2 reads the same 16 bytes as a multi-Region key id
+    assert parse_blob(b"\x02" + good[1:]).header.key_id == "mrk-12345678123442348234123456789012"
     with pytest.raises(InvalidCiphertextError):
-        parse_blob(b"\x02" + good[1:])
+        parse_blob(b"\x03" + good[1:])
     with pytest.raises(InvalidCiphertextError):
         parse_blob(good[:-1])
 

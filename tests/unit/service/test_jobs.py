@@ -60,7 +60,7 @@ class Cluster:
         return services
 
     def run_jobs(self) -> int:
-        return self.nodes[0].keys.run_due_jobs(self.clock.now())
+        return self.nodes[0].key_jobs.run_due_jobs(self.clock.now())
 
 
 def _cluster(backend: str, settings: Settings) -> Iterator[Cluster]:
@@ -110,7 +110,7 @@ def material_of(services: Services, blob: bytes) -> str:
 def test_scheduled_deletion_happens_after_the_pending_window(
     cluster: Cluster, services: Services
 ) -> None:
-    key = services.keys.create_key(CALLER, description="doomed", tags={"t": "v"})
+    key = services.keys.create_key(CALLER, description="doomed", tags=[("t", "v")])
     services.aliases.create_alias(CALLER, "alias/doomed", key.key_id)
     blob = services.crypto.encrypt(CALLER, key.key_id, b"precious").blob
     bystander = services.keys.create_key(CALLER)
@@ -120,13 +120,13 @@ def test_scheduled_deletion_happens_after_the_pending_window(
     assert scheduled.state is KeyState.PENDING_DELETION
 
     cluster.clock.advance(6 * DAY)
-    assert services.keys.run_due_jobs(cluster.clock.now()) == 0
+    assert services.key_jobs.run_due_jobs(cluster.clock.now()) == 0
     assert describe(services, "alias/doomed").state is KeyState.PENDING_DELETION
     with pytest.raises(KeyStateError):  # pending deletion: not usable, but not gone
         services.crypto.decrypt(CALLER, blob)
 
     cluster.clock.advance(DAY + SECOND)
-    assert services.keys.run_due_jobs(cluster.clock.now()) == 1
+    assert services.key_jobs.run_due_jobs(cluster.clock.now()) == 1
     with pytest.raises(NotFoundError):
         describe(services, key.key_id)
     with pytest.raises(NotFoundError):
@@ -139,7 +139,7 @@ def test_scheduled_deletion_happens_after_the_pending_window(
         assert tx.versions(key.key_id) == []
         assert tx.get_tags(key.key_id) == {}
     assert describe(services, bystander.key_id).state is KeyState.ENABLED
-    assert services.keys.run_due_jobs(cluster.clock.now()) == 0
+    assert services.key_jobs.run_due_jobs(cluster.clock.now()) == 0
 
 
 def test_cancelled_deletion_never_happens(cluster: Cluster, services: Services) -> None:
@@ -162,13 +162,13 @@ def test_automatic_rotation_after_its_period(cluster: Cluster, services: Service
     assert status.next_rotation_at == T0 + 90 * DAY
 
     cluster.clock.advance(89 * DAY)
-    assert services.keys.run_due_jobs(cluster.clock.now()) == 0
+    assert services.key_jobs.run_due_jobs(cluster.clock.now()) == 0
     assert rotations(services, key.key_id) == []
     assert describe(services, key.key_id).current_version_id.hex() == old_material
 
     cluster.clock.advance(DAY + SECOND)
     rotated_at = cluster.clock.now()
-    assert services.keys.run_due_jobs(rotated_at) == 1
+    assert services.key_jobs.run_due_jobs(rotated_at) == 1
     after = describe(services, key.key_id)
     new_material = after.current_version_id.hex()
     assert new_material != old_material
@@ -185,11 +185,11 @@ def test_automatic_rotation_after_its_period(cluster: Cluster, services: Service
     assert material_of(services, new_blob) == new_material
 
     # Due once per period: nothing more now, one more a period later.
-    assert services.keys.run_due_jobs(cluster.clock.now()) == 0
+    assert services.key_jobs.run_due_jobs(cluster.clock.now()) == 0
     cluster.clock.advance(89 * DAY)
-    assert services.keys.run_due_jobs(cluster.clock.now()) == 0
+    assert services.key_jobs.run_due_jobs(cluster.clock.now()) == 0
     cluster.clock.advance(DAY)
-    assert services.keys.run_due_jobs(cluster.clock.now()) == 1
+    assert services.key_jobs.run_due_jobs(cluster.clock.now()) == 1
     assert [r for r, _ in rotations(services, key.key_id)] == [RotationType.AUTOMATIC] * 2
     assert services.crypto.decrypt(CALLER, old_blob).plaintext == b"old"
     assert services.crypto.decrypt(CALLER, new_blob).plaintext == b"new"
@@ -201,15 +201,15 @@ def test_disabled_key_is_not_rotated_until_re_enabled(cluster: Cluster, services
     services.keys.disable_key(CALLER, key.key_id)
 
     cluster.clock.advance(91 * DAY)
-    assert services.keys.run_due_jobs(cluster.clock.now()) == 0
+    assert services.key_jobs.run_due_jobs(cluster.clock.now()) == 0
     cluster.clock.advance(30 * DAY)
-    assert services.keys.run_due_jobs(cluster.clock.now()) == 0
+    assert services.key_jobs.run_due_jobs(cluster.clock.now()) == 0
     assert rotations(services, key.key_id) == []
     assert describe(services, key.key_id).current_version_id == key.current_version_id
 
     services.keys.enable_key(CALLER, key.key_id)
     now = cluster.clock.now()
-    assert services.keys.run_due_jobs(now) == 1
+    assert services.key_jobs.run_due_jobs(now) == 1
     after = describe(services, key.key_id)
     assert after.current_version_id != key.current_version_id
     assert after.next_rotation_at == now + 90 * DAY
@@ -223,7 +223,7 @@ def test_key_without_rotation_is_never_rotated(cluster: Cluster, services: Servi
     services.keys.enable_key_rotation(CALLER, key.key_id, 90)
     services.keys.disable_key_rotation(CALLER, key.key_id)
     cluster.clock.advance(3000 * DAY)
-    assert services.keys.run_due_jobs(cluster.clock.now()) == 0
+    assert services.key_jobs.run_due_jobs(cluster.clock.now()) == 0
     assert rotations(services, key.key_id) == []
 
 
@@ -237,12 +237,12 @@ def test_aws_managed_key_rotates_every_year(cluster: Cluster, services: Services
     assert key.next_rotation_at == T0 + 365 * DAY
 
     cluster.clock.advance(364 * DAY)
-    assert services.keys.run_due_jobs(cluster.clock.now()) == 0
+    assert services.key_jobs.run_due_jobs(cluster.clock.now()) == 0
     assert rotations(services, key_id) == []
 
     cluster.clock.advance(DAY + SECOND)
     now = cluster.clock.now()
-    assert services.keys.run_due_jobs(now) == 1
+    assert services.key_jobs.run_due_jobs(now) == 1
     after = describe(services, key_id)
     assert after.current_version_id != key.current_version_id
     assert after.next_rotation_at == now + 365 * DAY
@@ -268,7 +268,7 @@ def test_two_nodes_running_jobs_at_once_rotate_and_delete_exactly_once(
 
         def run(node: Services) -> int:
             barrier.wait()
-            return node.keys.run_due_jobs(now)
+            return node.key_jobs.run_due_jobs(now)
 
         with ThreadPoolExecutor(max_workers=2) as pool:
             futures = [pool.submit(run, node) for node in (a, b)]
@@ -322,7 +322,7 @@ def test_rotation_alias_moves_and_deletion_on_one_node_reach_the_other(
 
     # B rotates: A then encrypts under the new material and opens B's new ciphertexts.
     cluster.clock.advance(90 * DAY + SECOND)
-    assert b.keys.run_due_jobs(cluster.clock.now()) == 1
+    assert b.key_jobs.run_due_jobs(cluster.clock.now()) == 1
     rotated = describe(b, first.key_id).current_version_id.hex()
     from_b = b.crypto.encrypt(CALLER, first.key_id, b"from b").blob
     a.follower.poll_once()
@@ -338,7 +338,7 @@ def test_rotation_alias_moves_and_deletion_on_one_node_reach_the_other(
     # B's jobs delete the key: A can no longer decrypt what it made.
     b.keys.schedule_key_deletion(CALLER, first.key_id, 7)
     cluster.clock.advance(7 * DAY + SECOND)
-    assert b.keys.run_due_jobs(cluster.clock.now()) == 1
+    assert b.key_jobs.run_due_jobs(cluster.clock.now()) == 1
     a.follower.poll_once()
     with pytest.raises(InvalidCiphertextError):
         a.crypto.decrypt(CALLER, old_blob)

@@ -21,7 +21,7 @@ from cofre.service.params.writes import PutRequest
 def _parameter(found: Found) -> Result:
     v = found.version
     out: Result = {
-        "Name": v.id.name,
+        "Name": found.name or v.id.name,
         "Type": v.type.value,
         "Value": found.value,
         "Version": v.version,

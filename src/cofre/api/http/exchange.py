@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import orjson
 
-from cofre.api.errors import query_error, wire_error
+from cofre.api.errors import error_body, query_error
 from cofre.api.query.protocol import encode_error as query_error_body
 from cofre.errors import CofreError, InternalError
 
@@ -113,12 +113,8 @@ def error_response(
         code, status = query_error(error)
         body = query_error_body(code, error.message, request_id, sender=status < 500)
         return Outgoing(status, body, XML_TYPE, request_id)
-    type_name, status = wire_error(error, service)
-    document = {"__type": type_name}
-    if error.message:  # an error without one carries no message member (never an empty one)
-        document["message"] = error.message
-    body = orjson.dumps(document)
-    return Outgoing(status, body, JSON_TYPE, request_id)
+    members, status = error_body(error, service)
+    return Outgoing(status, orjson.dumps(members), JSON_TYPE, request_id)
 
 
 def internal_error(request_id: str, query: bool, service: str = "kms") -> Outgoing:

@@ -47,6 +47,7 @@ import orjson
 from botocore.loaders import Loader
 
 from cofre.api.model.containers import ListNode, MapNode, StructureNode
+from cofre.api.model.enum_order import in_server_order
 from cofre.api.model.messages import (
     LIST_START,
     MAX_ECHO_CHARS,
@@ -331,7 +332,7 @@ class ServiceModel:
                 container.key = self._compile(shape["key"]["shape"], sensitive)
             return container
         if kind == "string":
-            node = StringNode(shape, echo=echo)
+            node = StringNode(in_server_order(self.service_name, shape_name, shape), echo=echo)
         elif kind == "blob":
             node = BlobNode(shape)
         elif kind in ("integer", "long"):

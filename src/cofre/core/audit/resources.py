@@ -57,6 +57,6 @@ def resource_arns(
     for value in found:
         if value.startswith("arn:") and resource_type(value) == "AWS::KMS::Key":
             out.append(value)
-        elif len(value) == 36 and value.count("-") == 4:
+        elif len(value) == 36 and (value.count("-") == 4 or value.startswith("mrk-")):
             out.append(f"arn:aws:kms:{region}:{account_id}:key/{value.lower()}")
     return tuple(dict.fromkeys(out))

@@ -38,7 +38,7 @@ class GrantConstraints:
 @dataclass(frozen=True, slots=True)
 class Grant:
     grant_id: str
-    key_id: str
+    key_row_id: str  # the key's ``Key.row_id``
     key_arn: str
     account_id: str  # the key's account
     name: str | None

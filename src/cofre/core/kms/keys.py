@@ -8,7 +8,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import NamedTuple
 
-from cofre.errors import DisabledError, KeyStateError
+from cofre.core.ids import key_row_id
+from cofre.errors import DisabledError, InvalidKeyUsageError, KeyStateError
 
 
 class KeyState(StrEnum):
@@ -16,6 +17,10 @@ class KeyState(StrEnum):
     DISABLED = "Disabled"
     PENDING_DELETION = "PendingDeletion"
     PENDING_IMPORT = "PendingImport"
+    # multi-Region keys (ADR 16)
+    CREATING = "Creating"  # a new replica, until the background job settles it
+    UPDATING = "Updating"  # both keys of an UpdatePrimaryRegion, until it settles
+    PENDING_REPLICA_DELETION = "PendingReplicaDeletion"  # a primary waiting for its replicas
 
 
 class KeyManager(StrEnum):
@@ -45,9 +50,10 @@ MAX_TAGS = 50
 
 @dataclass(frozen=True, slots=True)
 class KeyVersion:
-    """One backing key: wrapped material and when it came to be."""
+    """One backing key: wrapped material and when it came to be. Related multi-Region
+    keys each hold the same versions (same ids, same material), wrapped for each one."""
 
-    key_id: str
+    row_id: str  # the key's (``Key.row_id``)
     version_id: bytes  # 32 bytes; its hex is the KeyMaterialId
     wrapped_material: bytes
     created_at: datetime
@@ -83,6 +89,8 @@ class Key:
     expiration_model: str | None = None  # imported material: KEY_MATERIAL_(DOES_NOT_)EXPIRE(S)
     material_valid_to: datetime | None = None  # imported material expires then
     imported_material_id: bytes | None = None  # the material a reimport must match
+    primary_region: str | None = None  # multi-Region keys: the Region of the primary key
+    settles_at: datetime | None = None  # Creating / Updating: when the job ends the state
 
     def evolve(self, **changes: object) -> Key:
         """A copy with ``changes`` applied and the revision bumped."""
@@ -92,38 +100,85 @@ class Key:
     def enabled(self) -> bool:
         return self.state is KeyState.ENABLED
 
+    @property
+    def row_id(self) -> str:
+        """The id it is stored and cached under (``core.ids.key_row_id``)."""
+        return key_row_id(self.key_id, self.region)
+
+    @property
+    def multi_region(self) -> bool:
+        return self.primary_region is not None
+
+    @property
+    def is_primary(self) -> bool:
+        """A multi-Region primary key (False for single-Region keys and replicas)."""
+        return self.primary_region == self.region
+
+    @property
+    def is_replica(self) -> bool:
+        return self.primary_region is not None and self.primary_region != self.region
+
 
 class StateRule(StrEnum):
     """Which key states an operation accepts (AWS: 'Key states of KMS keys')."""
 
     ANY = "any"
-    ENABLED = "enabled"  # cryptographic operations
-    MANAGE = "manage"  # management operations: Enabled or Disabled
+    ENABLED = "enabled"  # cryptographic operations (an Updating key still works)
+    MANAGE = "manage"  # management operations: Enabled or Disabled, or a transient state
+    TOGGLE = "toggle"  # EnableKey, DisableKey: Enabled or Disabled only
     ROTATION = "rotation"  # rotation changes: Enabled only; Disabled is DisabledError
+    ENABLED_ONLY = "enabled-only"  # UpdatePrimaryRegion: both keys Enabled
     PENDING_DELETION = "pending-deletion"  # CancelKeyDeletion
     IMPORT = "import"  # importing material: Enabled, Disabled or PendingImport
 
 
+_S = KeyState
+_ACCEPTED: dict[StateRule, frozenset[KeyState]] = {
+    StateRule.ANY: frozenset(KeyState),
+    StateRule.ENABLED: frozenset({_S.ENABLED, _S.UPDATING}),
+    StateRule.MANAGE: frozenset({_S.ENABLED, _S.DISABLED, _S.CREATING, _S.UPDATING}),
+    StateRule.TOGGLE: frozenset({_S.ENABLED, _S.DISABLED}),
+    StateRule.ROTATION: frozenset({_S.ENABLED}),
+    StateRule.ENABLED_ONLY: frozenset({_S.ENABLED}),
+    StateRule.PENDING_DELETION: frozenset({_S.PENDING_DELETION, _S.PENDING_REPLICA_DELETION}),
+    StateRule.IMPORT: frozenset({_S.ENABLED, _S.DISABLED, _S.PENDING_IMPORT}),
+}
+# How an error names a state the operation does not accept ("<key ARN> is disabled.").
+# "is creating." and "is pending replica deletion." follow the pattern (unconfirmed).
+_STATE_TEXT = {
+    _S.DISABLED: "is disabled.",
+    _S.PENDING_DELETION: "is pending deletion.",
+    _S.PENDING_IMPORT: "is pending import.",
+    _S.CREATING: "is creating.",
+    _S.UPDATING: "is updating.",
+    _S.PENDING_REPLICA_DELETION: "is pending replica deletion.",
+    _S.ENABLED: "is enabled.",
+}
+
+
 def check_state(key: Key, rule: StateRule) -> None:
-    """Raise the AWS error for ``key`` in a state ``rule`` does not accept."""
+    """Raise the AWS error for ``key`` in a state ``rule`` does not accept: a disabled key
+    is DisabledException, any other state KMSInvalidStateException."""
     state = key.state
-    if rule is StateRule.ANY:
+    if state in _ACCEPTED[rule]:
         return
     if rule is StateRule.PENDING_DELETION:
-        if state is not KeyState.PENDING_DELETION:
-            raise KeyStateError(f"{key.arn} is not pending deletion.")
-        return
-    if state is KeyState.ENABLED:
-        return
+        raise KeyStateError(f"{key.arn} is not pending deletion.")
     if state is KeyState.DISABLED:
-        if rule in (StateRule.MANAGE, StateRule.IMPORT):
-            return
         raise DisabledError(f"{key.arn} is disabled.")
-    if state is KeyState.PENDING_DELETION:
-        raise KeyStateError(f"{key.arn} is pending deletion.")
-    if rule is StateRule.IMPORT:
-        return
-    raise KeyStateError(f"{key.arn} is pending import.")
+    raise KeyStateError(f"{key.arn} {_STATE_TEXT[state]}")
+
+
+def usage_error(key: Key, operation: str) -> InvalidKeyUsageError:
+    """A key used for what its KeyUsage is not, in AWS's words (``operation``: "Sign")."""
+    return InvalidKeyUsageError(
+        f"{key.arn} key usage is {key.key_usage} which is not valid for {operation}."
+    )
+
+
+def algorithm_error(algorithm: str, key_spec: str) -> InvalidKeyUsageError:
+    """An algorithm the key's spec does not offer, in AWS's words."""
+    return InvalidKeyUsageError(f"Algorithm {algorithm} is incompatible with key spec {key_spec}.")
 
 
 class KeyRef(NamedTuple):

@@ -112,6 +112,12 @@ KEY_SPECS: dict[str, KeySpecInfo] = {
     )
 }
 
+# Key material of these families can be imported (Origin EXTERNAL): "symmetric encryption
+# KMS key, HMAC KMS key, asymmetric encryption KMS key, asymmetric key agreement key, or
+# asymmetric signing KMS key" -- RSA, and ECC on the NIST and SECG curves (ImportKeyMaterial
+# API reference; "Requirements for imported key material").
+IMPORTABLE_FAMILIES = frozenset({Family.SYMMETRIC, Family.HMAC, Family.RSA, Family.EC})
+
 # Specs of the service model Cofre does not serve, and why (the answer CreateKey gives).
 REFUSED_SPECS = {
     "SM2": "SM2 keys are available only in the AWS China Regions.",

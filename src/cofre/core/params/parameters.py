@@ -175,6 +175,13 @@ class Reference:
     region: str | None = None  # from an ARN
     version: int | None = None
     label: str | None = None
+    slashed: bool = False  # a single-level name asked for with its leading slash ("/foo")
+
+    @property
+    def shown_name(self) -> str:
+        """The name as a response shows it: as asked, so ``/foo`` for a parameter created as
+        ``foo`` and read as ``/foo`` (AWS echoes the requested form)."""
+        return f"/{self.name}" if self.slashed else self.name
 
     @property
     def selector(self) -> str | None:
@@ -261,13 +268,15 @@ def parse_reference(text: str, *, allow_arn: bool, allow_selector: bool) -> Refe
         resource = resource[len("parameter/") :]
         body = f"/{resource}" if "/" in resource.split(":", 1)[0] else resource
     name, colon, selector = body.partition(":")
+    canonical = canonical_name(name)
+    slashed = region is None and "/" not in canonical and name.strip(" ").startswith("/")
     if not colon:
-        return Reference(canonical_name(name), account_id, region)
+        return Reference(canonical, account_id, region, slashed=slashed)
     if not allow_selector or _SELECTOR_RE.fullmatch(selector) is None:
         raise ValidationError(INVALID_NAME)
     if _NUMBER_RE.fullmatch(selector):
-        return Reference(canonical_name(name), account_id, region, version=int(selector))
-    return Reference(canonical_name(name), account_id, region, label=selector)
+        return Reference(canonical, account_id, region, version=int(selector), slashed=slashed)
+    return Reference(canonical, account_id, region, label=selector, slashed=slashed)
 
 
 # labels ------------------------------------------------------------------------------
@@ -338,7 +347,7 @@ def check_data_type(data_type: str, type_: ParameterType, value: str) -> None:
     if data_type not in DATA_TYPES:
         raise ValidationError(
             f"The following data type is not supported: {data_type[:128]} (Data type names are"
-            f" all lowercase. Cofre supports: {', '.join(DATA_TYPES)}.)"
+            " all lowercase.)"
         )
     pattern = DATA_TYPES[data_type]
     if pattern is None:

@@ -160,7 +160,7 @@ class PolicyAuthorizer:
         return authorize(key_policy, identity, ctx, grants), not (tested & _TIME_KEYS)
 
     def _grants(self, key: Key, tokens: Iterable[str]) -> tuple[GrantRecord, ...]:
-        grants = self._policies.grants(key.key_id)
+        grants = self._policies.grants(key.row_id)
         for token in tokens:
             grant_id = self._grant_id_of_token(token)
             if grant_id is None:
@@ -169,7 +169,7 @@ class PolicyAuthorizer:
                 continue
             # A token names a grant this node may not have seen yet: read it fresh.
             fresh: Grant | None = self._policies.fresh_grant(grant_id)
-            if fresh is not None and fresh.key_id == key.key_id:
+            if fresh is not None and fresh.key_row_id == key.row_id:
                 grants = (*grants, fresh.record())
         return grants
 
@@ -191,6 +191,9 @@ class PolicyAuthorizer:
             keys["kms:KeyUsage"] = key.key_usage
             keys["kms:KeyOrigin"] = key.origin.value
             keys["kms:ResourceAliases"] = tuple(aliases)
+            keys["kms:MultiRegion"] = key.multi_region
+            if key.multi_region:
+                keys["kms:MultiRegionKeyType"] = "PRIMARY" if key.is_primary else "REPLICA"
         return RequestContext(
             principal_arn=caller.principal_arn,
             principal_account=caller.account_id,

@@ -105,8 +105,9 @@ class PolicyStore:
             self._identity.put(ref, policies)
         return policies
 
-    def grants(self, key_id: str) -> tuple[GrantRecord, ...]:
-        hit = self._grants.get(key_id)
+    def grants(self, row_id: str) -> tuple[GrantRecord, ...]:
+        """The grants of the key stored under ``row_id``."""
+        hit = self._grants.get(row_id)
         if hit is not None:
             return hit
         generation = self._generation
@@ -114,14 +115,14 @@ class PolicyStore:
         after: str | None = None
         with self._storage.read() as tx:
             while True:
-                page = tx.list_grants(key_id, after, 1000)
+                page = tx.list_grants(row_id, after, 1000)
                 records.extend(g.record() for g in page)
                 if len(page) < 1000:
                     break
                 after = page[-1].grant_id
         result = tuple(records)
         if self.cacheable(generation):
-            self._grants.put(key_id, result)
+            self._grants.put(row_id, result)
         return result
 
     def fresh_grant(self, grant_id: str) -> Grant | None:

@@ -105,15 +105,16 @@ class KeyCache:
         self._listeners.append(listener)
 
     # keys ------------------------------------------------------------------------------
-    def key(self, key_id: str) -> CachedKey | None:
-        """The key with its ready ciphers; loaded from storage on a miss; None if absent."""
-        hit = self._keys.get(key_id)
+    def key(self, row_id: str) -> CachedKey | None:
+        """The key stored under ``row_id`` (``Key.row_id``) with its ready ciphers; loaded
+        from storage on a miss; None if absent."""
+        hit = self._keys.get(row_id)
         if hit is not None:
             return hit
         generation = self._generation
         with self._storage.read() as tx:
-            key = tx.get_key(key_id)
-            versions = tx.versions(key_id) if key is not None else []
+            key = tx.get_key(row_id)
+            versions = tx.versions(row_id) if key is not None else []
         if key is None:
             return None
         raw = {
@@ -138,10 +139,10 @@ class KeyCache:
             time.monotonic(),
             materials,
         )
-        self._remember(self._keys, key_id, entry, generation)
+        self._remember(self._keys, row_id, entry, generation)
         return entry
 
-    def key_with_version(self, key_id: str, version_id: bytes) -> CachedKey | None:
+    def key_with_version(self, row_id: str, version_id: bytes) -> CachedKey | None:
         """Like ``key``, but reload once if the cached entry lacks ``version_id``.
 
         Another node may have rotated the key since this one cached it; the change feed
@@ -149,17 +150,18 @@ class KeyCache:
         are limited to one per key per second so that made-up version ids cannot turn
         into database load.
         """
-        entry = self.key(key_id)
+        entry = self.key(row_id)
         if entry is None or version_id in entry.ciphers:
             return entry
         if time.monotonic() - entry.loaded_at < RELOAD_INTERVAL:
             return entry
         with self._lock:
             self._generation += 1
-            self._keys.pop(key_id)
-        return self.key(key_id)
+            self._keys.pop(row_id)
+        return self.key(row_id)
 
     def alias_target(self, account_id: str, region: str, name: str) -> str | None:
+        """The key id (not row id) alias ``name`` of (account, Region) points to."""
         ref = (account_id, region, name)
         hit = self._aliases.get(ref)
         if hit is not None:

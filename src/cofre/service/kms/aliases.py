@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 
 from cofre.core.iam.principals import Caller
-from cofre.core.ids import ALIAS_NAME_RE, AWS_ALIAS_PREFIX, alias_arn
+from cofre.core.ids import (
+    ALIAS_NAME_RE,
+    AWS_ALIAS_PREFIX,
+    alias_arn,
+    key_row_id,
+)
 from cofre.core.kms.keys import Alias, StateRule
-from cofre.errors import InvalidAliasNameError, KeyStateError, NotAuthorizedError, NotFoundError
+from cofre.errors import KeyStateError, NotAuthorizedError, NotFoundError, ValidationError
 from cofre.service.authz.authorizer import Request
 from cofre.service.kms.resolver import KeyResolver
-from cofre.service.kms.tags import validate_new_tags
+from cofre.service.kms.tags import Tags, new_tags
 from cofre.service.pagination import Page, decode_marker, decode_offset, encode_marker, first_page
 from cofre.service.ports import ReadTx
 
@@ -18,15 +23,27 @@ MAX_ALIAS_LIST = 100
 
 
 def _check_alias_name(name: str) -> None:
-    if not name.startswith("alias/") or ALIAS_NAME_RE.fullmatch(name) is None:
-        raise InvalidAliasNameError(
+    """AWS's checks of an AliasName beyond the model's pattern (``^[a-zA-Z0-9:/_-]+$``,
+    checked before the request gets here): the ``alias/`` prefix, no ``:``, and
+    ``alias/aws/`` reserved (NotAuthorizedException, with no message)."""
+    if not name.startswith("alias/"):
+        raise ValidationError(
             'Alias must start with the prefix "alias/". Please see'
             " https://docs.aws.amazon.com/kms/latest/developerguide/kms-alias.html"
         )
-    if name.startswith(AWS_ALIAS_PREFIX):
-        raise NotAuthorizedError(
-            f'{name}: the alias prefix "alias/aws/" is reserved for AWS managed keys.'
+    if ALIAS_NAME_RE.fullmatch(name) is None:  # a ":" (the model's pattern lets it pass)
+        raise ValidationError(
+            "Alias names can contain only alphanumeric characters, forward slashes (/),"
+            " underscores (_), and dashes (-)."
         )
+    if name.startswith(AWS_ALIAS_PREFIX):
+        raise NotAuthorizedError()
+
+
+def _check_target(target_key_id: str) -> None:
+    """An alias points at a key, never at another alias."""
+    if target_key_id.startswith("alias/") or ":alias/" in target_key_id:
+        raise ValidationError("Aliases must refer to keys. Not aliases")
 
 
 class AliasService:
@@ -35,6 +52,7 @@ class AliasService:
 
     def create_alias(self, caller: Caller, alias_name: str, target_key_id: str) -> None:
         _check_alias_name(alias_name)
+        _check_target(target_key_id)
         with self._r.storage.write() as tx:
             key = self._r.locked(
                 tx, caller, target_key_id, Request("kms:CreateAlias"), StateRule.MANAGE
@@ -47,9 +65,10 @@ class AliasService:
 
     def update_alias(self, caller: Caller, alias_name: str, target_key_id: str) -> None:
         _check_alias_name(alias_name)
+        _check_target(target_key_id)
         with self._r.storage.write() as tx:
             alias = self._existing(tx, caller, alias_name)
-            old = tx.lock_key(alias.key_id)
+            old = tx.lock_key(key_row_id(alias.key_id, alias.region))
             key = self._r.locked(
                 tx, caller, target_key_id, Request("kms:UpdateAlias"), StateRule.MANAGE
             )
@@ -73,7 +92,7 @@ class AliasService:
         _check_alias_name(alias_name)
         with self._r.storage.write() as tx:
             alias = self._existing(tx, caller, alias_name)
-            key = tx.lock_key(alias.key_id)
+            key = tx.lock_key(key_row_id(alias.key_id, alias.region))
             if key is not None:
                 self._r.authorizer.authorize(caller, Request("kms:DeleteAlias"), key)
             tx.delete_alias(caller.account_id, caller.region, alias_name)
@@ -104,16 +123,15 @@ class AliasService:
         return first_page(aliases, size, lambda a: a.name)
 
     # tags ------------------------------------------------------------------------------
-    def tag_resource(self, caller: Caller, key_id: str, tags: Mapping[str, str]) -> None:
+    def tag_resource(self, caller: Caller, key_id: str, tags: Tags) -> None:
         with self._r.storage.write() as tx:
             key = self._r.locked(tx, caller, key_id, Request("kms:TagResource"), StateRule.MANAGE)
-            validate_new_tags(tx.get_tags(key.key_id), tags)
-            tx.set_tags(key.key_id, tags)
+            tx.set_tags(key.row_id, new_tags(tx.get_tags(key.row_id), tags))
 
     def untag_resource(self, caller: Caller, key_id: str, tag_keys: Sequence[str]) -> None:
         with self._r.storage.write() as tx:
             key = self._r.locked(tx, caller, key_id, Request("kms:UntagResource"), StateRule.MANAGE)
-            tx.remove_tags(key.key_id, tag_keys)
+            tx.remove_tags(key.row_id, tag_keys)
 
     def list_resource_tags(
         self, caller: Caller, key_id: str, limit: int | None, marker: str | None
@@ -122,7 +140,7 @@ class AliasService:
             key = self._r.read(
                 tx, caller, key_id, Request("kms:ListResourceTags"), allow_alias=False
             )
-            tags = sorted(tx.get_tags(key.key_id).items())
+            tags = sorted(tx.get_tags(key.row_id).items())
         start = decode_offset(marker)
         size = limit or 50
         more = start + size < len(tags)

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from cofre.core.iam.principals import Caller
 from cofre.core.kms import asymmetric
+from cofre.core.kms.keys import algorithm_error, usage_error
 from cofre.core.kms.keyspecs import (
     GENERATE_VERIFY_MAC,
     KEY_AGREEMENT,
@@ -19,7 +20,6 @@ from cofre.core.kms.keyspecs import (
 )
 from cofre.errors import (
     DryRunError,
-    InvalidKeyUsageError,
     InvalidMacError,
     InvalidSignatureValueError,
     UnsupportedOperationError,
@@ -37,16 +37,14 @@ class PublicKeyInfo:
     key_usage: str
 
 
-def _usable(entry: CachedKey, usage: str, algorithm: str | None) -> KeySpecInfo:
+def _usable(entry: CachedKey, usage: str, algorithm: str, operation: str) -> KeySpecInfo:
+    """The key's spec, once the key may do ``operation`` with ``algorithm``."""
     key = entry.key
     if key.key_usage != usage:
-        raise InvalidKeyUsageError(f"{key.arn} key usage is {key.key_usage}")
+        raise usage_error(key, operation)
     info = KEY_SPECS[key.key_spec]
-    if algorithm is not None and not info.offers(usage, algorithm):
-        raise InvalidKeyUsageError(
-            f"{key.arn} key usage is {usage} and key spec is {key.key_spec};"
-            f" it does not support {algorithm}"
-        )
+    if not info.offers(usage, algorithm):
+        raise algorithm_error(algorithm, key.key_spec)
     return info
 
 
@@ -83,7 +81,7 @@ class AsymmetricService:
         dry_run: bool = False,
     ) -> tuple[str, bytes]:
         entry = self._entry(caller, key_id, "kms:Sign", grant_tokens)
-        info = _usable(entry, SIGN_VERIFY, algorithm)
+        info = _usable(entry, SIGN_VERIFY, algorithm, "Sign")
         signature = asymmetric.sign(info, entry.current_material, algorithm, message_type, message)
         if dry_run:
             raise DryRunError()
@@ -101,14 +99,14 @@ class AsymmetricService:
         dry_run: bool = False,
     ) -> str:
         entry = self._entry(caller, key_id, "kms:Verify", grant_tokens)
-        info = _usable(entry, SIGN_VERIFY, algorithm)
+        info = _usable(entry, SIGN_VERIFY, algorithm, "Verify")
         valid = asymmetric.verify(
             info, entry.current_material, algorithm, message_type, message, signature
         )
         if dry_run:
             raise DryRunError()
         if not valid:
-            raise InvalidSignatureValueError("The signature is not valid for the message.")
+            raise InvalidSignatureValueError()
         return entry.key.arn
 
     def generate_mac(
@@ -121,7 +119,7 @@ class AsymmetricService:
         dry_run: bool = False,
     ) -> tuple[str, bytes]:
         entry = self._entry(caller, key_id, "kms:GenerateMac", grant_tokens)
-        _usable(entry, GENERATE_VERIFY_MAC, algorithm)
+        _usable(entry, GENERATE_VERIFY_MAC, algorithm, "GenerateMac")
         tag = asymmetric.mac(entry.current_material, algorithm, message)
         if dry_run:
             raise DryRunError()
@@ -138,12 +136,12 @@ class AsymmetricService:
         dry_run: bool = False,
     ) -> str:
         entry = self._entry(caller, key_id, "kms:VerifyMac", grant_tokens)
-        _usable(entry, GENERATE_VERIFY_MAC, algorithm)
+        _usable(entry, GENERATE_VERIFY_MAC, algorithm, "VerifyMac")
         valid = asymmetric.mac_matches(entry.current_material, algorithm, message, tag)
         if dry_run:
             raise DryRunError()
         if not valid:
-            raise InvalidMacError("The MAC is not valid for the message.")
+            raise InvalidMacError()
         return entry.key.arn
 
     def derive_shared_secret(
@@ -156,7 +154,7 @@ class AsymmetricService:
         dry_run: bool = False,
     ) -> tuple[str, bytes]:
         entry = self._entry(caller, key_id, "kms:DeriveSharedSecret", grant_tokens)
-        _usable(entry, KEY_AGREEMENT, algorithm)
+        _usable(entry, KEY_AGREEMENT, algorithm, "DeriveSharedSecret")
         secret = asymmetric.shared_secret(entry.current_material, public_key)
         if dry_run:
             raise DryRunError()

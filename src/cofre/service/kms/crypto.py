@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from cofre.core.crypto import Random
 from cofre.core.iam.principals import Caller
-from cofre.core.ids import key_arn
+from cofre.core.ids import key_arn, key_row_id
 from cofre.core.kms.asymmetric import (
     generate_private_der,
     load_private,
@@ -21,13 +21,12 @@ from cofre.core.kms.asymmetric import (
 )
 from cofre.core.kms.blob import IV_LEN, parse_blob
 from cofre.core.kms.context import canonical_context
-from cofre.core.kms.keys import StateRule
+from cofre.core.kms.keys import StateRule, algorithm_error, usage_error
 from cofre.core.kms.keyspecs import DATA_KEY_PAIR_SPECS, KEY_SPECS, REFUSED_SPECS
 from cofre.errors import (
     DryRunError,
     IncorrectKeyError,
     InvalidCiphertextError,
-    InvalidKeyUsageError,
     UnsupportedOperationError,
     ValidationError,
 )
@@ -44,13 +43,14 @@ class Sealed:
     key_arn: str
     blob: bytes
     algorithm: str = SYMMETRIC_DEFAULT
+    version_id: bytes | None = None  # its hex is the KeyMaterialId (symmetric keys only)
 
 
 @dataclass(frozen=True, slots=True)
 class Opened:
     key_arn: str
     plaintext: bytes
-    material_id: str
+    material_id: str | None  # symmetric keys only (AWS: "present only when ... symmetric")
     algorithm: str = SYMMETRIC_DEFAULT
 
 
@@ -73,24 +73,24 @@ class DataKey:
 
 @dataclass(frozen=True, slots=True)
 class Reencrypted:
-    source_key_arn: str
-    key_arn: str
-    blob: bytes
-    source_material_id: str
-    destination_material_id: str
+    source: Opened
+    destination: Sealed
 
 
-def _check_algorithm(entry: CachedKey, algorithm: str | None) -> str:
+def operation_of(action: str) -> str:
+    """The operation AWS names in a key-usage error: kms:ReEncryptFrom -> ReEncrypt."""
+    name = action.removeprefix("kms:")
+    return "ReEncrypt" if name.startswith("ReEncrypt") else name
+
+
+def _check_algorithm(entry: CachedKey, algorithm: str | None, action: str) -> str:
     """The encryption algorithm to use with the key; InvalidKeyUsage if it has none such."""
     key = entry.key
     if key.key_usage != "ENCRYPT_DECRYPT":
-        raise InvalidKeyUsageError(f"{key.arn} key usage is {key.key_usage}")
+        raise usage_error(key, operation_of(action))
     chosen = algorithm or SYMMETRIC_DEFAULT
     if not KEY_SPECS[key.key_spec].offers("ENCRYPT_DECRYPT", chosen):
-        raise InvalidKeyUsageError(
-            f"{key.arn} key usage is ENCRYPT_DECRYPT and key spec is"
-            f" {key.key_spec}; it does not support {chosen}"
-        )
+        raise algorithm_error(chosen, key.key_spec)
     return chosen
 
 
@@ -120,6 +120,29 @@ class CryptoService:
         cipher = entry.ciphers[entry.key.current_version_id]
         return header + iv + cipher.seal(iv, plaintext, header + canonical_context(context))
 
+    def _sealed(
+        self,
+        entry: CachedKey,
+        plaintext: bytes,
+        context: Mapping[str, str] | None,
+        algorithm: str | None,
+        action: str,
+    ) -> Sealed:
+        """``plaintext`` encrypted under the key: a blob of ours, or RSAES-OAEP ciphertext."""
+        chosen = _check_algorithm(entry, algorithm, action)
+        key = entry.key
+        if key.key_spec == SYMMETRIC_DEFAULT:
+            blob = self._seal(entry, plaintext, context)
+            return Sealed(key.arn, blob, chosen, key.current_version_id)
+        _no_context(context)
+        limit = rsa_max_plaintext(KEY_SPECS[key.key_spec], chosen)
+        if len(plaintext) > limit:
+            raise ValidationError(
+                f"Algorithm {chosen} and key spec {key.key_spec} cannot encrypt data larger"
+                f" than {limit} bytes."
+            )
+        return Sealed(key.arn, rsa_encrypt(entry.current_material, chosen, plaintext), chosen)
+
     def _for_encrypt(
         self,
         caller: Caller,
@@ -127,13 +150,10 @@ class CryptoService:
         action: str,
         context: Mapping[str, str] | None,
         algorithm: str | None,
-        dry_run: bool,
         grant_tokens: tuple[str, ...],
     ) -> CachedKey:
         entry = self._r.for_use(caller, key_id, Request(action, context or None, "*", grant_tokens))
-        _check_algorithm(entry, algorithm)
-        if dry_run:
-            raise DryRunError()
+        _check_algorithm(entry, algorithm, action)
         return entry
 
     def encrypt(
@@ -146,20 +166,12 @@ class CryptoService:
         dry_run: bool = False,
         grant_tokens: tuple[str, ...] = (),
     ) -> Sealed:
-        entry = self._for_encrypt(
-            caller, key_id, "kms:Encrypt", context, algorithm, dry_run, grant_tokens
-        )
-        if entry.key.key_spec == SYMMETRIC_DEFAULT:
-            return Sealed(entry.key.arn, self._seal(entry, plaintext, context))
-        chosen = _check_algorithm(entry, algorithm)
-        _no_context(context)
-        limit = rsa_max_plaintext(KEY_SPECS[entry.key.key_spec], chosen)
-        if len(plaintext) > limit:
-            raise ValidationError(
-                f"Plaintext is too long for {chosen} with {entry.key.key_spec}"
-                f" ({limit} bytes at most)."
-            )
-        return Sealed(entry.key.arn, rsa_encrypt(entry.current_material, chosen, plaintext), chosen)
+        action = "kms:Encrypt"
+        entry = self._r.for_use(caller, key_id, Request(action, context or None, "*", grant_tokens))
+        sealed = self._sealed(entry, plaintext, context, algorithm, action)
+        if dry_run:
+            raise DryRunError()
+        return sealed
 
     def _open(
         self,
@@ -170,14 +182,15 @@ class CryptoService:
         action: str,
         algorithm: str | None,
         grant_tokens: tuple[str, ...],
-    ) -> tuple[CachedKey, bytes, str]:
+    ) -> Opened:
         parsed = parse_blob(blob)
-        named = parsed.header.key_id
-        entry = self._r.cache.key_with_version(named, parsed.header.version_id)
+        named = parsed.header.key_id  # a multi-Region key id: the related key of this Region
+        row_id = key_row_id(named, caller.region)
+        entry = self._r.cache.key_with_version(row_id, parsed.header.version_id)
         if key_id is not None:
             wanted, account_id = self._r.named_key(caller, key_id)
             if wanted != named or entry is None or entry.key.account_id != account_id:
-                if self._r.cache.key(wanted) is None:
+                if self._r.cache.key(key_row_id(wanted, caller.region)) is None:
                     raise key_not_found(key_arn(caller.region, account_id, wanted))
                 raise IncorrectKeyError(
                     "The key ID in the request does not identify a CMK that can perform this"
@@ -188,12 +201,46 @@ class CryptoService:
         self._r.authorize_loaded(
             caller, entry, Request(action, context or None, "*", grant_tokens), StateRule.ENABLED
         )
-        _check_algorithm(entry, algorithm)
+        _check_algorithm(entry, algorithm, action)
         cipher = entry.ciphers.get(parsed.header.version_id)
         if cipher is None:
             raise InvalidCiphertextError()
         aad = parsed.header_bytes + canonical_context(context)
-        return entry, cipher.open(parsed.iv, parsed.sealed, aad), parsed.header.version_id.hex()
+        plaintext = cipher.open(parsed.iv, parsed.sealed, aad)
+        return Opened(entry.key.arn, plaintext, parsed.header.version_id.hex())
+
+    def _rsa_open(
+        self,
+        caller: Caller,
+        blob: bytes,
+        context: Mapping[str, str] | None,
+        key_id: str,
+        action: str,
+        algorithm: str,
+        grant_tokens: tuple[str, ...],
+    ) -> Opened:
+        request = Request(action, context or None, "*", grant_tokens)
+        entry = self._r.for_use(caller, key_id, request)
+        chosen = _check_algorithm(entry, algorithm, action)
+        _no_context(context)
+        plaintext = rsa_decrypt(entry.current_material, chosen, blob)
+        return Opened(entry.key.arn, plaintext, None, chosen)
+
+    def _opened(
+        self,
+        caller: Caller,
+        blob: bytes,
+        context: Mapping[str, str] | None,
+        key_id: str | None,
+        action: str,
+        algorithm: str | None,
+        grant_tokens: tuple[str, ...],
+    ) -> Opened:
+        """Decrypt a blob of ours, or, given the key and an RSAES_OAEP algorithm, RSA
+        ciphertext (which names no key: AWS requires the KeyId for it)."""
+        if key_id is not None and algorithm not in (None, SYMMETRIC_DEFAULT):
+            return self._rsa_open(caller, blob, context, key_id, action, algorithm, grant_tokens)
+        return self._open(caller, blob, context, key_id, action, algorithm, grant_tokens)
 
     def decrypt(
         self,
@@ -205,35 +252,44 @@ class CryptoService:
         dry_run: bool = False,
         grant_tokens: tuple[str, ...] = (),
     ) -> Opened:
-        if key_id is not None and algorithm not in (None, SYMMETRIC_DEFAULT):
-            return self._rsa_decrypt(
-                caller, blob, context, key_id, algorithm, dry_run, grant_tokens
-            )
-        entry, plaintext, material_id = self._open(
-            caller, blob, context, key_id, "kms:Decrypt", algorithm, grant_tokens
-        )
+        opened = self._opened(caller, blob, context, key_id, "kms:Decrypt", algorithm, grant_tokens)
         if dry_run:
             raise DryRunError()
-        return Opened(entry.key.arn, plaintext, material_id)
+        return opened
 
-    def _rsa_decrypt(
+    def re_encrypt(
         self,
         caller: Caller,
         blob: bytes,
-        context: Mapping[str, str] | None,
-        key_id: str,
-        algorithm: str | None,
-        dry_run: bool,
-        grant_tokens: tuple[str, ...],
-    ) -> Opened:
-        request = Request("kms:Decrypt", context or None, "*", grant_tokens)
-        entry = self._r.for_use(caller, key_id, request)
-        chosen = _check_algorithm(entry, algorithm)
-        _no_context(context)
-        plaintext = rsa_decrypt(entry.current_material, chosen, blob)
+        destination_key_id: str,
+        source_context: Mapping[str, str] | None = None,
+        destination_context: Mapping[str, str] | None = None,
+        source_key_id: str | None = None,
+        source_algorithm: str | None = None,
+        destination_algorithm: str | None = None,
+        dry_run: bool = False,
+        grant_tokens: tuple[str, ...] = (),
+    ) -> Reencrypted:
+        """Decrypt under the source key and encrypt under the destination key, either of
+        them symmetric or RSA (ENCRYPT_DECRYPT), as ReEncrypt allows."""
+        source = self._opened(
+            caller,
+            blob,
+            source_context,
+            source_key_id,
+            "kms:ReEncryptFrom",
+            source_algorithm,
+            grant_tokens,
+        )
+        action = "kms:ReEncryptTo"
+        request = Request(action, destination_context or None, "*", grant_tokens)
+        destination = self._r.for_use(caller, destination_key_id, request)
+        sealed = self._sealed(
+            destination, source.plaintext, destination_context, destination_algorithm, action
+        )
         if dry_run:
             raise DryRunError()
-        return Opened(entry.key.arn, plaintext, entry.key.current_version_id.hex(), chosen)
+        return Reencrypted(source, sealed)
 
     def generate_data_key_pair(
         self,
@@ -249,12 +305,9 @@ class CryptoService:
             raise UnsupportedOperationError(
                 REFUSED_SPECS.get(pair_spec, f"KeyPairSpec {pair_spec} is not supported.")
             )
-        entry = self._for_encrypt(caller, key_id, action, context, None, dry_run, grant_tokens)
-        if entry.key.key_spec != SYMMETRIC_DEFAULT:
-            raise InvalidKeyUsageError(
-                f"{entry.key.arn} key spec is {entry.key.key_spec}; data key pairs are"
-                " encrypted under symmetric encryption keys only"
-            )
+        entry = self._for_encrypt(caller, key_id, action, context, None, grant_tokens)
+        if dry_run:
+            raise DryRunError()
         private = generate_private_der(pair_spec)
         return DataKeyPair(
             entry.key.arn,
@@ -262,45 +315,6 @@ class CryptoService:
             self._seal(entry, private, context),
             public_der(load_private(private)),
             entry.key.current_version_id.hex(),
-        )
-
-    def re_encrypt(
-        self,
-        caller: Caller,
-        blob: bytes,
-        destination_key_id: str,
-        source_context: Mapping[str, str] | None = None,
-        destination_context: Mapping[str, str] | None = None,
-        source_key_id: str | None = None,
-        source_algorithm: str | None = None,
-        destination_algorithm: str | None = None,
-        dry_run: bool = False,
-        grant_tokens: tuple[str, ...] = (),
-    ) -> Reencrypted:
-        source, plaintext, source_material = self._open(
-            caller,
-            blob,
-            source_context,
-            source_key_id,
-            "kms:ReEncryptFrom",
-            source_algorithm,
-            grant_tokens,
-        )
-        destination = self._for_encrypt(
-            caller,
-            destination_key_id,
-            "kms:ReEncryptTo",
-            destination_context,
-            destination_algorithm,
-            dry_run,
-            grant_tokens,
-        )
-        return Reencrypted(
-            source.key.arn,
-            destination.key.arn,
-            self._seal(destination, plaintext, destination_context),
-            source_material,
-            destination.key.current_version_id.hex(),
         )
 
     def generate_data_key(
@@ -313,7 +327,9 @@ class CryptoService:
         action: str = "kms:GenerateDataKey",
         grant_tokens: tuple[str, ...] = (),
     ) -> DataKey:
-        entry = self._for_encrypt(caller, key_id, action, context, None, dry_run, grant_tokens)
+        entry = self._for_encrypt(caller, key_id, action, context, None, grant_tokens)
+        if dry_run:
+            raise DryRunError()
         plaintext = self._random(length)
         return DataKey(
             entry.key.arn,

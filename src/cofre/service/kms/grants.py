@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 
 from cofre.core.crypto import Aead, Random, unwrap, wrap
 from cofre.core.iam.principals import Caller
-from cofre.core.ids import root_arn
+from cofre.core.ids import key_id_of_row, root_arn
 from cofre.core.kms.grants import (
     CONTEXT_OPERATIONS,
     MAX_GRANTS_PER_KEY,
@@ -135,7 +135,7 @@ class GrantService:
                 raise DryRunError()
             wanted = Grant(
                 grant_id=self._r.random(32).hex(),
-                key_id=key.key_id,
+                key_row_id=key.row_id,
                 key_arn=key.arn,
                 account_id=key.account_id,
                 name=name,
@@ -146,13 +146,13 @@ class GrantService:
                 constraints=constraints,
                 created_at=self._r.clock.now(),
             )
-            existing = tx.find_grant_by_name(key.key_id, name) if name else None
+            existing = tx.find_grant_by_name(key.row_id, name) if name else None
             if existing is not None and existing.same_request(wanted):
                 return existing.grant_id, self.tokens.issue(existing.grant_id)
-            if tx.count_grants(key.key_id) >= MAX_GRANTS_PER_KEY:
+            if tx.count_grants(key.row_id) >= MAX_GRANTS_PER_KEY:
                 raise LimitExceededError(f"The grants limit has been reached for {key.arn}.")
             tx.insert_grant(wanted)
-        self._r.cache.invalidate("grant", key.key_id)
+        self._r.cache.invalidate("grant", key.row_id)
         return wanted.grant_id, self.tokens.issue(wanted.grant_id)
 
     def _check_delegation(
@@ -185,7 +185,7 @@ class GrantService:
         size = limit or 50
         with self._r.storage.read() as tx:
             key = self._r.read(tx, caller, key_id, Request("kms:ListGrants"), allow_alias=False)
-            grants = tx.list_grants(key.key_id, decode_marker(marker), 100_000)
+            grants = tx.list_grants(key.row_id, decode_marker(marker), 100_000)
         selected = [
             g
             for g in grants
@@ -239,7 +239,7 @@ class GrantService:
             if dry_run:
                 raise DryRunError()
             tx.delete_grant(grant_id)
-        self._r.cache.invalidate("grant", grant.key_id)
+        self._r.cache.invalidate("grant", grant.key_row_id)
 
     def revoke_grant(
         self, caller: Caller, key_id: str, grant_id: str, dry_run: bool = False
@@ -248,16 +248,16 @@ class GrantService:
         with self._r.storage.write() as tx:
             key = self._r.locked(tx, caller, key_id, Request("kms:RevokeGrant"), StateRule.ANY)
             grant = tx.get_grant(grant_id)
-            if grant is None or grant.key_id != key.key_id:
+            if grant is None or grant.key_row_id != key.row_id:
                 raise NotFoundError(f"Grant ID {grant_id} not found")
             if dry_run:
                 raise DryRunError()
             tx.delete_grant(grant_id)
-        self._r.cache.invalidate("grant", key.key_id)
+        self._r.cache.invalidate("grant", key.row_id)
 
 
 def _names_key(key_id: str, grant: Grant) -> bool:
-    return key_id in (grant.key_id, grant.key_arn)
+    return key_id in (key_id_of_row(grant.key_row_id), grant.key_arn)
 
 
 def _constraint_keys(constraints: GrantConstraints) -> Mapping[str, tuple[str, ...]]:

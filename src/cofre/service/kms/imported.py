@@ -19,21 +19,21 @@ def _drop(tx: WriteTx, material: ImportedMaterial) -> None:
     """KMS deletes the material: staged material is forgotten, bound material stays on the
     list as PENDING_IMPORT (old ciphertexts name it; a reimport must bring it back)."""
     if material.pending_rotation:
-        tx.delete_imported_material(material.key_id, material.material_id)
+        tx.delete_imported_material(material.row_id, material.material_id)
     else:
-        tx.delete_version(material.key_id, material.material_id)
+        tx.delete_version(material.row_id, material.material_id)
 
 
 def settle(tx: WriteTx, key: Key, expire_at: datetime | None) -> Key:
     """Delete the material that expired by ``expire_at``; store the key as its materials
     leave it (state, ValidTo, ExpirationModel)."""
-    materials = tx.imported_materials(key.key_id)
+    materials = tx.imported_materials(key.row_id)
     if expire_at is not None:
         gone = expired(materials, expire_at)
         for material in gone:
             _drop(tx, material)
         if gone:
-            materials = tx.imported_materials(key.key_id)
+            materials = tx.imported_materials(key.row_id)
     updated = settled(key, materials)
     tx.update_key(updated)
     return updated
@@ -50,7 +50,7 @@ def delete_material(
     """DeleteImportedKeyMaterial: the named material, else the current one."""
     target = material_id if material_id is not None else key.current_version_id
     if target:
-        found = {m.material_id: m for m in tx.imported_materials(key.key_id)}.get(target)
+        found = {m.material_id: m for m in tx.imported_materials(key.row_id)}.get(target)
         if found is None:
             raise NotFoundError(f"Key material {target.hex()} is not associated with {key.arn}.")
         if found.imported:
@@ -63,7 +63,7 @@ def rotate(tx: WriteTx, key: Key, now: datetime) -> Key:
     key = settle(tx, key, now)
     if key.state is not KeyState.ENABLED:
         raise KeyStateError(f"{key.arn} is pending import.")
-    materials = tx.imported_materials(key.key_id)
+    materials = tx.imported_materials(key.row_id)
     staged = [m for m in materials if m.pending_wrapped is not None]
     if not staged:
         raise KeyStateError(
@@ -76,7 +76,7 @@ def rotate(tx: WriteTx, key: Key, now: datetime) -> Key:
     assert chosen.pending_wrapped is not None
     tx.insert_version(
         KeyVersion(
-            key.key_id, chosen.material_id, chosen.pending_wrapped, now, RotationType.ON_DEMAND
+            key.row_id, chosen.material_id, chosen.pending_wrapped, now, RotationType.ON_DEMAND
         )
     )
     tx.put_imported_material(

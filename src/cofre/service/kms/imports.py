@@ -10,6 +10,7 @@ nothing needs storing until the material arrives.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -20,14 +21,16 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from cofre.core.crypto import Random, key_version_aad, unwrap, wrap
 from cofre.core.iam.principals import Caller
+from cofre.core.ids import key_row_id
 from cofre.core.kms.imported import (
     IMPORT_TOKEN_LIFETIME,
     KEY_MATERIAL_EXPIRES,
-    SYMMETRIC_MATERIAL_BYTES,
+    NEW_KEY_MATERIAL,
     WRAPPING_KEY_SPECS,
     ImportedMaterial,
     check_expiration,
     check_import,
+    check_material,
     check_wrapping,
     import_type_of,
     material_id,
@@ -36,6 +39,7 @@ from cofre.core.kms.imported import (
 from cofre.core.kms.keys import Key, KeyVersion, Origin, StateRule, check_state
 from cofre.errors import (
     ExpiredImportTokenError,
+    IncorrectKeyMaterialError,
     InvalidCiphertextError,
     InvalidImportTokenError,
     UnsupportedOperationError,
@@ -44,6 +48,7 @@ from cofre.errors import (
 from cofre.service.authz.authorizer import Request
 from cofre.service.kms.imported import delete_material, remove_material, settle
 from cofre.service.kms.resolver import KeyResolver
+from cofre.service.ports import WriteTx
 from cofre.service.seal.keyring import Keyring
 
 _ID_LABEL = b"imported-material-id"  # the key that names imported material
@@ -64,9 +69,28 @@ class ImportParameters:
 def _external(key: Key) -> None:
     if key.origin is not Origin.EXTERNAL:
         raise UnsupportedOperationError(
-            f"{key.arn} origin is {key.origin.value}; only keys with origin EXTERNAL take"
-            " imported key material."
+            f"{key.arn} origin is {key.origin.value} which is not valid for this operation."
         )
+
+
+def _symmetric_only(
+    key: Key, import_type: str | None, claimed_id: str | None, description: str | None
+) -> None:
+    """ImportType, KeyMaterialId and KeyMaterialDescription are for symmetric encryption
+    keys only: the material of an asymmetric or HMAC key never changes after its first
+    import (ImportKeyMaterial API reference)."""
+    if key.key_spec == "SYMMETRIC_DEFAULT":
+        return
+    for member, value in (
+        ("ImportType", import_type),
+        ("KeyMaterialId", claimed_id),
+        ("KeyMaterialDescription", description),
+    ):
+        if value is not None:
+            raise ValidationError(
+                f"{member} is only usable with symmetric encryption keys; {key.arn} is a"
+                f" {key.key_spec} key."
+            )
 
 
 class ImportService:
@@ -75,31 +99,29 @@ class ImportService:
         self._root = root
         self._random = random
 
-    def _material_id(
-        self, key_arn: str, material: bytes, known: Sequence[ImportedMaterial]
-    ) -> bytes:
+    def _material_id(self, key: Key, material: bytes, known: Sequence[ImportedMaterial]) -> bytes:
         """The id of ``material`` for this key: by the HKDF-derived id key, unless the key
         holds it under the id a store made before HKDF gave it."""
-        current = material_id(self._root.derive(_ID_LABEL), key_arn, material)
+        current = material_id(self._root.derive(_ID_LABEL), key, material)
         ids = {m.material_id for m in known}
         if not ids or current in ids:
             return current
-        earlier = material_id(self._root.derive(_ID_LABEL, legacy=True), key_arn, material)
+        earlier = material_id(self._root.derive(_ID_LABEL, legacy=True), key, material)
         return earlier if earlier in ids else current
 
     def get_parameters_for_import(
         self, caller: Caller, key_id: str, algorithm: str, wrapping_spec: str
     ) -> ImportParameters:
-        check_wrapping(algorithm, wrapping_spec)
         with self._r.storage.read() as tx:
             key = self._r.read(tx, caller, key_id, Request("kms:GetParametersForImport"),
                                allow_alias=False)  # fmt: skip
         _external(key)
         check_state(key, StateRule.IMPORT)
+        check_wrapping(algorithm, wrapping_spec, key.key_spec)
         private = rsa.generate_private_key(65537, WRAPPING_KEY_SPECS[wrapping_spec])
         valid_to = (self._r.clock.now() + IMPORT_TOKEN_LIFETIME).replace(microsecond=0)
         document = {
-            "key": key.key_id,
+            "key": key.row_id,
             "algorithm": algorithm,
             "valid_to": valid_to.timestamp(),
             "private": base64.b64encode(
@@ -121,7 +143,7 @@ class ImportService:
             document = json.loads(unwrap(self._root, token, _TOKEN_AAD))
         except (InvalidCiphertextError, ValueError) as exc:
             raise InvalidImportTokenError("The import token is not valid.") from exc
-        if document.get("key") != key.key_id:
+        if document.get("key") != key.row_id:
             raise InvalidImportTokenError(f"The import token is not for {key.arn}.")
         if self._r.clock.now().timestamp() >= float(document["valid_to"]):
             raise ExpiredImportTokenError("The import token has expired.")
@@ -151,24 +173,26 @@ class ImportService:
             key = self._r.locked(tx, caller, key_id, Request("kms:ImportKeyMaterial"),
                                  StateRule.IMPORT)  # fmt: skip
             _external(key)
+            _symmetric_only(key, import_type, claimed_id, description)
             private, algorithm = self._open_token(token, key)
-            material = unwrap_material(private, algorithm, encrypted)
-            if len(material) != SYMMETRIC_MATERIAL_BYTES:
-                raise ValidationError(
-                    f"Imported key material must be {SYMMETRIC_MATERIAL_BYTES * 8} bits for"
-                    f" {key.key_spec} keys."
-                )
+            material = check_material(key.key_spec, unwrap_material(private, algorithm, encrypted))
             key = settle(tx, key, now)  # what expired is gone before the rules look
-            materials = tx.imported_materials(key.key_id)
-            found = self._material_id(key.arn, material, materials)
+            own = tx.imported_materials(key.row_id)
+            found = self._material_id(key, material, own)
+            key, materials = self._materials(tx, key, found, import_type, own)
             kind = import_type_of(import_type, materials)
             known = check_import(key, materials, kind, found, claimed_id)
             wrapped = wrap(self._root, material, key_version_aad(key.arn, found), self._random)
             if known is None:  # new material: the key's first, or staged for rotation
                 first = not materials
+                if not first and key.multi_region:
+                    raise UnsupportedOperationError(
+                        f"{key.arn} is a multi-Region key: Cofre does not rotate the imported"
+                        " key material of multi-Region keys."
+                    )
                 tx.put_imported_material(
                     ImportedMaterial(
-                        key.key_id,
+                        key.row_id,
                         found,
                         model,
                         expires,
@@ -178,7 +202,7 @@ class ImportService:
                     )
                 )
                 if first:
-                    tx.insert_version(KeyVersion(key.key_id, found, wrapped, now, None))
+                    tx.insert_version(KeyVersion(key.row_id, found, wrapped, now, None))
                     key = key.evolve(current_version_id=found, imported_material_id=found)
             else:  # a reimport: the same material, a new expiry (and maybe description)
                 again = known.evolve(
@@ -191,14 +215,47 @@ class ImportService:
                 elif not known.imported:
                     created = known.rotated_at or known.imported_at
                     tx.insert_version(
-                        KeyVersion(key.key_id, found, wrapped, created, known.rotation_type)
+                        KeyVersion(key.row_id, found, wrapped, created, known.rotation_type)
                     )
                     if not key.current_version_id:  # deleted before schema 7 cleared it
                         key = key.evolve(current_version_id=found)
                 tx.put_imported_material(again)
             updated = settle(tx, key, None)
-        self._r.cache.invalidate("key", key.key_id)
+        self._r.cache.invalidate("key", key.row_id)
         return updated, found
+
+    def _materials(
+        self,
+        tx: WriteTx,
+        key: Key,
+        found: bytes,
+        import_type: str | None,
+        materials: list[ImportedMaterial],
+    ) -> tuple[Key, list[ImportedMaterial]]:
+        """The key and its materials, as the import rules see them. A replica takes only
+        the material its primary holds ("you must import the same key material that you
+        imported into the primary key"): it learns of it here, as pending import."""
+        if not key.is_replica or key.primary_region is None:
+            return key, materials
+        if import_type == NEW_KEY_MATERIAL:
+            raise UnsupportedOperationError(
+                f"{key.arn} is a multi-Region replica key: import new key material into its"
+                " primary key."
+            )
+        if any(m.material_id == found for m in materials):
+            return key, materials
+        primary = tx.get_key(key_row_id(key.key_id, key.primary_region))
+        held = [] if primary is None else tx.imported_materials(primary.row_id)
+        match = next((m for m in held if m.material_id == found and not m.pending_rotation), None)
+        if match is None:
+            raise IncorrectKeyMaterialError(
+                f"The key material is not the key material of the primary key of {key.arn}."
+            )
+        record = match.evolve(row_id=key.row_id, pending_wrapped=None)
+        tx.put_imported_material(record)
+        if not key.current_version_id and primary is not None:
+            key = key.evolve(current_version_id=primary.current_version_id)
+        return key, [*materials, dataclasses.replace(record, imported=False)]
 
     def delete_imported_key_material(
         self, caller: Caller, key_id: str, material: str | None = None
@@ -210,5 +267,5 @@ class ImportService:
             _external(key)
             named = None if material is None else bytes.fromhex(material)
             updated, deleted = delete_material(tx, key, named, self._r.clock.now())
-        self._r.cache.invalidate("key", key.key_id)
+        self._r.cache.invalidate("key", key.row_id)
         return updated, deleted

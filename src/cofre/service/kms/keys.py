@@ -1,14 +1,18 @@
-"""Key management use cases: create, describe, list, enable/disable, delete, rotate, policies."""
+"""Key management use cases: create, describe, list, enable/disable, delete, rotate, policies.
+
+Multi-Region keys (ADR 16) share their key material, key spec, usage, origin and rotation
+settings: a rotation of the primary is a rotation of every related key, and rotation
+settings are changed through the primary only (``multi_region`` does the sharing).
+"""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
-from datetime import datetime, timedelta
+from collections.abc import Sequence
+from datetime import timedelta
 
-from cofre.core.audit.events import service_event
 from cofre.core.iam.principals import Caller
-from cofre.core.ids import key_arn
+from cofre.core.ids import MRK_PREFIX, key_arn, key_row_id
 from cofre.core.kms.default_policy import default_key_policy
 from cofre.core.kms.imported import ImportedMaterial, rotations
 from cofre.core.kms.keys import (
@@ -26,7 +30,7 @@ from cofre.core.kms.keys import (
     RotationType,
     StateRule,
 )
-from cofre.core.kms.keyspecs import KEY_SPECS, REFUSED_SPECS
+from cofre.core.kms.keyspecs import IMPORTABLE_FAMILIES, KEY_SPECS, REFUSED_SPECS
 from cofre.core.policy import PolicyKind, parse_policy
 from cofre.errors import (
     LimitExceededError,
@@ -36,20 +40,36 @@ from cofre.errors import (
     ValidationError,
 )
 from cofre.service.authz.authorizer import Request
+from cofre.service.kms import multi_region
 from cofre.service.kms.imported import rotate as rotate_imported
-from cofre.service.kms.imports import remove_material
 from cofre.service.kms.resolver import KeyResolver
-from cofre.service.kms.tags import validate_new_tags
+from cofre.service.kms.tags import Tags, new_tags
 from cofre.service.pagination import Page, decode_marker, decode_offset, encode_marker, first_page
-from cofre.service.ports import AuditRecorder, WriteTx
+
+SYMMETRIC_DEFAULT = "SYMMETRIC_DEFAULT"
+
+
+def check_key_usage(key_spec: str, key_usage: str | None) -> str:
+    """CreateKey's KeyUsage: optional for symmetric encryption keys only (AWS's words)."""
+    spec = KEY_SPECS.get(key_spec)
+    if spec is None:
+        reason = REFUSED_SPECS.get(key_spec, f"KeySpec {key_spec} is not supported by Cofre.")
+        raise UnsupportedOperationError(reason)
+    if key_usage is None:
+        if key_spec != SYMMETRIC_DEFAULT:
+            raise ValidationError(
+                "You must specify a KeyUsage value for all KMS keys except for symmetric"
+                " encryption keys."
+            )
+        key_usage = "ENCRYPT_DECRYPT"
+    if key_usage not in spec.usages:
+        raise ValidationError(f"KeyUsage {key_usage} is not compatible with KeySpec {key_spec}")
+    return key_usage
 
 
 class KeyService:
-    def __init__(self, resolver: KeyResolver, audit: AuditRecorder | None = None) -> None:
-        """``audit``: where the background work on keys (rotation, deletion, expiry of
-        imported material) is recorded, inside the transaction that does it."""
+    def __init__(self, resolver: KeyResolver) -> None:
         self._r = resolver
-        self._audit = audit
 
     # create / read ---------------------------------------------------------------------
     def create_key(
@@ -57,67 +77,69 @@ class KeyService:
         caller: Caller,
         *,
         description: str = "",
-        key_usage: str = "ENCRYPT_DECRYPT",
-        key_spec: str = "SYMMETRIC_DEFAULT",
+        key_usage: str | None = None,
+        key_spec: str = SYMMETRIC_DEFAULT,
         origin: str = "AWS_KMS",
         policy: str | None = None,
-        tags: Mapping[str, str] | None = None,
+        tags: Tags = (),
         multi_region: bool = False,
         bypass_lockout_check: bool = False,
     ) -> Key:
         self._r.authorizer.authorize(caller, Request("kms:CreateKey"), None)
         if policy is not None:
             parse_policy(policy, PolicyKind.KEY)
-        spec = KEY_SPECS.get(key_spec)
-        if spec is None:
-            reason = REFUSED_SPECS.get(key_spec, f"KeySpec {key_spec} is not supported by Cofre.")
-            raise UnsupportedOperationError(reason)
-        if key_usage not in spec.usages:
-            raise ValidationError(
-                f"KeyUsage {key_usage} is not compatible with KeySpec {key_spec}; use"
-                f" {' or '.join(spec.usages)}."
-            )
+        usage = check_key_usage(key_spec, key_usage)
         if origin not in (Origin.AWS_KMS.value, Origin.EXTERNAL.value):
             raise UnsupportedOperationError(f"Origin {origin} is not supported by Cofre.")
         external = origin == Origin.EXTERNAL.value
-        if external and key_spec != "SYMMETRIC_DEFAULT":
+        if external and KEY_SPECS[key_spec].family not in IMPORTABLE_FAMILIES:
             raise UnsupportedOperationError(
-                "Cofre imports key material for SYMMETRIC_DEFAULT keys only."
+                f"KeySpec {key_spec} does not support imported key material (Origin EXTERNAL)."
             )
-        if multi_region:
-            raise UnsupportedOperationError("Multi-Region keys are not supported by Cofre yet.")
-        validate_new_tags({}, tags or {})
+        tag_map = new_tags({}, tags)
         now = self._r.clock.now()
-        key_id = str(uuid.UUID(bytes=self._r.random(16), version=4))
-        arn = key_arn(caller.region, caller.account_id, key_id)
-        version = None if external else self._r.new_version(arn, key_id, None, key_spec)
+        if multi_region:
+            key_id = MRK_PREFIX + self._r.random(16).hex()
+        else:
+            key_id = str(uuid.UUID(bytes=self._r.random(16), version=4))
         key = Key(
             key_id=key_id,
             account_id=caller.account_id,
             region=caller.region,
-            arn=arn,
+            arn=key_arn(caller.region, caller.account_id, key_id),
             created_at=now,
             description=description,
             key_spec=key_spec,
-            key_usage=key_usage,
+            key_usage=usage,
             origin=Origin(origin),
             key_manager=KeyManager.CUSTOMER,
             state=KeyState.PENDING_IMPORT if external else KeyState.ENABLED,
             policy=policy if policy is not None else default_key_policy(caller.account_id),
-            current_version_id=b"" if version is None else version.version_id,
+            current_version_id=b"" if external else self._r.random(32),
+            primary_region=caller.region if multi_region else None,
         )
+        version = None
+        if not external:
+            material = self._r.new_material(key_spec)
+            version = self._r.version_of(key, key.current_version_id, material, now, None)
         if policy is not None and not bypass_lockout_check:
             self._check_lockout(caller, key)
         with self._r.storage.write() as tx:
             tx.insert_key(key, version)
-            if tags:
-                tx.set_tags(key_id, tags)
+            if tag_map:
+                tx.set_tags(key.row_id, tag_map)
         return key
 
     def describe_key(self, caller: Caller, key_id: str) -> Key:
+        return self.describe(caller, key_id)[0]
+
+    def describe(self, caller: Caller, key_id: str) -> tuple[Key, tuple[str, ...]]:
+        """DescribeKey: the key, and the Regions of its related multi-Region keys (none
+        for a single-Region key)."""
         self._r.ensure_alias(caller, key_id)
         with self._r.storage.read() as tx:
-            return self._r.read(tx, caller, key_id, Request("kms:DescribeKey"), allow_alias=True)
+            key = self._r.read(tx, caller, key_id, Request("kms:DescribeKey"), allow_alias=True)
+            return key, multi_region.regions_of(tx, key)
 
     def list_keys(self, caller: Caller, limit: int | None, marker: str | None) -> Page[KeyRef]:
         self._r.authorizer.authorize(caller, Request("kms:ListKeys"), None)
@@ -125,7 +147,8 @@ class KeyService:
         after = decode_marker(marker)
         with self._r.storage.read() as tx:
             keys = tx.list_keys(caller.account_id, caller.region, after, size + 1)
-        return first_page(keys, size, lambda k: k.key_id)
+        # the marker is the row id, which the keys are listed by (ADR 16)
+        return first_page(keys, size, lambda k: key_row_id(k.key_id, caller.region))
 
     # state changes ---------------------------------------------------------------------
     def _change(
@@ -135,14 +158,14 @@ class KeyService:
             key = self._r.locked(tx, caller, key_id, Request(action), rule)
             updated = key.evolve(**changes)
             tx.update_key(updated)
-        self._r.cache.invalidate("key", key.key_id)
+        self._r.cache.invalidate("key", key.row_id)
         return updated
 
     def enable_key(self, caller: Caller, key_id: str) -> None:
-        self._change(caller, key_id, "kms:EnableKey", StateRule.MANAGE, state=KeyState.ENABLED)
+        self._change(caller, key_id, "kms:EnableKey", StateRule.TOGGLE, state=KeyState.ENABLED)
 
     def disable_key(self, caller: Caller, key_id: str) -> None:
-        self._change(caller, key_id, "kms:DisableKey", StateRule.MANAGE, state=KeyState.DISABLED)
+        self._change(caller, key_id, "kms:DisableKey", StateRule.TOGGLE, state=KeyState.DISABLED)
 
     def update_key_description(self, caller: Caller, key_id: str, description: str) -> None:
         self._change(
@@ -152,22 +175,30 @@ class KeyService:
     def schedule_key_deletion(
         self, caller: Caller, key_id: str, pending_window_days: int | None
     ) -> Key:
+        """PendingDeletion; a multi-Region primary with replicas waits for them instead
+        (PendingReplicaDeletion: no deletion date until its last replica is deleted)."""
         days = DEFAULT_PENDING_WINDOW_DAYS if pending_window_days is None else pending_window_days
         if not MIN_PENDING_WINDOW_DAYS <= days <= MAX_PENDING_WINDOW_DAYS:
             raise ValidationError(
                 f"PendingWindowInDays must be between {MIN_PENDING_WINDOW_DAYS}"
                 f" and {MAX_PENDING_WINDOW_DAYS}"
             )
-        deletion_date = self._r.clock.now() + timedelta(days=days)
-        return self._change(
-            caller,
-            key_id,
-            "kms:ScheduleKeyDeletion",
-            StateRule.MANAGE,
-            state=KeyState.PENDING_DELETION,
-            deletion_date=deletion_date,
-            pending_window_days=days,
-        )
+        with self._r.storage.write() as tx:
+            request = Request("kms:ScheduleKeyDeletion")
+            key = self._r.locked(tx, caller, key_id, request, StateRule.MANAGE)
+            if key.is_primary and len(multi_region.regions_of(tx, key)) > 1:
+                updated = key.evolve(
+                    state=KeyState.PENDING_REPLICA_DELETION, pending_window_days=days
+                )
+            else:
+                updated = key.evolve(
+                    state=KeyState.PENDING_DELETION,
+                    deletion_date=self._r.clock.now() + timedelta(days=days),
+                    pending_window_days=days,
+                )
+            tx.update_key(updated)
+        self._r.cache.invalidate("key", key.row_id)
+        return updated
 
     def cancel_key_deletion(self, caller: Caller, key_id: str) -> Key:
         return self._change(
@@ -181,41 +212,48 @@ class KeyService:
         )
 
     # rotation --------------------------------------------------------------------------
-    def _rotatable(self, key: Key, *, on_demand: bool = False) -> None:
-        """Symmetric keys only; imported ones (EXTERNAL) only for on-demand rotation."""
-        imported_ok = on_demand and key.origin is Origin.EXTERNAL
-        if (key.origin is not Origin.AWS_KMS and not imported_ok) or (
-            key.key_spec != "SYMMETRIC_DEFAULT"
-        ):
+    @staticmethod
+    def _rotatable(key: Key, *, on_demand: bool = False, changing: bool = False) -> None:
+        """Symmetric keys only (AWS says no more: no message); imported ones (EXTERNAL)
+        only for on-demand rotation; a multi-Region key's rotation through its primary."""
+        if key.key_spec != SYMMETRIC_DEFAULT:
+            raise UnsupportedOperationError()
+        if key.origin is not Origin.AWS_KMS and not on_demand:
             raise UnsupportedOperationError(
-                f"{key.arn} key rotation is supported only for symmetric encryption keys"
-                " with key material generated by KMS."
+                f"{key.arn} origin is {key.origin.value} which is not valid for this operation."
             )
+        if changing and key.is_replica:
+            raise UnsupportedOperationError(f"{key.arn} is not a multi-region primary key.")
+
+    def _set_rotation(self, caller: Caller, key_id: str, action: str, **changes: object) -> None:
+        with self._r.storage.write() as tx:
+            key = self._r.locked(tx, caller, key_id, Request(action), StateRule.ROTATION)
+            self._rotatable(key, changing=True)
+            touched = multi_region.related_or_self(tx, key)
+            for related in touched:
+                tx.update_key(related.evolve(**changes))
+        for related in touched:
+            self._r.cache.invalidate("key", related.row_id)
 
     def enable_key_rotation(self, caller: Caller, key_id: str, period_days: int | None) -> None:
         days = DEFAULT_ROTATION_PERIOD_DAYS if period_days is None else period_days
-        with self._r.storage.write() as tx:
-            key = self._r.locked(
-                tx, caller, key_id, Request("kms:EnableKeyRotation"), StateRule.ROTATION
-            )
-            self._rotatable(key)
-            tx.update_key(
-                key.evolve(
-                    rotation_enabled=True,
-                    rotation_period_days=days,
-                    next_rotation_at=self._r.clock.now() + timedelta(days=days),
-                )
-            )
-        self._r.cache.invalidate("key", key.key_id)
+        self._set_rotation(
+            caller,
+            key_id,
+            "kms:EnableKeyRotation",
+            rotation_enabled=True,
+            rotation_period_days=days,
+            next_rotation_at=self._r.clock.now() + timedelta(days=days),
+        )
 
     def disable_key_rotation(self, caller: Caller, key_id: str) -> None:
-        with self._r.storage.write() as tx:
-            key = self._r.locked(
-                tx, caller, key_id, Request("kms:DisableKeyRotation"), StateRule.ROTATION
-            )
-            self._rotatable(key)
-            tx.update_key(key.evolve(rotation_enabled=False, next_rotation_at=None))
-        self._r.cache.invalidate("key", key.key_id)
+        self._set_rotation(
+            caller,
+            key_id,
+            "kms:DisableKeyRotation",
+            rotation_enabled=False,
+            next_rotation_at=None,
+        )
 
     def get_key_rotation_status(self, caller: Caller, key_id: str) -> Key:
         with self._r.storage.read() as tx:
@@ -231,26 +269,25 @@ class KeyService:
             key = self._r.locked(
                 tx, caller, key_id, Request("kms:RotateKeyOnDemand"), StateRule.ENABLED
             )
-            self._rotatable(key, on_demand=True)
+            self._rotatable(key, on_demand=True, changing=True)
             if key.origin is Origin.EXTERNAL:  # to the imported material staged for it
-                updated = rotate_imported(tx, key, self._r.clock.now())
+                if key.multi_region:
+                    raise UnsupportedOperationError(
+                        f"{key.arn} origin is EXTERNAL which is not valid for this operation."
+                    )
+                updated, touched = rotate_imported(tx, key, self._r.clock.now()), [key.row_id]
             else:
                 on_demand = [
-                    v for v in tx.versions(key.key_id) if v.rotation_type is RotationType.ON_DEMAND
+                    v for v in tx.versions(key.row_id) if v.rotation_type is RotationType.ON_DEMAND
                 ]
                 if len(on_demand) >= MAX_ON_DEMAND_ROTATIONS:
                     raise LimitExceededError(
-                        f"The on-demand rotations limit has been reached for {key.arn}."
+                        "The on-demand rotations limit has been reached for the given keyId. No"
+                        f" more on-demand rotations can be performed for this key: {key.arn}"
                     )
-                updated = self._rotate(tx, key, RotationType.ON_DEMAND)
-        self._r.cache.invalidate("key", key.key_id)
-        return updated
-
-    def _rotate(self, tx: WriteTx, key: Key, rotation_type: RotationType, **changes: object) -> Key:
-        version = self._r.new_version(key.arn, key.key_id, rotation_type)
-        tx.insert_version(version)
-        updated = key.evolve(current_version_id=version.version_id, **changes)
-        tx.update_key(updated)
+                updated, touched = multi_region.rotate(tx, self._r, key, RotationType.ON_DEMAND)
+        for row_id in touched:
+            self._r.cache.invalidate("key", row_id)
         return updated
 
     def list_key_rotations(
@@ -266,16 +303,16 @@ class KeyService:
                 tx, caller, key_id, Request("kms:ListKeyRotations"), allow_alias=False
             )
             self._rotatable(key, on_demand=True)
-            versions: list[KeyVersion | ImportedMaterial] = []
+            versions: Sequence[KeyVersion | ImportedMaterial]
             if key.origin is Origin.EXTERNAL:
-                versions.extend(rotations(tx.imported_materials(key.key_id)))
+                versions = rotations(tx.imported_materials(key.row_id))
             else:
-                versions.extend(tx.versions(key.key_id))
+                versions = tx.versions(key.row_id)
         if not include_all:
             versions = [v for v in versions if v.rotation_type is not None]
         start = decode_offset(marker)
         size = limit or 100
-        page = versions[start : start + size]
+        page = list(versions[start : start + size])
         more = start + size < len(versions)
         return key, Page(page, encode_marker(str(start + size)) if more else None)
 
@@ -308,7 +345,7 @@ class KeyService:
             if not bypass_lockout_check:
                 self._check_lockout(caller, updated)
             tx.update_key(updated)
-        self._r.cache.invalidate("key", key.key_id)
+        self._r.cache.invalidate("key", key.row_id)
 
     def _check_lockout(self, caller: Caller, key: Key) -> None:
         """The policy safety check: the caller must still be able to change the policy."""
@@ -321,57 +358,3 @@ class KeyService:
         with self._r.storage.read() as tx:
             self._r.read(tx, caller, key_id, Request("kms:ListKeyPolicies"), allow_alias=False)
         return ["default"]
-
-    # background jobs -------------------------------------------------------------------
-    def run_due_jobs(self, now: datetime, batch: int = 100) -> int:
-        """Delete keys whose waiting period ended; rotate keys whose rotation is due."""
-        done = 0
-        with self._r.storage.read() as rtx:
-            due = rtx.keys_due(now, batch)
-        for candidate in due:
-            with self._r.storage.write() as tx:
-                key = tx.lock_key(candidate.key_id)
-                if key is None:
-                    continue
-                if (
-                    key.state is KeyState.PENDING_DELETION
-                    and key.deletion_date is not None
-                    and key.deletion_date <= now
-                ):
-                    tx.delete_key(key.key_id)
-                    self._key_event(tx, "DeleteKey", key)
-                    done += 1
-                elif (
-                    key.material_valid_to is not None
-                    and key.material_valid_to <= now
-                    and key.state is not KeyState.PENDING_IMPORT
-                ):
-                    remove_material(tx, key)  # imported material expired
-                    self._key_event(tx, "DeleteExpiredKeyMaterial", key)
-                    done += 1
-                elif (
-                    key.state is KeyState.ENABLED
-                    and key.rotation_enabled
-                    and key.next_rotation_at is not None
-                    and key.next_rotation_at <= now
-                ):
-                    period = key.rotation_period_days or DEFAULT_ROTATION_PERIOD_DAYS
-                    self._rotate(
-                        tx,
-                        key,
-                        RotationType.AUTOMATIC,
-                        next_rotation_at=now + timedelta(days=period),
-                    )
-                    self._key_event(tx, "RotateKey", key)
-                    done += 1
-            self._r.cache.invalidate("key", candidate.key_id)
-        return done
-
-    def _key_event(self, tx: WriteTx, name: str, key: Key) -> None:
-        """Record background work on ``key`` in ``tx``: it commits with the work, or
-        neither does."""
-        if self._audit is not None:
-            when = self._r.clock.now()
-            details = {"keyId": key.key_id}
-            call = service_event(when, "kms", name, key.region, key.account_id, key.arn, details)
-            self._audit.record(call, within=tx)

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from cofre.core.crypto import Aead, Random, key_version_aad, wrap
+from cofre.core.crypto import Aead, Random, key_version_aad, unwrap, wrap
 from cofre.core.iam.principals import Caller
-from cofre.core.ids import AWS_ALIAS_PREFIX, KeyRef, alias_arn, key_arn, parse_key_ref
+from cofre.core.ids import AWS_ALIAS_PREFIX, KeyRef, alias_arn, key_arn, key_row_id, parse_key_ref
 from cofre.core.kms.asymmetric import generate_private_der
 from cofre.core.kms.default_policy import aws_managed_key_policy
 from cofre.core.kms.keys import (
@@ -87,9 +87,10 @@ class KeyResolver:
 
     # naming ----------------------------------------------------------------------------
     def _owner(self, caller: Caller, ref: KeyRef) -> tuple[str, str]:
-        """The (account, region) a reference points into; NotFound for another region."""
+        """The (account, region) a reference points into; NotFound for another region (AWS
+        names the ARN's Region: "Invalid arn ap-southeast-1")."""
         if ref.region is not None and ref.region != caller.region:
-            raise NotFoundError(f"Invalid arn {ref.text}")
+            raise NotFoundError(f"Invalid arn {ref.region}")
         return (ref.account_id or caller.account_id, caller.region)
 
     def _check_owner(self, caller: Caller, ref: KeyRef, key: Key | None, key_id: str) -> Key:
@@ -141,7 +142,7 @@ class KeyResolver:
         """Resolve, authorize and state-check a key through the cache."""
         ref = parse_key_ref(text, allow_alias=allow_alias)
         key_id = self._key_id_of(caller, ref)
-        entry = self.cache.key(key_id)
+        entry = self.cache.key(key_row_id(key_id, caller.region))
         self._check_owner(caller, ref, None if entry is None else entry.key, key_id)
         assert entry is not None
         self.authorizer.authorize(caller, _with_alias(request, ref), entry.key)
@@ -169,7 +170,7 @@ class KeyResolver:
         ref = parse_key_ref(text, allow_alias=allow_alias)
         key_id = ref.key_id if not ref.is_alias else self._alias_in_tx(tx, caller, ref)
         assert key_id is not None
-        key = self._check_owner(caller, ref, tx.lock_key(key_id), key_id)
+        key = self._check_owner(caller, ref, tx.lock_key(key_row_id(key_id, caller.region)), key_id)
         self.authorizer.authorize(caller, _with_alias(request, ref), key)
         check_state(key, rule)
         return key
@@ -181,7 +182,7 @@ class KeyResolver:
         ref = parse_key_ref(text, allow_alias=allow_alias)
         key_id = ref.key_id if not ref.is_alias else self._alias_in_tx(tx, caller, ref)
         assert key_id is not None
-        key = self._check_owner(caller, ref, tx.get_key(key_id), key_id)
+        key = self._check_owner(caller, ref, tx.get_key(key_row_id(key_id, caller.region)), key_id)
         self.authorizer.authorize(caller, _with_alias(request, ref), key)
         return key
 
@@ -202,21 +203,37 @@ class KeyResolver:
             self.key_id_for(caller, text, allow_alias=True)
 
     # material --------------------------------------------------------------------------
-    def new_version(
-        self,
-        arn: str,
-        key_id: str,
-        rotation_type: RotationType | None,
-        spec: str = "SYMMETRIC_DEFAULT",
-    ) -> KeyVersion:
-        version_id = self.random(32)
+    def new_material(self, spec: str = "SYMMETRIC_DEFAULT") -> bytes:
+        """New key material of ``spec``: random bytes, or a private key as PKCS#8 DER."""
         info = KEY_SPECS[spec]
         if info.family in (Family.SYMMETRIC, Family.HMAC):
-            material = self.random(info.material_bytes)
-        else:
-            material = generate_private_der(spec)
-        wrapped = wrap(self.root, material, key_version_aad(arn, version_id), self.random)
-        return KeyVersion(key_id, version_id, wrapped, self.clock.now(), rotation_type)
+            return self.random(info.material_bytes)
+        return generate_private_der(spec)
+
+    def version_of(
+        self,
+        key: Key,
+        version_id: bytes,
+        material: bytes,
+        created_at: datetime,
+        rotation_type: RotationType | None,
+    ) -> KeyVersion:
+        """``material`` as a version of ``key``: wrapped under the keyring key, bound to the
+        key's ARN and the version id (docs/formats/wrapped-secret.md)."""
+        aad = key_version_aad(key.arn, version_id)
+        wrapped = wrap(self.root, material, aad, self.random)
+        return KeyVersion(key.row_id, version_id, wrapped, created_at, rotation_type)
+
+    def material_of(self, key: Key, version: KeyVersion) -> bytes:
+        """The plaintext material of one of ``key``'s versions (to copy it to a replica)."""
+        return unwrap(
+            self.root, version.wrapped_material, key_version_aad(key.arn, version.version_id)
+        )
+
+    def new_version(self, key: Key, rotation_type: RotationType | None) -> KeyVersion:
+        """A version of ``key`` with new material of its spec."""
+        material = self.new_material(key.key_spec)
+        return self.version_of(key, self.random(32), material, self.clock.now(), rotation_type)
 
     def ensure_aws_managed_key(self, account_id: str, region: str, alias_name: str) -> str:
         """Create the AWS managed key behind ``alias/aws/<service>`` unless it exists.
@@ -242,7 +259,7 @@ class KeyResolver:
             now = self.clock.now()
             key_id = str(uuid.UUID(bytes=self.random(16), version=4))
             arn = key_arn(region, account_id, key_id)
-            version = self.new_version(arn, key_id, None)
+            version_id = self.random(32)
             key = Key(
                 key_id=key_id,
                 account_id=account_id,
@@ -257,11 +274,12 @@ class KeyResolver:
                 key_manager=KeyManager.AWS,
                 state=KeyState.ENABLED,
                 policy=aws_managed_key_policy(account_id, region, service),
-                current_version_id=version.version_id,
+                current_version_id=version_id,
                 rotation_enabled=True,
                 rotation_period_days=DEFAULT_ROTATION_PERIOD_DAYS,
                 next_rotation_at=now + timedelta(days=DEFAULT_ROTATION_PERIOD_DAYS),
             )
+            version = self.version_of(key, version_id, self.new_material(), now, None)
             tx.insert_key(key, version)
             tx.insert_alias(Alias(account_id, region, alias_name, key_id, now, now))
         return key_id

@@ -1,16 +1,25 @@
-"""Tag rules shared by KMS keys (and, later, parameters)."""
+"""Tag rules of KMS keys (CreateKey, ReplicateKey and TagResource), in AWS's words."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from cofre.core.kms.keys import MAX_TAGS
-from cofre.errors import LimitExceededError, TagError
+from cofre.errors import TagError
+
+Tags = Sequence[tuple[str, str]]  # as the request lists them: (TagKey, TagValue)
 
 
-def validate_new_tags(existing: Mapping[str, str], new: Mapping[str, str]) -> None:
-    for tag_key in new:
+def new_tags(existing: Mapping[str, str], requested: Tags) -> dict[str, str]:
+    """The tags a request adds, once they pass AWS's checks: no key twice in one request,
+    no ``aws:`` prefix (in any case), at most 50 on the key afterwards."""
+    tags: dict[str, str] = {}
+    for tag_key, tag_value in requested:
+        if tag_key in tags:
+            raise TagError("Duplicate tag keys")
         if tag_key.lower().startswith("aws:"):
-            raise TagError("Tags beginning with aws: are reserved.")
-    if len(set(existing) | set(new)) > MAX_TAGS:
-        raise LimitExceededError(f"A resource can have at most {MAX_TAGS} tags.")
+            raise TagError("Tags beginning with aws: are reserved")
+        tags[tag_key] = tag_value
+    if len(set(existing) | set(tags)) > MAX_TAGS:
+        raise TagError("Too many tags")
+    return tags

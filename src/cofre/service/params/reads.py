@@ -60,6 +60,7 @@ class Found:
     version: ParamVersion
     value: str
     selector: str | None = None
+    name: str | None = None  # the name as asked, when it is not the stored one ("/foo")
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,7 +99,7 @@ class ParamQueries:
         authorize(self._authorizer, caller, "ssm:GetParameter", pid.arn)
         with self._storage.read() as tx:
             version = self._lookup(tx, pid, ref)
-        return Found(version, self._show(caller, version, decrypt), ref.selector)
+        return Found(version, self._show(caller, version, decrypt), ref.selector, ref.shown_name)
 
     def get_parameters(
         self, caller: Caller, names: Sequence[str], decrypt: bool
@@ -121,7 +122,10 @@ class ParamQueries:
                     versions.append((self._lookup(tx, pid, ref), ref))
                 except (ParameterNotFoundError, ParameterVersionNotFoundError):
                     invalid.append(name)
-        found = [Found(v, self._show(caller, v, decrypt), ref.selector) for v, ref in versions]
+        found = [
+            Found(v, self._show(caller, v, decrypt), ref.selector, ref.shown_name)
+            for v, ref in versions
+        ]
         return found, invalid
 
     # GetParametersByPath ---------------------------------------------------------------

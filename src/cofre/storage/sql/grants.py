@@ -47,7 +47,7 @@ def _constraints_from_json(text: str | None) -> GrantConstraints:
 def _grant_row(grant: Grant) -> tuple[Any, ...]:
     return (
         grant.grant_id,
-        grant.key_id,
+        grant.key_row_id,
         grant.key_arn,
         grant.account_id,
         grant.name,
@@ -63,7 +63,7 @@ def _grant_row(grant: Grant) -> tuple[Any, ...]:
 def _grant_from_row(row: Row) -> Grant:
     return Grant(
         grant_id=row[0],
-        key_id=row[1],
+        key_row_id=row[1],
         key_arn=row[2],
         account_id=row[3],
         name=row[4],
@@ -83,11 +83,11 @@ class GrantSql(SqlHelpers):
         row = self._one(f"SELECT {GRANT_COLUMNS} FROM grants WHERE grant_id = ?", (grant_id,))
         return None if row is None else _grant_from_row(row)
 
-    def list_grants(self, key_id: str, after: str | None, limit: int) -> list[Grant]:
+    def list_grants(self, row_id: str, after: str | None, limit: int) -> list[Grant]:
         rows = self._all(
             f"SELECT {GRANT_COLUMNS} FROM grants WHERE key_id = ? AND grant_id > ?"
             " ORDER BY grant_id LIMIT ?",
-            (key_id, after or "", limit),
+            (row_id, after or "", limit),
         )
         return [_grant_from_row(r) for r in rows]
 
@@ -101,17 +101,17 @@ class GrantSql(SqlHelpers):
         )
         return [_grant_from_row(r) for r in rows]
 
-    def find_grant_by_name(self, key_id: str, name: str) -> Grant | None:
+    def find_grant_by_name(self, row_id: str, name: str) -> Grant | None:
         """The grant of that name with the smallest grant id, if several share it."""
         row = self._one(
             f"SELECT {GRANT_COLUMNS} FROM grants WHERE key_id = ? AND name = ?"
             " ORDER BY grant_id LIMIT 1",
-            (key_id, name),
+            (row_id, name),
         )
         return None if row is None else _grant_from_row(row)
 
-    def count_grants(self, key_id: str) -> int:
-        row = self._one("SELECT COUNT(*) FROM grants WHERE key_id = ?", (key_id,))
+    def count_grants(self, row_id: str) -> int:
+        row = self._one("SELECT COUNT(*) FROM grants WHERE key_id = ?", (row_id,))
         return int(row[0])
 
     def insert_grant(self, grant: Grant) -> None:
@@ -119,7 +119,7 @@ class GrantSql(SqlHelpers):
             f"INSERT INTO grants ({GRANT_COLUMNS}) VALUES ({', '.join('?' * 11)})",
             _grant_row(grant),
         )
-        self.record_change("grant", grant.key_id)
+        self.record_change("grant", grant.key_row_id)
 
     def delete_grant(self, grant_id: str) -> None:
         """Deleting a grant that does not exist records nothing."""

@@ -23,7 +23,7 @@ _COLUMNS = (
 
 def _row(material: ImportedMaterial) -> tuple[Any, ...]:
     return (
-        material.key_id,
+        material.row_id,
         material.material_id,
         material.description,
         material.expiration_model,
@@ -37,7 +37,7 @@ def _row(material: ImportedMaterial) -> tuple[Any, ...]:
 
 def _from_row(row: Row) -> ImportedMaterial:
     return ImportedMaterial(
-        key_id=row[0],
+        row_id=row[0],
         material_id=bytes(row[1]),
         description=row[2],
         expiration_model=row[3],
@@ -51,12 +51,12 @@ def _from_row(row: Row) -> ImportedMaterial:
 
 
 class ImportedSql(SqlHelpers):
-    def imported_materials(self, key_id: str) -> list[ImportedMaterial]:
+    def imported_materials(self, row_id: str) -> list[ImportedMaterial]:
         rows = self._all(
             f"SELECT {_COLUMNS}, (pending_wrapped IS NOT NULL OR EXISTS (SELECT 1 FROM"
             " key_versions v WHERE v.key_id = m.key_id AND v.version_id = m.material_id))"
             " FROM imported_materials m WHERE key_id = ? ORDER BY imported_at, material_id",
-            (key_id,),
+            (row_id,),
         )
         return [_from_row(r) for r in rows]
 
@@ -71,13 +71,13 @@ class ImportedSql(SqlHelpers):
             _row(material),
         )
 
-    def delete_imported_material(self, key_id: str, material_id: bytes) -> None:
+    def delete_imported_material(self, row_id: str, material_id: bytes) -> None:
         self._exec(
             "DELETE FROM imported_materials WHERE key_id = ? AND material_id = ?",
-            (key_id, material_id),
+            (row_id, material_id),
         )
 
-    def delete_version(self, key_id: str, version_id: bytes) -> None:
+    def delete_version(self, row_id: str, version_id: bytes) -> None:
         self._exec(
-            "DELETE FROM key_versions WHERE key_id = ? AND version_id = ?", (key_id, version_id)
+            "DELETE FROM key_versions WHERE key_id = ? AND version_id = ?", (row_id, version_id)
         )

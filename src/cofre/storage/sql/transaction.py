@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from cofre.core.iam.principals import Account, Credential
-from cofre.core.ids import alias_arn
+from cofre.core.ids import alias_arn, key_id_of_row, key_row_id
 from cofre.core.kms.keys import (
     Alias,
     Key,
@@ -42,17 +42,21 @@ from cofre.storage.sql.imported import ImportedSql
 from cofre.storage.sql.params import ParamsSql
 from cofre.storage.sql.webhooks import WebhooksSql
 
+# key_id holds the key's row id (core.ids.key_row_id); mrk_id the key id related
+# multi-Region keys share (ADR 16).
 KEY_COLUMNS = (
     "key_id, account_id, region, arn, created_at, description, key_spec, key_usage, origin,"
     " key_manager, state, policy, current_version_id, deletion_date, pending_window_days,"
     " rotation_enabled, rotation_period_days, next_rotation_at, on_demand_rotation_started_at,"
-    " revision, expiration_model, material_valid_to, imported_material_id"
+    " revision, expiration_model, material_valid_to, imported_material_id, mrk_id,"
+    " primary_region, settles_at"
 )
+_KEY_COLUMN_COUNT = 26
 
 
 def _key_row(key: Key) -> tuple[Any, ...]:
     return (
-        key.key_id,
+        key.row_id,
         key.account_id,
         key.region,
         key.arn,
@@ -75,12 +79,15 @@ def _key_row(key: Key) -> tuple[Any, ...]:
         key.expiration_model,
         to_micros(key.material_valid_to),
         key.imported_material_id,
+        key.key_id if key.multi_region else None,
+        key.primary_region,
+        to_micros(key.settles_at),
     )
 
 
 def _key_from_row(row: Row) -> Key:
     return Key(
-        key_id=row[0],
+        key_id=row[23] or row[0],
         account_id=row[1],
         region=row[2],
         arn=row[3],
@@ -103,11 +110,13 @@ def _key_from_row(row: Row) -> Key:
         expiration_model=row[20],
         material_valid_to=from_micros(row[21]),
         imported_material_id=None if row[22] is None else bytes(row[22]),
+        primary_region=row[24],
+        settles_at=from_micros(row[25]),
     )
 
 
 def _alias_from_row(row: Row) -> Alias:
-    return Alias(row[0], row[1], row[2], row[3], _dt(row[4]), _dt(row[5]))
+    return Alias(row[0], row[1], row[2], key_id_of_row(row[3]), _dt(row[4]), _dt(row[5]))
 
 
 class SqlTx(IamSql, GrantSql, ParamsSql, AuditSql, WebhooksSql, ImportedSql):
@@ -196,15 +205,30 @@ class SqlTx(IamSql, GrantSql, ParamsSql, AuditSql, WebhooksSql, ImportedSql):
         self.record_change("credential", credential.access_key_id)
 
     # keys ------------------------------------------------------------------------------
-    def get_key(self, key_id: str) -> Key | None:
-        row = self._one(f"SELECT {KEY_COLUMNS} FROM keys WHERE key_id = ?", (key_id,))
+    def get_key(self, row_id: str) -> Key | None:
+        row = self._one(f"SELECT {KEY_COLUMNS} FROM keys WHERE key_id = ?", (row_id,))
         return None if row is None else _key_from_row(row)
 
-    def lock_key(self, key_id: str) -> Key | None:
+    def lock_key(self, row_id: str) -> Key | None:
         row = self._one(
-            f"SELECT {KEY_COLUMNS} FROM keys WHERE key_id = ?{self._lock_suffix}", (key_id,)
+            f"SELECT {KEY_COLUMNS} FROM keys WHERE key_id = ?{self._lock_suffix}", (row_id,)
         )
         return None if row is None else _key_from_row(row)
+
+    def related_keys(self, account_id: str, key_id: str) -> list[Key]:
+        rows = self._all(
+            f"SELECT {KEY_COLUMNS} FROM keys WHERE mrk_id = ? AND account_id = ? ORDER BY region",
+            (key_id, account_id),
+        )
+        return [_key_from_row(r) for r in rows]
+
+    def lock_related_keys(self, account_id: str, key_id: str) -> list[Key]:
+        rows = self._all(
+            f"SELECT {KEY_COLUMNS} FROM keys WHERE mrk_id = ? AND account_id = ?"
+            f" ORDER BY region{self._lock_suffix}",
+            (key_id, account_id),
+        )
+        return [_key_from_row(r) for r in rows]
 
     def list_keys(
         self, account_id: str, region: str, after: str | None, limit: int
@@ -214,7 +238,7 @@ class SqlTx(IamSql, GrantSql, ParamsSql, AuditSql, WebhooksSql, ImportedSql):
             " ORDER BY key_id LIMIT ?",
             (account_id, region, after or "", limit),
         )
-        return [KeyRef(str(r[0]), str(r[1])) for r in rows]
+        return [KeyRef(key_id_of_row(str(r[0])), str(r[1])) for r in rows]
 
     def keys_due(self, now: datetime, limit: int) -> list[Key]:
         # One query per reason, so that each uses its partial index instead of a scan.
@@ -224,9 +248,11 @@ class SqlTx(IamSql, GrantSql, ParamsSql, AuditSql, WebhooksSql, ImportedSql):
             " AND deletion_date <= ? ORDER BY deletion_date LIMIT ?",
             (micros, limit),
         )
-        rotating = self._all(
+        rotating = self._all(  # a replica rotates with its primary, never by itself
             f"SELECT {KEY_COLUMNS} FROM keys WHERE next_rotation_at IS NOT NULL"
-            " AND next_rotation_at <= ? AND state = 'Enabled' ORDER BY next_rotation_at LIMIT ?",
+            " AND next_rotation_at <= ? AND state = 'Enabled'"
+            " AND (primary_region IS NULL OR primary_region = region)"
+            " ORDER BY next_rotation_at LIMIT ?",
             (micros, limit),
         )
         expiring = self._all(
@@ -234,13 +260,22 @@ class SqlTx(IamSql, GrantSql, ParamsSql, AuditSql, WebhooksSql, ImportedSql):
             " AND material_valid_to <= ? ORDER BY material_valid_to LIMIT ?",
             (micros, limit),
         )
-        due = {row[0]: row for row in (*deleting, *rotating, *expiring)}
-        return [_key_from_row(due[key_id]) for key_id in sorted(due)][:limit]
+        settling = self._all(
+            f"SELECT {KEY_COLUMNS} FROM keys WHERE settles_at IS NOT NULL"
+            " AND settles_at <= ? ORDER BY settles_at LIMIT ?",
+            (micros, limit),
+        )
+        due = {row[0]: row for row in (*deleting, *rotating, *expiring, *settling)}
+        return [_key_from_row(due[row_id]) for row_id in sorted(due)][:limit]
 
     def insert_key(self, key: Key, first_version: KeyVersion | None) -> None:
-        self._exec(
-            f"INSERT INTO keys ({KEY_COLUMNS}) VALUES ({', '.join('?' * 23)})", _key_row(key)
-        )
+        try:
+            self._exec(
+                f"INSERT INTO keys ({KEY_COLUMNS}) VALUES ({', '.join('?' * _KEY_COLUMN_COUNT)})",
+                _key_row(key),
+            )
+        except self._integrity_errors as exc:  # a replica already in that Region
+            raise AlreadyExistsError(f"{key.arn} already exists") from exc
         if first_version is not None:
             self.insert_version(first_version)
 
@@ -251,35 +286,35 @@ class SqlTx(IamSql, GrantSql, ParamsSql, AuditSql, WebhooksSql, ImportedSql):
             " deletion_date = ?, pending_window_days = ?, rotation_enabled = ?,"
             " rotation_period_days = ?, next_rotation_at = ?, on_demand_rotation_started_at = ?,"
             " revision = ?, expiration_model = ?, material_valid_to = ?,"
-            " imported_material_id = ? WHERE key_id = ?",
-            (row[5], row[10], row[11], *row[12:23], key.key_id),
+            " imported_material_id = ?, primary_region = ?, settles_at = ? WHERE key_id = ?",
+            (row[5], row[10], row[11], *row[12:23], row[24], row[25], key.row_id),
         )
-        self.record_change("key", key.key_id)
+        self.record_change("key", key.row_id)
 
-    def delete_versions(self, key_id: str) -> None:
-        self._exec("DELETE FROM key_versions WHERE key_id = ?", (key_id,))
+    def delete_versions(self, row_id: str) -> None:
+        self._exec("DELETE FROM key_versions WHERE key_id = ?", (row_id,))
 
-    def delete_key(self, key_id: str) -> None:
+    def delete_key(self, row_id: str) -> None:
         for row in self._all(
-            "SELECT account_id, region, alias_name FROM aliases WHERE key_id = ?", (key_id,)
+            "SELECT account_id, region, alias_name FROM aliases WHERE key_id = ?", (row_id,)
         ):
             self.record_change("alias", f"{row[0]}/{row[1]}/{row[2]}")
-        self._exec("DELETE FROM aliases WHERE key_id = ?", (key_id,))
-        self._exec("DELETE FROM grants WHERE key_id = ?", (key_id,))
+        self._exec("DELETE FROM aliases WHERE key_id = ?", (row_id,))
+        self._exec("DELETE FROM grants WHERE key_id = ?", (row_id,))
         if self._cur.rowcount > 0:
-            self.record_change("grant", key_id)
-        self._exec("DELETE FROM key_tags WHERE key_id = ?", (key_id,))
-        self._exec("DELETE FROM key_versions WHERE key_id = ?", (key_id,))
-        self._exec("DELETE FROM imported_materials WHERE key_id = ?", (key_id,))
-        self._exec("DELETE FROM keys WHERE key_id = ?", (key_id,))
-        self.record_change("key", key_id)
+            self.record_change("grant", row_id)
+        self._exec("DELETE FROM key_tags WHERE key_id = ?", (row_id,))
+        self._exec("DELETE FROM key_versions WHERE key_id = ?", (row_id,))
+        self._exec("DELETE FROM imported_materials WHERE key_id = ?", (row_id,))
+        self._exec("DELETE FROM keys WHERE key_id = ?", (row_id,))
+        self.record_change("key", row_id)
 
     def insert_version(self, version: KeyVersion) -> None:
         self._exec(
             "INSERT INTO key_versions (key_id, version_id, wrapped_material, created_at,"
             " rotation_type) VALUES (?, ?, ?, ?, ?)",
             (
-                version.key_id,
+                version.row_id,
                 version.version_id,
                 version.wrapped_material,
                 to_micros(version.created_at),
@@ -287,11 +322,11 @@ class SqlTx(IamSql, GrantSql, ParamsSql, AuditSql, WebhooksSql, ImportedSql):
             ),
         )
 
-    def versions(self, key_id: str) -> list[KeyVersion]:
+    def versions(self, row_id: str) -> list[KeyVersion]:
         rows = self._all(
             "SELECT key_id, version_id, wrapped_material, created_at, rotation_type"
             " FROM key_versions WHERE key_id = ? ORDER BY created_at, version_id",
-            (key_id,),
+            (row_id,),
         )
         return [
             KeyVersion(
@@ -325,7 +360,7 @@ class SqlTx(IamSql, GrantSql, ParamsSql, AuditSql, WebhooksSql, ImportedSql):
         params: list[Any] = [account_id, region, after or ""]
         if key_id is not None:
             statement += " AND key_id = ?"
-            params.append(key_id)
+            params.append(key_row_id(key_id, region))
         statement += " ORDER BY alias_name LIMIT ?"
         params.append(limit)
         return [_alias_from_row(r) for r in self._all(statement, params)]
@@ -338,7 +373,7 @@ class SqlTx(IamSql, GrantSql, ParamsSql, AuditSql, WebhooksSql, ImportedSql):
                     alias.account_id,
                     alias.region,
                     alias.name,
-                    alias.key_id,
+                    key_row_id(alias.key_id, alias.region),
                     to_micros(alias.created_at),
                     to_micros(alias.updated_at),
                 ),
@@ -354,7 +389,13 @@ class SqlTx(IamSql, GrantSql, ParamsSql, AuditSql, WebhooksSql, ImportedSql):
         self._exec(
             "UPDATE aliases SET key_id = ?, updated_at = ?"
             " WHERE account_id = ? AND region = ? AND alias_name = ?",
-            (alias.key_id, to_micros(alias.updated_at), alias.account_id, alias.region, alias.name),
+            (
+                key_row_id(alias.key_id, alias.region),
+                to_micros(alias.updated_at),
+                alias.account_id,
+                alias.region,
+                alias.name,
+            ),
         )
         self.record_change("alias", f"{alias.account_id}/{alias.region}/{alias.name}")
 
@@ -366,23 +407,23 @@ class SqlTx(IamSql, GrantSql, ParamsSql, AuditSql, WebhooksSql, ImportedSql):
         self.record_change("alias", f"{account_id}/{region}/{name}")
 
     # tags ------------------------------------------------------------------------------
-    def get_tags(self, key_id: str) -> dict[str, str]:
+    def get_tags(self, row_id: str) -> dict[str, str]:
         rows = self._all(
-            "SELECT tag_key, tag_value FROM key_tags WHERE key_id = ? ORDER BY tag_key", (key_id,)
+            "SELECT tag_key, tag_value FROM key_tags WHERE key_id = ? ORDER BY tag_key", (row_id,)
         )
         return {r[0]: r[1] for r in rows}
 
-    def set_tags(self, key_id: str, tags: Mapping[str, str]) -> None:
+    def set_tags(self, row_id: str, tags: Mapping[str, str]) -> None:
         for tag_key, tag_value in tags.items():
             self._exec(
                 "INSERT INTO key_tags (key_id, tag_key, tag_value) VALUES (?, ?, ?)"
                 " ON CONFLICT (key_id, tag_key) DO UPDATE SET tag_value = excluded.tag_value",
-                (key_id, tag_key, tag_value),
+                (row_id, tag_key, tag_value),
             )
 
-    def remove_tags(self, key_id: str, tag_keys: Sequence[str]) -> None:
+    def remove_tags(self, row_id: str, tag_keys: Sequence[str]) -> None:
         for tag_key in tag_keys:
-            self._exec("DELETE FROM key_tags WHERE key_id = ? AND tag_key = ?", (key_id, tag_key))
+            self._exec("DELETE FROM key_tags WHERE key_id = ? AND tag_key = ?", (row_id, tag_key))
 
     # change feed -----------------------------------------------------------------------
     def record_change(self, kind: str, ref: str) -> None:

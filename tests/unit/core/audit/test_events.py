@@ -242,6 +242,11 @@ def test_resource_arns_best_effort() -> None:
     created = {"KeyMetadata": {"Arn": KEY, "KeyId": key_id}}
     assert resource_arns("kms", REGION, ACCOUNT, {}, created) == (KEY,)
     assert resource_arns("ssm", REGION, ACCOUNT, {"KeyId": key_id}, None) == ()
+    mrk = "mrk-1234abcd12ab34cd56ef1234567890ab"  # a multi-Region key id (ReplicateKey)
+    replicated = {"ReplicaKeyMetadata": {}}
+    assert resource_arns("kms", REGION, ACCOUNT, {"KeyId": mrk}, replicated) == (
+        f"arn:aws:kms:{REGION}:{ACCOUNT}:key/{mrk}",
+    )
 
 
 def test_no_redactor_logs_no_parameters() -> None:

@@ -15,12 +15,18 @@ from cofre.core.kms.blob import parse_blob
 from cofre.core.kms.context import canonical_context
 from tests.support.vectors import VECTORS as VECTOR_DIR
 
-VECTORS = json.loads((VECTOR_DIR / "ciphertext-blob-v1.json").read_text())
+VECTORS = [
+    *json.loads((VECTOR_DIR / "ciphertext-blob-v1.json").read_text()),
+    *json.loads((VECTOR_DIR / "ciphertext-blob-v2.json").read_text()),
+]
 
 
 def _independent_aad(key_id: str, version_id: bytes, context: dict[str, str]) -> bytes:
     # Written from docs/formats/ciphertext-blob.md, not from cofre.core.
-    header = b"\x01" + uuid.UUID(key_id).bytes + version_id
+    if key_id.startswith("mrk-"):  # format 2: a multi-Region key id, its 32 hex digits
+        header = b"\x02" + bytes.fromhex(key_id[4:]) + version_id
+    else:
+        header = b"\x01" + uuid.UUID(key_id).bytes + version_id
     pairs = sorted((k.encode("utf-8"), v.encode("utf-8")) for k, v in context.items())
     body = struct.pack(">I", len(pairs))
     for k, v in pairs:
@@ -28,7 +34,10 @@ def _independent_aad(key_id: str, version_id: bytes, context: dict[str, str]) ->
     return header + body
 
 
-@pytest.mark.parametrize("vector", VECTORS, ids=[v["name"] for v in VECTORS])
+IDS = [f"{v['name']} ({v['key_id'][:4]})" for v in VECTORS]
+
+
+@pytest.mark.parametrize("vector", VECTORS, ids=IDS)
 def test_vector_independent_construction(vector: dict[str, Any]) -> None:
     version_id = bytes.fromhex(vector["version_id"])
     aad = _independent_aad(vector["key_id"], version_id, vector["context"])
@@ -39,7 +48,7 @@ def test_vector_independent_construction(vector: dict[str, Any]) -> None:
     assert aad[:49] + iv + sealed == bytes.fromhex(vector["blob"])
 
 
-@pytest.mark.parametrize("vector", VECTORS, ids=[v["name"] for v in VECTORS])
+@pytest.mark.parametrize("vector", VECTORS, ids=IDS)
 def test_vector_opens_with_cofre(vector: dict[str, Any]) -> None:
     parsed = parse_blob(bytes.fromhex(vector["blob"]))
     assert parsed.header.key_id == vector["key_id"]

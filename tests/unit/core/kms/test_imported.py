@@ -110,9 +110,11 @@ def test_rotation_list_order_and_states() -> None:
 
 
 def test_expiration_rules() -> None:
-    assert check_expiration(None, None, T0) == NEVER
+    assert check_expiration(NEVER, None, T0) == NEVER
     assert check_expiration(None, T0 + HOUR, T0) == "KEY_MATERIAL_EXPIRES"
-    for model, valid_to in (("KEY_MATERIAL_EXPIRES", None), ("KEY_MATERIAL_EXPIRES", T0),
+    # AWS: no ExpirationModel is KEY_MATERIAL_EXPIRES, which needs a ValidTo
+    for model, valid_to in ((None, None), ("KEY_MATERIAL_EXPIRES", None),
+                            ("KEY_MATERIAL_EXPIRES", T0),
                             ("KEY_MATERIAL_EXPIRES", T0 + timedelta(days=366)),
                             (NEVER, T0 + HOUR)):  # fmt: skip
         with pytest.raises(ValidationError):

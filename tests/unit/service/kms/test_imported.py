@@ -87,9 +87,9 @@ def test_expiry_among_several_materials(node: tuple[Services, ManualClock]) -> N
 
     # The job deletes the (non-current) material due first: the key is unusable.
     clock.advance(4 * HOUR)
-    assert services.keys.run_due_jobs(clock.now()) == 1
+    assert services.key_jobs.run_due_jobs(clock.now()) == 1
     assert state(services, key_id) is KeyState.PENDING_IMPORT
-    assert services.keys.run_due_jobs(clock.now()) == 0  # nothing left due for the job
+    assert services.key_jobs.run_due_jobs(clock.now()) == 0  # nothing left due for the job
     # Reimporting it is not enough: the current material expired meanwhile and is deleted.
     bring(services, key_id, a)
     assert state(services, key_id) is KeyState.PENDING_IMPORT

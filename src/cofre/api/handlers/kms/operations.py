@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from cofre.api.handlers.kms.asymmetric import ASYMMETRIC_OPERATIONS, imported_rotation_entry
 from cofre.api.handlers.kms.grants import GRANT_OPERATIONS
+from cofre.api.handlers.kms.metadata import key_metadata
+from cofre.api.handlers.kms.multi_region import MULTI_REGION_OPERATIONS
 from cofre.api.handlers.kms.usage import AUDIT_OPERATIONS
 from cofre.api.handlers.operation import (
     Operation,
@@ -23,56 +25,13 @@ from cofre.container import Services
 from cofre.core.iam.principals import Caller
 from cofre.core.ids import alias_arn
 from cofre.core.kms.imported import ImportedMaterial
-from cofre.core.kms.keys import Key, KeyState, KeyVersion
-from cofre.core.kms.keyspecs import KEY_SPECS
+from cofre.core.kms.keys import Key, KeyVersion
 from cofre.errors import UnsupportedParameterError, ValidationError
-from cofre.service.kms.crypto import SYMMETRIC_DEFAULT, data_key_length
-
-_ALGORITHM_MEMBERS = {
-    "ENCRYPT_DECRYPT": "EncryptionAlgorithms",
-    "SIGN_VERIFY": "SigningAlgorithms",
-    "GENERATE_VERIFY_MAC": "MacAlgorithms",
-    "KEY_AGREEMENT": "KeyAgreementAlgorithms",
-}
+from cofre.service.kms.crypto import data_key_length
 
 
-def key_metadata(key: Key) -> Result:
-    spec = KEY_SPECS.get(key.key_spec)
-    meta: Result = {
-        "AWSAccountId": key.account_id,
-        "KeyId": key.key_id,
-        "Arn": key.arn,
-        "CreationDate": key.created_at,
-        "Enabled": key.enabled,
-        "Description": key.description,
-        "KeyUsage": key.key_usage,
-        "KeyState": key.state.value,
-        "Origin": key.origin.value,
-        "KeyManager": key.key_manager.value,
-        "CustomerMasterKeySpec": key.key_spec,
-        "KeySpec": key.key_spec,
-        "MultiRegion": False,
-    }
-    if key.current_version_id:
-        meta["CurrentKeyMaterialId"] = key.current_version_id.hex()
-    if key.expiration_model is not None:
-        meta["ExpirationModel"] = key.expiration_model
-    if key.material_valid_to is not None:
-        meta["ValidTo"] = key.material_valid_to
-    if spec is not None:
-        member = _ALGORITHM_MEMBERS[key.key_usage]
-        meta[member] = list(spec.algorithms.get(key.key_usage, ()))
-    if key.state is KeyState.PENDING_DELETION:
-        meta["DeletionDate"] = key.deletion_date
-        meta["PendingDeletionWindowInDays"] = key.pending_window_days
-    return meta
-
-
-def _tags(params: Params) -> dict[str, str]:
-    tags: dict[str, str] = {}
-    for tag in params.get("Tags") or []:
-        tags[tag["TagKey"]] = tag["TagValue"]
-    return tags
+def _tags(params: Params) -> list[tuple[str, str]]:
+    return [(tag["TagKey"], tag["TagValue"]) for tag in params.get("Tags") or ()]
 
 
 # management --------------------------------------------------------------------------
@@ -80,7 +39,7 @@ def create_key(s: Services, c: Caller, p: Params) -> Result:
     key = s.keys.create_key(
         c,
         description=p.get("Description", ""),
-        key_usage=p.get("KeyUsage", "ENCRYPT_DECRYPT"),
+        key_usage=p.get("KeyUsage"),
         key_spec=p.get("KeySpec") or p.get("CustomerMasterKeySpec") or "SYMMETRIC_DEFAULT",
         origin=p.get("Origin", "AWS_KMS"),
         policy=p.get("Policy"),
@@ -88,11 +47,12 @@ def create_key(s: Services, c: Caller, p: Params) -> Result:
         multi_region=bool(p.get("MultiRegion", False)),
         bypass_lockout_check=bool(p.get("BypassPolicyLockoutSafetyCheck")),
     )
-    return {"KeyMetadata": key_metadata(key)}
+    return {"KeyMetadata": key_metadata(key, (key.region,))}
 
 
 def describe_key(s: Services, c: Caller, p: Params) -> Result:
-    return {"KeyMetadata": key_metadata(s.keys.describe_key(c, p["KeyId"]))}
+    key, regions = s.keys.describe(c, p["KeyId"])
+    return {"KeyMetadata": key_metadata(key, regions)}
 
 
 def list_keys(s: Services, c: Caller, p: Params) -> Result:
@@ -125,12 +85,14 @@ def update_key_description(s: Services, c: Caller, p: Params) -> Result:
 
 def schedule_key_deletion(s: Services, c: Caller, p: Params) -> Result:
     key = s.keys.schedule_key_deletion(c, p["KeyId"], p.get("PendingWindowInDays"))
-    return {
+    out: Result = {
         "KeyId": key.arn,
-        "DeletionDate": key.deletion_date,
         "KeyState": key.state.value,
         "PendingWindowInDays": key.pending_window_days,
     }
+    if key.deletion_date is not None:  # none for a primary waiting for its replicas
+        out["DeletionDate"] = key.deletion_date
+    return out
 
 
 def cancel_key_deletion(s: Services, c: Caller, p: Params) -> Result:
@@ -210,7 +172,7 @@ def get_key_rotation_status(s: Services, c: Caller, p: Params) -> Result:
 
 
 def rotate_key_on_demand(s: Services, c: Caller, p: Params) -> Result:
-    return {"KeyId": s.keys.rotate_key_on_demand(c, p["KeyId"]).key_id}
+    return {"KeyId": s.keys.rotate_key_on_demand(c, p["KeyId"]).arn}
 
 
 def _rotation_entry(key: Key, version: KeyVersion | ImportedMaterial) -> Result:
@@ -291,12 +253,14 @@ def decrypt(s: Services, c: Caller, p: Params) -> Result:
         bool(p.get("DryRun")),
         grant_tokens(p),
     )
-    return {
+    out: Result = {
         "KeyId": opened.key_arn,
         "Plaintext": opened.plaintext,
         "EncryptionAlgorithm": opened.algorithm,
-        "KeyMaterialId": opened.material_id,
     }
+    if opened.material_id is not None:
+        out["KeyMaterialId"] = opened.material_id
+    return out
 
 
 def re_encrypt(s: Services, c: Caller, p: Params) -> Result:
@@ -312,15 +276,19 @@ def re_encrypt(s: Services, c: Caller, p: Params) -> Result:
         dry_run=bool(p.get("DryRun")),
         grant_tokens=grant_tokens(p),
     )
-    return {
-        "CiphertextBlob": result.blob,
-        "SourceKeyId": result.source_key_arn,
-        "KeyId": result.key_arn,
-        "SourceEncryptionAlgorithm": SYMMETRIC_DEFAULT,
-        "DestinationEncryptionAlgorithm": SYMMETRIC_DEFAULT,
-        "SourceKeyMaterialId": result.source_material_id,
-        "DestinationKeyMaterialId": result.destination_material_id,
+    source, destination = result.source, result.destination
+    out: Result = {
+        "CiphertextBlob": destination.blob,
+        "SourceKeyId": source.key_arn,
+        "KeyId": destination.key_arn,
+        "SourceEncryptionAlgorithm": source.algorithm,
+        "DestinationEncryptionAlgorithm": destination.algorithm,
     }
+    if source.material_id is not None:
+        out["SourceKeyMaterialId"] = source.material_id
+    if destination.version_id is not None:
+        out["DestinationKeyMaterialId"] = destination.version_id.hex()
+    return out
 
 
 def generate_data_key(s: Services, c: Caller, p: Params) -> Result:
@@ -395,6 +363,7 @@ OPERATIONS: dict[str, Operation] = {
     "GenerateRandom": inline(generate_random),
     "PutKeyPolicy": threaded(put_key_policy),
     **GRANT_OPERATIONS,
+    **MULTI_REGION_OPERATIONS,
     **ASYMMETRIC_OPERATIONS,
     **AUDIT_OPERATIONS,
 }
