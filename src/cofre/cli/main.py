@@ -1,31 +1,48 @@
-"""The ``cofre`` command line: thin, it parses arguments and calls the service layer."""
+"""The ``cofre`` command line: thin, it parses arguments and calls the service layer.
+
+Every subcommand lives in a module of its own, imported only when that subcommand runs,
+so ``cofre --version``, ``cofre --help`` and a small ``cofre encrypt`` do not pay for the
+server stack. Add a command with one line in ``COMMANDS``.
+"""
 
 from __future__ import annotations
 
-import logging
-import os
-import sys
-from pathlib import Path
+import importlib
 
 import click
 
-from cofre.api.http.server import (
-    check_port_free,
-    run_supervisor,
-    run_worker,
-    scrub_environment,
-)
-from cofre.cli.accounts import accounts
-from cofre.cli.audit import audit
-from cofre.cli.esdk.commands import decrypt, encrypt
-from cofre.cli.operator import operator
-from cofre.cli.params.commands import params
-from cofre.config import Settings
-from cofre.container import Services
-from cofre.core.ids import is_region
-from cofre.errors import CofreError
-from cofre.service.iam.accounts import bootstrap_admin
-from cofre.stores import prepare_data_dir
+# name: ("module:attribute", one-line help shown by ``cofre --help``)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "serve": ("cofre.cli.serve:serve", "Initialise the data directory if empty, then serve."),
+    "encrypt": ("cofre.cli.esdk.commands:encrypt", "Encrypt files (AWS Encryption SDK format)."),
+    "decrypt": ("cofre.cli.esdk.commands:decrypt", "Decrypt files (AWS Encryption SDK format)."),
+    "accounts": ("cofre.cli.accounts:accounts", "Create and list accounts (bootstrap admin)."),
+    "audit": ("cofre.cli.audit:audit", "Verify and export the audit trail."),
+    "params": ("cofre.cli.params.commands:params", "Parameter Store tools: templates, webhooks."),
+    "operator": ("cofre.cli.operator:operator", "Root of trust: init, unseal, seal, rotate."),
+    "backup": ("cofre.cli.backup:backup", "Write or verify a backup."),
+    "restore": ("cofre.cli.backup:restore", "Rebuild a store from a backup."),
+    "usage": ("cofre.cli.usage:usage", "Usage and cost reports."),
+}
+
+
+class _Lazy(click.Command):
+    """A subcommand whose module is imported only when it runs; its own parser (help,
+    errors, exit status) takes every argument after its name."""
+
+    def __init__(self, name: str, target: str, help_text: str) -> None:
+        passed = {"ignore_unknown_options": True, "allow_extra_args": True}
+        super().__init__(name, help=help_text, context_settings=passed, add_help_option=False)
+        self._target = target
+
+    def load(self) -> click.Command:
+        module, attribute = self._target.split(":")
+        command: click.Command = getattr(importlib.import_module(module), attribute)
+        return command
+
+    def invoke(self, ctx: click.Context) -> None:
+        # standalone: the command ends the process with its own exit status
+        self.load().main(ctx.args, prog_name=ctx.command_path, standalone_mode=True)
 
 
 @click.group()
@@ -34,159 +51,8 @@ def main() -> None:
     """Cofre: a self-hosted key management service with the AWS KMS API."""
 
 
-@main.command()
-@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", default=4566, show_default=True, type=int)
-@click.option(
-    "--data-dir",
-    default="./data",
-    show_default=True,
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Root key, SQLite database and generated credentials live here.",
-)
-@click.option("--database", default=None, help="postgresql://... (default: SQLite in data dir).")
-@click.option("--regions", default="", help="Comma-separated regions served (default: any).")
-@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64))
-@click.option("--tls-cert", type=click.Path(dir_okay=False, exists=True, path_type=Path))
-@click.option("--tls-key", type=click.Path(dir_okay=False, exists=True, path_type=Path))
-@click.option("--log-level", default="info", show_default=True)
-@click.option("--dev", is_flag=True,
-              help="Development mode: test hooks (COFRE_CLOCK_OFFSET_FILE) are honoured, and"
-              " only stores on the file seal are served.")  # fmt: skip
-@click.option(
-    "--pkcs11-library",
-    envvar="COFRE_PKCS11_LIBRARY",
-    help="The pkcs11 seal's PKCS#11 module (default: the one recorded at init).",
-)
-@click.option("--pkcs11-pin-file", envvar="COFRE_PKCS11_PIN_FILE",
-              type=click.Path(dir_okay=False, path_type=Path),
-              help="The pkcs11 seal: a file holding the token's user PIN.")  # fmt: skip
-@click.option(
-    "--seal-kms-endpoint-url",
-    envvar="COFRE_SEAL_KMS_ENDPOINT_URL",
-    help="The kms seal's endpoint (default: the one recorded at init).",
-)
-def serve(
-    host: str,
-    port: int,
-    data_dir: Path,
-    database: str | None,
-    regions: str,
-    workers: int,
-    tls_cert: Path | None,
-    tls_key: Path | None,
-    log_level: str,
-    dev: bool,
-    pkcs11_library: str | None,
-    pkcs11_pin_file: Path | None,
-    seal_kms_endpoint_url: str | None,
-) -> None:
-    """Initialise the data directory if it is empty, then serve HTTP."""
-    os.umask(0o077)  # every file this process makes is its own (the database, journals)
-    logging.basicConfig(
-        level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
-    )
-    region_list = tuple(r.strip() for r in regions.split(",") if r.strip())
-    for region in region_list:
-        if not is_region(region):
-            raise click.BadParameter(f"{region!r} is not a region name", param_hint="--regions")
-    if (tls_cert is None) != (tls_key is None):
-        raise click.BadParameter("give both --tls-cert and --tls-key", param_hint="--tls-cert")
-    settings = Settings.with_environment(
-        data_dir=data_dir.resolve(),
-        database=database,
-        host=host,
-        port=port,
-        workers=workers,
-        regions=region_list,
-        tls_cert=tls_cert,
-        tls_key=tls_key,
-        dev=dev,
-        pkcs11_library=pkcs11_library,
-        pkcs11_pin_file=pkcs11_pin_file,
-        seal_kms_endpoint_url=seal_kms_endpoint_url,
-    )
-    scrub_environment("COFRE_ROOT_KEY")  # read; no child process needs it
-    try:
-        check_port_free(host, port)
-    except OSError as error:
-        click.echo(f"cofre: cannot listen on {host}:{port}: {error.strerror}", err=True)
-        sys.exit(1)
-    try:
-        prepare_data_dir(settings.data_dir)
-        services = Services.build(settings)
-        try:
-            status = services.keeper.status()
-            boot = None
-            if not status.sealed:
-                boot = bootstrap_admin(
-                    services.accounts,
-                    services.storage,
-                    settings.data_dir,
-                    settings.account_id,
-                    settings.admin_access_key_id,
-                    settings.admin_secret_access_key,
-                )
-        except BaseException:
-            services.close()
-            raise
-    except CofreError as error:
-        click.echo(f"cofre: cannot start: {error.message}", err=True)
-        sys.exit(1)
-    if status.seal_type == "file":
-        click.echo(
-            "cofre: WARNING: the file seal keeps the root key in the data directory (or"
-            " COFRE_ROOT_KEY): whoever reads it reads every key. For development and tests"
-            " only; see `cofre operator init --seal` and `cofre operator migrate-seal`.",
-            err=True,
-        )
-    if boot is not None:
-        click.echo(f"cofre: account {boot.account_id}, admin access key {boot.access_key_id}")
-        if boot.credentials_file is not None:
-            click.echo(f"cofre: admin credentials are in {boot.credentials_file}")
-    else:
-        why = f": {status.error}" if status.error else ""
-        click.echo(f"cofre: sealed ({status.seal_type} seal){why}; unseal with"
-                   " `cofre operator unseal`")  # fmt: skip
-    scheme = "https" if tls_cert else "http"
-    click.echo(
-        f"cofre: serving on {scheme}://{host}:{port} ({settings.database_url.split(':')[0]})"
-    )
-    os.environ["COFRE_LOG_LEVEL"] = log_level
-    if workers == 1:
-        run_worker(settings, services)  # this process keeps the seal and serves
-    else:
-        run_supervisor(settings, services)  # it keeps the seal and appends the journals
-
-
-main.add_command(accounts)
-main.add_command(encrypt)
-main.add_command(decrypt)
-main.add_command(audit)
-main.add_command(params)
-main.add_command(operator)
-
-
-class _Lazy(click.Command):
-    """A subcommand whose module is imported only when it runs (``cofre --version`` and
-    ``cofre --help`` stay fast)."""
-
-    def __init__(self, name: str, target: str, help_text: str) -> None:
-        passed = {"ignore_unknown_options": True, "allow_extra_args": True}
-        super().__init__(name, help=help_text, context_settings=passed, add_help_option=False)
-        self._target = target
-
-    def invoke(self, ctx: click.Context) -> None:
-        import importlib
-
-        module, attribute = self._target.split(":")
-        command: click.Command = getattr(importlib.import_module(module), attribute)
-        command.main(ctx.args, prog_name=ctx.command_path, standalone_mode=False)
-
-
-main.add_command(_Lazy("backup", "cofre.cli.backup:backup", "Write or verify a backup."))
-main.add_command(_Lazy("restore", "cofre.cli.backup:restore", "Rebuild a store from a backup."))
-main.add_command(_Lazy("usage", "cofre.cli.usage:usage", "Usage and cost reports."))
+for _name, (_target, _help) in COMMANDS.items():
+    main.add_command(_Lazy(_name, _target, _help))
 
 if __name__ == "__main__":
     main()
