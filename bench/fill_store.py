@@ -44,6 +44,9 @@ ACCOUNT, REGION = "111122223333", "us-east-1"
 # the bench admin of run.py (bench/run.py ACCESS_KEY, SECRET_KEY): its clients sign with it
 ADMIN_KEY_ID, ADMIN_SECRET = "AKIACOFREBENCH000001", "cofre-bench-secret-key-0000000000000000"
 CHUNK = 5000  # rows per transaction while filling
+# As AWS allows: 10,000 standard parameters per account and Region, the rest advanced
+# (one standard slot is left for the parameter a benchmark puts through the API).
+STANDARD_FILL = 9_999
 
 
 @dataclass(frozen=True)
@@ -123,11 +126,12 @@ def fill(
             with storage.write() as tx:
                 for n in range(first, min(params, first + CHUNK)):
                     pid = ParamId(ACCOUNT, REGION, f"/bench/g{n // 1000:03d}/p{n:06d}")
+                    tier = Tier.STANDARD if n < STANDARD_FILL else Tier.ADVANCED
                     version = ParamVersion(pid, 1, ParameterType.STRING,
                                            f"value {n} {secrets.token_hex(16)}".encode(),
-                                           ValueFormat.TEXT, None, None, None, Tier.STANDARD,
+                                           ValueFormat.TEXT, None, None, None, tier,
                                            "text", None, now, admin)  # fmt: skip
-                    tx.insert_param(ParamHead(pid, 1, Tier.STANDARD, now), version)
+                    tx.insert_param(ParamHead(pid, 1, tier, now), version)
     finally:
         storage.close()
     return Filled(keys, min(aliases, keys), params, time.monotonic() - started)
