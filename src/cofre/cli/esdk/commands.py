@@ -291,11 +291,13 @@ def _message(
             algorithm=s.algorithm, frame_length=s.frame_length, commitment_policy=s.policy,
             max_encrypted_data_keys=s.max_edks, plaintext_length=length,
         )  # fmt: skip
-    # stdout cannot be taken back: release nothing there before the whole message verified
+    # stdout cannot be taken back: release nothing there before the whole message verified;
+    # a file is written under a temporary name, renamed only on success (atomic_output),
+    # so its plaintext needs no second copy held back
     return esdk.decrypt_stream(
         source, sink, materials_manager=s.cmm, encryption_context=s.context or None,
         commitment_policy=s.policy, max_encrypted_data_keys=s.max_edks,
-        buffer_unsigned=to_stdout, require_end=True,
+        buffer_unsigned=to_stdout, discard_on_error=not to_stdout, require_end=True,
     )  # fmt: skip
 
 
