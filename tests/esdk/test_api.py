@@ -192,3 +192,23 @@ def test_large_signed_stream_round_trips(aes_keyring: esdk.RawAesKeyring) -> Non
         io.BytesIO(sink.getvalue()), out, aes_keyring, spool_memory=1 << 20
     )
     assert out.getvalue() == plaintext and header.suite.signed
+
+
+def test_discard_on_error_writes_as_frames_authenticate(aes_keyring: esdk.RawAesKeyring) -> None:
+    """Signed suite, bad signature: with discard_on_error the frames were already written
+    (the caller throws them away); by default nothing reaches the sink."""
+    plaintext = bytes(3 * 4096)
+    message, _ = esdk.encrypt(plaintext, aes_keyring, frame_length=4096)  # 0x0578, signed
+    bad = message[:-5] + bytes([message[-5] ^ 1]) + message[-4:]
+    for discard, written in ((True, plaintext), (False, b"")):
+        sink = io.BytesIO()
+        with pytest.raises(esdk.DecryptError):
+            esdk.decrypt_stream(io.BytesIO(bad), sink, aes_keyring, discard_on_error=discard)
+        assert sink.getvalue() == written
+    sink = io.BytesIO()
+    esdk.decrypt_stream(io.BytesIO(message), sink, aes_keyring, discard_on_error=True)
+    assert sink.getvalue() == plaintext
+    with pytest.raises(esdk.ConfigurationError):
+        esdk.decrypt_stream(
+            io.BytesIO(message), sink, aes_keyring, discard_on_error=True, buffer_unsigned=True
+        )

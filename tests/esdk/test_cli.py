@@ -204,3 +204,21 @@ def test_usage_errors(tmp_path: Path, keys: Any) -> None:
     result = cofre("encrypt", "-i", str(plain), "-o", "-", "-S", "-w", "provider=raw-aes",
                    "key-file=/nonexistent", "key-namespace=n", "key-name=k")  # fmt: skip
     assert result.returncode == 2 and b"cannot read /nonexistent" in result.stderr
+
+
+def test_bad_signature_leaves_no_output(tmp_path: Path, keys: Any) -> None:
+    """A signed message's frames go straight to the temporary output file (no second copy
+    held back); a signature that fails at the very end still leaves nothing behind."""
+    plain = tmp_path / "big"
+    plain.write_bytes(os.urandom(3 << 20))
+    enc = tmp_path / "big.enc"
+    result = cofre("encrypt", "-i", str(plain), "-o", str(enc), *keys.aes, "-S")
+    assert result.returncode == 0, result.stderr
+    data = bytearray(enc.read_bytes())
+    data[-5] ^= 1  # in the footer's signature: every frame authenticates
+    enc.write_bytes(bytes(data))
+    out = tmp_path / "out"
+    result = cofre("decrypt", "-i", str(enc), "-o", str(out), *keys.aes, "-S")
+    assert result.returncode == 1, result.stderr
+    assert result.stderr.startswith(b"cofre decrypt: ") and result.stderr.count(b"\n") == 1
+    assert not out.exists() and leftovers(tmp_path) == []

@@ -47,7 +47,7 @@ def accounts() -> None:
 
 @accounts.command("create")
 @click.option("--account-id", help="12 digits (default: a new random id).")
-@click.option("--name", default="", help="A name for the account.")
+@click.option("--name", default="", help="A name, shown by accounts list (default: none).")
 @_connection_options
 def create(
     account_id: str | None,

@@ -78,7 +78,13 @@ def audit() -> None:
 @audit.command()
 @_DATA_DIR
 @_DATABASE
-@click.option("--max-problems", default=20, show_default=True, type=click.IntRange(1))
+@click.option(
+    "--max-problems",
+    default=20,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Stop after reporting this many problems (the exit status is 1 either way).",
+)
 def verify(data_dir: Path, database: str | None, max_problems: int) -> None:
     """Check the whole trail: hash chain, MACs, lookup columns, signed digests.
 
@@ -121,9 +127,24 @@ def verify(data_dir: Path, database: str | None, max_problems: int) -> None:
     type=click.Path(file_okay=False, path_type=Path),
     help="Folder to write into (created; existing files are never overwritten).",
 )
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default="jsonl", show_default=True)
-@click.option("--since", default=None, help="ISO 8601 time: events at or after it.")
-@click.option("--until", default=None, help="ISO 8601 time: events before it.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(FORMATS),
+    default="jsonl",
+    show_default=True,
+    help="jsonl: one event per line; cloudtrail: gzip files in CloudTrail's S3 layout.",
+)
+@click.option(
+    "--since",
+    default=None,
+    help="ISO 8601 time, UTC unless it names a zone: events at or after it (default: all).",
+)
+@click.option(
+    "--until",
+    default=None,
+    help="ISO 8601 time, UTC unless it names a zone: events before it (default: all).",
+)
 def export(
     data_dir: Path,
     database: str | None,

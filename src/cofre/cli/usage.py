@@ -65,12 +65,20 @@ def usage() -> None:
 @click.option("--database", default=None, help="postgresql://... (default: SQLite in data dir).")
 @click.option("--from", "start", required=True, help="Start (inclusive): 2026-12-01, UTC.")
 @click.option("--to", "end", required=True, help="End (exclusive): 2027-01-01, UTC.")
-@click.option("--account-id", default=None, help="One account only.")
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
+@click.option("--account-id", default=None, help="One account only (default: every account).")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(FORMATS),
+    default="table",
+    show_default=True,
+    help="table for a terminal; json or csv for a machine.",
+)
 @click.option(
     "--price-table",
     type=click.Path(dir_okay=False, exists=True, path_type=Path),
-    help="JSON prices replacing AWS's list price (internal chargeback).",
+    help="JSON prices in USD replacing AWS's list price, for internal chargeback"
+    " (docs/usage.md; default: AWS's list price).",
 )
 def report(
     data_dir: Path,

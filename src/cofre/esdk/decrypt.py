@@ -12,6 +12,12 @@ Release policy of :func:`decrypt_stream` (what reaches ``sink`` and when):
   :class:`DecryptError` after earlier, authentic batches were written; the caller MUST
   then discard what it received (``cofre decrypt`` writes to a temporary file and renames
   it only on success). Pass ``buffer_unsigned=True`` to get the signed-suite behaviour.
+* ``discard_on_error=True``: the caller promises that nothing written to ``sink`` is
+  released unless the call returns (``cofre decrypt`` writes a private temporary file and
+  renames it into place only then), so nothing is held back, whatever the suite: the
+  plaintext is written as frames authenticate, and the signature, the GCM tag of a
+  non-framed body and the trailing bytes are checked before the call returns. Holding a
+  signed message's plaintext in a temporary file first would write it twice.
 
 Framed bodies are read in batches too, so :func:`decrypt_stream` may read past the end of
 the message: it seeks back over those bytes when ``source`` is seekable; on a pipe they are
@@ -47,7 +53,14 @@ from cofre.esdk.crypto import (
     verify_header_auth,
 )
 from cofre.esdk.encrypt import resolve_cmm
-from cofre.esdk.errors import AUTH_FAILED, MALFORMED, NO_DATA_KEY, DecryptError, EsdkError
+from cofre.esdk.errors import (
+    AUTH_FAILED,
+    MALFORMED,
+    NO_DATA_KEY,
+    ConfigurationError,
+    DecryptError,
+    EsdkError,
+)
 from cofre.esdk.frames import (
     BATCH_BYTES,
     FrameOpener,
@@ -104,15 +117,16 @@ def decrypt_stream(
     buffer_unsigned: bool = False,
     spool_memory: int = SPOOL_MEMORY,
     require_end: bool = False,
+    discard_on_error: bool = False,
 ) -> MessageHeader:
     """Decrypt one message from ``source`` into ``sink``; see the module docstring for
     when plaintext is released and what happens to bytes after the message."""
+    if buffer_unsigned and discard_on_error:
+        raise ConfigurationError("buffer_unsigned and discard_on_error exclude each other")
     cmm = resolve_cmm(keyring, materials_manager)
     options = _Options(encryption_context, commitment_policy, max_encrypted_data_keys, require_end)
-    return _decrypt(
-        source, sink, cmm, options, buffer=None if not buffer_unsigned else True,
-        spool_memory=spool_memory,
-    )  # fmt: skip
+    buffer = False if discard_on_error else (True if buffer_unsigned else None)
+    return _decrypt(source, sink, cmm, options, buffer=buffer, spool_memory=spool_memory)
 
 
 @dataclass(frozen=True)

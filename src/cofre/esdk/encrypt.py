@@ -219,9 +219,11 @@ def _write_frames(
             out.write(sealer.seal_regular(current, _buffer(buffers, spec, fl)), background=True)
             current = following
             continue
-        # encrypt.md#construct-the-body: the frame that ends the input is the final frame
-        # (a full one when the input is a multiple of the frame length; empty input: empty)
-        split = max(0, (len(current) - 1) // fl) * fl
+        # encrypt.md#construct-the-body: every whole frame is a regular frame and what is
+        # left (0 .. frame length - 1 bytes) the final frame, so an input that is an exact
+        # multiple of the frame length (empty input included) ends with an empty final
+        # frame, as the official SDKs write it; their 3.x line rejects a full final frame.
+        split = len(current) // fl * fl
         view = memoryview(current)
         if split:
             sealed = sealer.seal_regular(view[:split], _buffer(buffers, spec, fl))

@@ -88,23 +88,36 @@ def _common(command: Callable[..., Any]) -> Callable[..., Any]:
         click.option("-o", "--output", required=True,
                      help="Output file or directory, or '-' for stdout."),
         click.option("-w", "--wrapping-keys", multiple=True, required=True,
-                     help="Wrapping key: key=ARN [region=..] [profile=..], or provider=raw-aes|"
-                     "raw-rsa key-file=.. key-namespace=.. key-name=.. (repeatable)."),
+                     help="Wrapping key: key=ARN|alias [region=..] [profile=..] (AWS KMS; on "
+                     "decrypt also discovery=true), or provider=raw-aes|raw-rsa key-file=FILE "
+                     "key-namespace=.. key-name=.. (repeatable; encrypt uses every one)."),
         click.option("-c", "--encryption-context", multiple=True,
-                     help="k=v pairs; on decrypt also a bare key that must be present."),
-        click.option("--metadata-output", help="File for JSON-line metadata, '-' for stdout."),
-        click.option("-S", "--suppress-metadata", is_flag=True, help="No metadata output."),
-        click.option("--overwrite-metadata", is_flag=True, help="Truncate the metadata file."),
+                     help="key=value pairs bound to the message (default: none); on decrypt "
+                     "they must match, and a bare key must be present."),
+        click.option("--metadata-output", help="File to append one JSON line per file to "
+                     "(header, paths), or '-' for stdout; this or -S is required."),
+        click.option("-S", "--suppress-metadata", is_flag=True,
+                     help="Write no metadata (instead of --metadata-output)."),
+        click.option("--overwrite-metadata", is_flag=True,
+                     help="Truncate the metadata file first (default: append)."),
         click.option("--commitment-policy", type=click.Choice(sorted(_POLICIES)),
-                     default="require-encrypt-require-decrypt", show_default=True),
-        click.option("--max-encrypted-data-keys", type=click.IntRange(min=1)),
+                     default="require-encrypt-require-decrypt", show_default=True,
+                     help="Key commitment: require-encrypt-require-decrypt writes and reads "
+                     "committing messages only; *-allow-decrypt also reads older ones; "
+                     "forbid-encrypt-* writes uncommitted ones (for SDKs before 2.0)."),
+        click.option("--max-encrypted-data-keys", type=click.IntRange(min=1),
+                     help="Fail on a message with more encrypted data keys than this "
+                     "(default: no limit)."),
         click.option("--caching", help="capacity=N max_age=SECONDS [max_messages_encrypted=N] "
-                     "[max_bytes_encrypted=N]: a caching materials manager."),
+                     "[max_bytes_encrypted=BYTES]: reuse data keys from a local cache of N "
+                     "entries (default: no caching)."),
         click.option("--endpoint-url", envvar=["AWS_ENDPOINT_URL_KMS", "AWS_ENDPOINT_URL"],
                      help="KMS endpoint (default: AWS_ENDPOINT_URL_KMS, AWS_ENDPOINT_URL)."),
-        click.option("-r", "-R", "--recursive", is_flag=True, help="Process directories."),
+        click.option("-r", "-R", "--recursive", is_flag=True,
+                     help="Process every file under an input directory."),
         click.option("--suffix", is_flag=False, flag_value="", default=None,
-                     help="Suffix for output files named after the input (alone: none)."),
+                     help="Suffix of output files named after the input (default: .encrypted "
+                     "or .decrypted; --suffix alone: none)."),
         click.option("--overwrite", is_flag=True, help="Replace existing output files."),
         click.option("--no-overwrite", is_flag=True, help="Skip existing output files."),
         click.option("--interactive", is_flag=True, help="Ask before replacing output files."),
@@ -128,9 +141,14 @@ class _Settings:
 
 @click.command(cls=_GreedyCommand)
 @_common
-@click.option("--algorithm", help="Algorithm suite: official name or id (default 0x0578).")
+@click.option(
+    "--algorithm",
+    help="Algorithm suite: official name or id such as 0x0478 "
+    "(default: 0x0578, committing, signed with ECDSA P-384).",
+)
 @click.option("--frame-length", type=click.IntRange(0, 2**31 - 1), default=4096,
-              show_default=True, help="Frame length; 0 for a non-framed message.")  # fmt: skip
+              show_default=True, help="Plaintext bytes per frame; 0 for a non-framed "
+              "message.")  # fmt: skip
 def encrypt(algorithm: str | None, frame_length: int, **options: Any) -> None:
     """Encrypt files, directories or stdin into AWS Encryption SDK messages."""
     suite = None
@@ -273,11 +291,13 @@ def _message(
             algorithm=s.algorithm, frame_length=s.frame_length, commitment_policy=s.policy,
             max_encrypted_data_keys=s.max_edks, plaintext_length=length,
         )  # fmt: skip
-    # stdout cannot be taken back: release nothing there before the whole message verified
+    # stdout cannot be taken back: release nothing there before the whole message verified;
+    # a file is written under a temporary name, renamed only on success (atomic_output),
+    # so its plaintext needs no second copy held back
     return esdk.decrypt_stream(
         source, sink, materials_manager=s.cmm, encryption_context=s.context or None,
         commitment_policy=s.policy, max_encrypted_data_keys=s.max_edks,
-        buffer_unsigned=to_stdout, require_end=True,
+        buffer_unsigned=to_stdout, discard_on_error=not to_stdout, require_end=True,
     )  # fmt: skip
 
 
