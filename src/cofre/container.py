@@ -37,6 +37,7 @@ from cofre.service.kms.key_usage import KeyUsageQueries
 from cofre.service.kms.keys import KeyService
 from cofre.service.kms.multi_region import MultiRegionService
 from cofre.service.kms.resolver import KeyResolver
+from cofre.service.ops.stats import NodeStats
 from cofre.service.params.delivery import DeliverySettings, DeliveryWorker
 from cofre.service.params.labels import ParamLabels
 from cofre.service.params.outbox import WebhookOutbox
@@ -104,6 +105,7 @@ class Services:
     health: Health
     key_usage: KeyUsageQueries
     follower: ChangeFollower
+    stats: NodeStats
     _stop: threading.Event
     _jobs: threading.Thread | None = None
 
@@ -125,7 +127,8 @@ class Services:
             clock = OffsetClock(offset_file) if offset_file is not None else SystemClock()
         random = random or os.urandom
         settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-        storage: Storage = GuardedStorage(open_storage(settings.database_url, clock))
+        backend = open_storage(settings.database_url, clock)
+        storage: Storage = GuardedStorage(backend)
         root = Keyring()  # empty (sealed) until the keeper opens the seal
         cache = KeyCache(storage, root)
         root.on_drop(cache.clear)
@@ -193,6 +196,12 @@ class Services:
             health=Health(storage, clock, audit.problem, lambda: root.sealed),
             key_usage=KeyUsageQueries(resolver, audit.reads),
             follower=ChangeFollower(storage, cache, settings.change_poll_interval),
+            stats=NodeStats(
+                storage,
+                lambda: root.sealed,
+                audit.backlog,
+                getattr(backend, "pool_stats", None),
+            ),
             _stop=threading.Event(),
         )
         if open_seal:

@@ -28,6 +28,7 @@ import logging
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from time import perf_counter
 
 from cofre.api.errors import query_error, wire_error
 from cofre.api.handlers import cloudtrail, ssm
@@ -50,9 +51,16 @@ from cofre.api.model.service import encode_output
 from cofre.api.pipeline.attempt import Attempt
 from cofre.api.pipeline.authenticate import Authenticator
 from cofre.api.pipeline.health import health_response
+from cofre.api.pipeline.observe import Observer
 from cofre.api.pipeline.operator import PREFIX as OPERATOR_PREFIX
 from cofre.api.pipeline.operator import operator_response
-from cofre.api.pipeline.targets import CustomTarget, JsonService, custom_target, request_id
+from cofre.api.pipeline.targets import (
+    CUSTOM_TARGETS,
+    CustomTarget,
+    JsonService,
+    custom_target,
+    request_id,
+)
 from cofre.api.query.protocol import QueryOperation, QueryService
 from cofre.config import Settings
 from cofre.container import Services
@@ -75,6 +83,7 @@ from cofre.service.blocking import NONBLOCKING, WouldBlock
 log = logging.getLogger("cofre.api")
 
 QUERY_SERVICES = {"iam": IAM_OPERATIONS, "sts": STS_OPERATIONS}
+METRICS_PATH = b"/metrics"
 
 
 @dataclass(slots=True)
@@ -112,14 +121,39 @@ class Pipeline:
         self._executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="cofre-op")
         signing_names = frozenset(s.signing_name for s in self._json.values())
         self._authenticator = Authenticator(services, self._regions, signing_names)
+        self.observer = Observer(
+            self._known_operations(), services.stats, access=settings.log_format == "json"
+        )
+        services.key_jobs.on_done = self.observer.metrics.job_done
+        self._scrape_here = settings.metrics_listen is None  # else another listener's
+
+    def _known_operations(self) -> dict[str, set[str]]:
+        """Every operation name of every service served: the metrics' label values."""
+        known: dict[str, set[str]] = {}
+        for service in self._json.values():
+            known.setdefault(service.signing_name, set()).update(service.model.operation_names())
+        for custom in CUSTOM_TARGETS:
+            known.setdefault(custom.service, set()).update(custom.operations)
+        for name, operations in QUERY_SERVICES.items():
+            known.setdefault(name, set()).update(operations)
+        return known
 
     def close(self) -> None:
         self._executor.shutdown(wait=True, cancel_futures=False)
+        self.observer.close()
+
+    def scrape(self) -> Response:
+        """``GET /metrics`` (here, or on the ``--metrics-listen`` listener)."""
+        return self.observer.scrape_response(self._executor)
 
     def handle(self, request: Incoming) -> Response:
         """The response, or one to come: either way it leaves after its record."""
-        if request.method == "GET" and request.path.startswith(b"/health"):
-            return health_response(request.path, self.services.health, self._executor)
+        if request.method == "GET":
+            if request.path.startswith(b"/health"):
+                return health_response(request.path, self.services.health, self._executor)
+            if request.path == METRICS_PATH and self._scrape_here:
+                return self.scrape()
+        started = perf_counter()
         target = header(request, b"x-amz-target")
         agent = header(request, b"user-agent")
         attempt = Attempt.begin(request_id(), self.services.clock.now(), request.client_ip, agent)
@@ -127,11 +161,18 @@ class Pipeline:
             return operator_response(request, self.services, self._executor, lambda: attempt)
         try:
             with NONBLOCKING:
-                return self._on_loop(request, target, attempt)
+                response = self._on_loop(request, target, attempt)
         except _ToThread as moved:
-            return self._submit(request, target, attempt, moved.route)
+            return self._submit(request, target, attempt, moved.route, started)
         except WouldBlock:  # start again where waiting is allowed
-            return self._submit(request, target, attempt, None)
+            return self._submit(request, target, attempt, None, started)
+        if isinstance(response, Outgoing):
+            self.observer.answered(attempt, response, started)
+        else:
+            response.add_done_callback(
+                lambda later: self.observer.answered(attempt, later.result(), started)
+            )
+        return response
 
     # where a request runs -------------------------------------------------------------------
     def _on_loop(self, request: Incoming, target: str, attempt: Attempt) -> Outgoing | Later:
@@ -148,7 +189,12 @@ class Pipeline:
         return self._finish_on_loop(attempt, outcome, resources)
 
     def _submit(
-        self, request: Incoming, target: str, attempt: Attempt, route: _Route | None
+        self,
+        request: Incoming,
+        target: str,
+        attempt: Attempt,
+        route: _Route | None,
+        started: float,
     ) -> asyncio.Future[Outgoing]:
         loop = asyncio.get_running_loop()
         done = loop.create_future()
@@ -156,7 +202,7 @@ class Pipeline:
             attempt = Attempt.begin(
                 attempt.request_id, attempt.time, attempt.source_ip, attempt.user_agent
             )
-        self._executor.submit(self._in_thread, request, target, attempt, route, loop, done)
+        self._executor.submit(self._in_thread, request, target, attempt, route, loop, done, started)
         return done
 
     def _in_thread(
@@ -167,15 +213,24 @@ class Pipeline:
         route: _Route | None,
         loop: asyncio.AbstractEventLoop,
         done: asyncio.Future[Outgoing],
+        started: float,
     ) -> None:
         try:
             response = self._answer(request, target, attempt, route)
         except Exception:
             response = internal_error(attempt.request_id, not target, attempt.service)
         try:
-            loop.call_soon_threadsafe(_resolve, done, response)
+            loop.call_soon_threadsafe(self._resolve, done, response, attempt, started)
         except RuntimeError:  # the loop is closed: nobody waits any more
             pass
+
+    def _resolve(
+        self, done: asyncio.Future[Outgoing], response: Outgoing, attempt: Attempt, started: float
+    ) -> None:
+        """On the loop: observe the call, and give its response."""
+        self.observer.answered(attempt, response, started)
+        if not done.done():
+            done.set_result(response)
 
     def _answer(
         self, request: Incoming, target: str, attempt: Attempt, route: _Route | None
@@ -387,11 +442,6 @@ class _Answer:
             return self._response
         self._later = Later()
         return self._later
-
-
-def _resolve(done: asyncio.Future[Outgoing], response: Outgoing) -> None:
-    if not done.done():
-        done.set_result(response)
 
 
 class _ToThread(Exception):  # noqa: N818 - carries a route from the loop to the pool
