@@ -94,6 +94,7 @@ class CofreServer:
     process: subprocess.Popen[bytes] | None = None
     tls_cafile: Path | None = None
     log_through_pipe: bool = False  # the log is not a file of the server's (see full_disk)
+    log_level: str = "warning"
 
     @property
     def url(self) -> str:
@@ -116,7 +117,7 @@ class CofreServer:
     def _start_once(self, timeout: float, probe: str = "/health") -> CofreServer:
         args = [COFRE, "serve", "--host", "127.0.0.1", "--port", str(self.port),
                 "--data-dir", str(self.data_dir), "--workers", str(self.workers),
-                "--log-level", "warning", *self.extra_args]  # fmt: skip
+                "--log-level", self.log_level, *self.extra_args]  # fmt: skip
         if self.database:
             args += ["--database", self.database]
         if CLOCK_ENV in self.env:  # the clock hook is honoured in development mode only

@@ -26,6 +26,7 @@ from pathlib import Path
 import uvloop
 
 from cofre.api.http.exchange import Incoming, Outgoing, Response
+from cofre.api.http.logs import LOG_FORMAT_ENV, configure_logging
 from cofre.api.http.protocol import HttpProtocol
 from cofre.api.http.seal_link import SupervisorLinks, WorkerLink
 from cofre.api.metrics.directory import forget_process, prepare_metrics_dir
@@ -148,9 +149,10 @@ def run_worker(
 
 
 def _worker_entry(link: Connection) -> None:
-    logging.basicConfig(
-        level=os.environ.get("COFRE_LOG_LEVEL", "INFO").upper(),
-        format="%(asctime)s %(levelname)s %(name)s[%(process)d] %(message)s",
+    configure_logging(
+        os.environ.get("COFRE_LOG_LEVEL", "INFO"),
+        os.environ.get(LOG_FORMAT_ENV, "text"),
+        worker=True,
     )
     run_worker(Settings.from_worker_env(), link=link)
 
