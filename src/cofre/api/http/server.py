@@ -32,7 +32,7 @@ from cofre.api.http.seal_link import SupervisorLinks, WorkerLink
 from cofre.api.metrics.directory import forget_process, prepare_metrics_dir
 from cofre.api.pipeline.pipeline import METRICS_PATH, Pipeline
 from cofre.config import SERVE_ENV, Settings
-from cofre.container import Services
+from cofre.container import Services, reset_quota_buckets
 
 log = logging.getLogger("cofre.server")
 
@@ -125,6 +125,13 @@ async def _serve(settings: Settings, built: Services | None, link: Connection | 
         services.close()
 
 
+def prepare_runtime(settings: Settings) -> None:
+    """What the serving processes of a node share, made anew at start: the metrics
+    directory (before prometheus-client is imported) and the quota buckets."""
+    prepare_metrics_dir(settings.data_dir)
+    reset_quota_buckets(settings.data_dir)
+
+
 class MetricsOnly:
     """The ``--metrics-listen`` listener: ``GET /metrics``, and nothing else."""
 
@@ -143,8 +150,8 @@ def run_worker(
     """Serve in this process until SIGTERM or SIGINT: with ``services`` (a lone worker,
     which keeps its seal), or building its own and reaching the seal over ``link``."""
     harden_process()
-    if link is None:  # the node's only process: its metrics start from zero
-        prepare_metrics_dir(settings.data_dir)
+    if link is None:  # the node's only process: its metrics and buckets start anew
+        prepare_runtime(settings)
     uvloop.run(_serve(settings, services, link))
 
 
@@ -164,7 +171,7 @@ def run_supervisor(settings: Settings, services: Services) -> None:
     a thread of a worker would compete with its event loop for the GIL: ADR 11, "The
     journal")."""
     harden_process()
-    prepare_metrics_dir(settings.data_dir)  # before any worker starts: counts from zero
+    prepare_runtime(settings)  # before any worker starts: counts and buckets anew
     links = SupervisorLinks(services.keeper, services.keyring)
     services.keyring.on_load(links.broadcast)
     services.keyring.on_drop(links.broadcast)

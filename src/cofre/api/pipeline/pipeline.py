@@ -179,6 +179,7 @@ class Pipeline:
         """Answer on the event loop; ``_ToThread`` for what runs in the pool."""
         try:
             route = self._route(request, target, attempt)
+            self._charge(route, attempt)
         except CofreError as error:
             outcome = self._failure(error, attempt, not target)
             return self._finish_on_loop(attempt, outcome, ())
@@ -199,9 +200,11 @@ class Pipeline:
         loop = asyncio.get_running_loop()
         done = loop.create_future()
         if route is None:  # whatever the loop learnt is learnt again
+            charged = attempt.charged
             attempt = Attempt.begin(
                 attempt.request_id, attempt.time, attempt.source_ip, attempt.user_agent
             )
+            attempt.charged = charged
         self._executor.submit(self._in_thread, request, target, attempt, route, loop, done, started)
         return done
 
@@ -240,6 +243,7 @@ class Pipeline:
         try:
             if route is None:
                 route = self._route(request, target, attempt)
+            self._charge(route, attempt)
             if attempt.mutating:
                 return self._mutate(route, attempt)
         except CofreError as error:
@@ -339,6 +343,14 @@ class Pipeline:
             raise InvalidSignatureError(
                 f"Credential should be scoped to correct service: '{service}'."
             )
+
+    def _charge(self, route: _Route, attempt: Attempt) -> None:
+        """Count the call against its request quota, once (``ThrottlingError`` if over)."""
+        if not attempt.charged:
+            self.services.quotas.charge(
+                route.caller, attempt.service, attempt.operation, route.params
+            )
+            attempt.charged = True
 
     # running and recording --------------------------------------------------------------------
     def _execute(self, route: _Route, attempt: Attempt, *, strict: bool = False) -> _Outcome:
