@@ -44,6 +44,7 @@ class Settings:
     webhook_retry_base: float = 1.0  # first retry delay, doubling on each failure
     webhook_retry_cap: float = 300.0  # longest delay between attempts
     webhook_max_age: float = 86_400.0  # a delivery failing for this long is dropped
+    metrics: bool = True  # GET /metrics and the request counts behind it
     metrics_listen: str | None = None  # HOST:PORT of a listener for GET /metrics only
     quotas: bool = True  # request quotas (ADR 20); COFRE_QUOTAS=off or --quotas off
     log_format: str = "text"  # "json": one object per line, and an access line per call

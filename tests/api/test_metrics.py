@@ -197,3 +197,12 @@ def test_postgres_pool_use_is_reported(tmp_path: Path) -> None:
             eventually(pool_reported)
         finally:
             srv.stop()
+
+
+def test_metrics_off(tmp_path: Path) -> None:
+    srv = CofreServer(tmp_path / "data", extra_args=("--metrics", "off")).start()
+    try:
+        srv.client("kms").list_keys()
+        assert httpx.get(f"{srv.url}/metrics").status_code != 200
+    finally:
+        srv.stop()

@@ -65,6 +65,8 @@ from cofre.stores import prepare_data_dir
     envvar="COFRE_SEAL_KMS_ENDPOINT_URL",
     help="The kms seal's endpoint (default: the one recorded at init).",
 )
+@click.option("--metrics", type=click.Choice(["on", "off"]), default="on", show_default=True,
+              help="GET /metrics and the request counts behind it.")  # fmt: skip
 @click.option("--metrics-listen", metavar="HOST:PORT",
               help="Serve GET /metrics on this address only (default: the API port).")  # fmt: skip
 @click.option("--quotas", type=click.Choice(["on", "off"]), default=None,
@@ -87,6 +89,7 @@ def serve(
     pkcs11_library: str | None,
     pkcs11_pin_file: Path | None,
     seal_kms_endpoint_url: str | None,
+    metrics: str,
     metrics_listen: str | None,
     quotas: str | None,
     log_format: str,
@@ -114,6 +117,7 @@ def serve(
         pkcs11_library=pkcs11_library,
         pkcs11_pin_file=pkcs11_pin_file,
         seal_kms_endpoint_url=seal_kms_endpoint_url,
+        metrics=metrics == "on",
         metrics_listen=_address(metrics_listen),
         quotas=None if quotas is None else quotas == "on",
         log_format=log_format,

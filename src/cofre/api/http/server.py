@@ -101,7 +101,7 @@ async def _serve(settings: Settings, built: Services | None, link: Connection | 
     )
     servers = [server]
     metrics_address = settings.metrics_address
-    if metrics_address is not None:
+    if metrics_address is not None and settings.metrics:
         servers.append(
             await loop.create_server(
                 lambda: HttpProtocol(MetricsOnly(pipeline), False),

@@ -14,6 +14,7 @@ from concurrent.futures import Executor
 from cofre.api.http.exchange import Outgoing, Response
 from cofre.api.metrics.exposition import CONTENT_TYPE, scrape
 from cofre.api.metrics.requests import OK, RequestMetrics
+from cofre.api.pipeline.targets import CustomTarget, JsonService
 from cofre.core.audit.events import AuditCall
 from cofre.service.ops.stats import NodeStats
 
@@ -28,11 +29,14 @@ class Observer:
         known: Mapping[str, Iterable[str]],
         stats: NodeStats,
         *,
+        count: bool = True,
         access: bool = False,
     ) -> None:
-        """``known``: operations by service (label values); ``access``: log each call."""
+        """``known``: operations by service (label values); ``count``: keep the request
+        metrics (``--metrics off``: not); ``access``: log each call."""
         self.metrics = RequestMetrics(known)
         self._stats = stats
+        self._count = count
         self._access = access
         self._timer: asyncio.TimerHandle | None = None
 
@@ -60,7 +64,8 @@ class Observer:
         """``response`` to ``call`` is ready (event loop thread)."""
         seconds = time.perf_counter() - started
         outcome = response.error_code or (OK if response.status < 400 else str(response.status))
-        self.metrics.observe(call.service, call.operation, outcome, seconds)
+        if self._count:
+            self.metrics.observe(call.service, call.operation, outcome, seconds)
         if self._access:
             service, operation = self.metrics.labels(call.service, call.operation)
             caller = call.caller
@@ -103,6 +108,22 @@ class Observer:
 
         executor.submit(render)
         return done
+
+
+def known_operations(
+    json_services: Iterable[JsonService],
+    custom_targets: Iterable[CustomTarget],
+    query_services: Mapping[str, Iterable[str]],
+) -> dict[str, set[str]]:
+    """Every operation name of every service served: the metrics' label values."""
+    known: dict[str, set[str]] = {}
+    for service in json_services:
+        known.setdefault(service.signing_name, set()).update(service.model.operation_names())
+    for custom in custom_targets:
+        known.setdefault(custom.service, set()).update(custom.operations)
+    for name, operations in query_services.items():
+        known.setdefault(name, set()).update(operations)
+    return known
 
 
 def _give(done: asyncio.Future[Outgoing], answer: Outgoing) -> None:

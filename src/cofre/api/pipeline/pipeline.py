@@ -51,7 +51,7 @@ from cofre.api.model.service import encode_output
 from cofre.api.pipeline.attempt import Attempt
 from cofre.api.pipeline.authenticate import Authenticator
 from cofre.api.pipeline.health import health_response
-from cofre.api.pipeline.observe import Observer
+from cofre.api.pipeline.observe import Observer, known_operations
 from cofre.api.pipeline.operator import PREFIX as OPERATOR_PREFIX
 from cofre.api.pipeline.operator import operator_response
 from cofre.api.pipeline.targets import (
@@ -122,21 +122,15 @@ class Pipeline:
         signing_names = frozenset(s.signing_name for s in self._json.values())
         self._authenticator = Authenticator(services, self._regions, signing_names)
         self.observer = Observer(
-            self._known_operations(), services.stats, access=settings.log_format == "json"
+            known_operations(self._json.values(), CUSTOM_TARGETS, QUERY_SERVICES),
+            services.stats,
+            count=settings.metrics,
+            access=settings.log_format == "json",
         )
-        services.key_jobs.on_done = self.observer.metrics.job_done
-        self._scrape_here = settings.metrics_listen is None  # else another listener's
-
-    def _known_operations(self) -> dict[str, set[str]]:
-        """Every operation name of every service served: the metrics' label values."""
-        known: dict[str, set[str]] = {}
-        for service in self._json.values():
-            known.setdefault(service.signing_name, set()).update(service.model.operation_names())
-        for custom in CUSTOM_TARGETS:
-            known.setdefault(custom.service, set()).update(custom.operations)
-        for name, operations in QUERY_SERVICES.items():
-            known.setdefault(name, set()).update(operations)
-        return known
+        self._observing = settings.metrics or settings.log_format == "json"
+        if settings.metrics:
+            services.key_jobs.on_done = self.observer.metrics.job_done
+        self._scrape_here = settings.metrics and settings.metrics_listen is None
 
     def close(self) -> None:
         self._executor.shutdown(wait=True, cancel_futures=False)
@@ -166,6 +160,8 @@ class Pipeline:
             return self._submit(request, target, attempt, moved.route, started)
         except WouldBlock:  # start again where waiting is allowed
             return self._submit(request, target, attempt, None, started)
+        if not self._observing:
+            return response
         if isinstance(response, Outgoing):
             self.observer.answered(attempt, response, started)
         else:
@@ -231,7 +227,8 @@ class Pipeline:
         self, done: asyncio.Future[Outgoing], response: Outgoing, attempt: Attempt, started: float
     ) -> None:
         """On the loop: observe the call, and give its response."""
-        self.observer.answered(attempt, response, started)
+        if self._observing:
+            self.observer.answered(attempt, response, started)
         if not done.done():
             done.set_result(response)
 
