@@ -55,7 +55,7 @@ class SharedBuckets:
         self._map: mmap.mmap | None = None
         self._fd = -1
         self._slots: dict[str, int] = {}  # name -> first slot probed (bounded)
-        self._leased: dict[str, tuple[float, float]] = {}  # name -> (tokens held, at rate)
+        self._leased: dict[str, list[float]] = {}  # name -> [tokens held, at rate]
 
     @staticmethod
     def reset(path: Path) -> None:
@@ -76,7 +76,7 @@ class SharedBuckets:
         with self._lock:
             leased = self._leased.get(name)
             if leased is not None and leased[0] >= 1.0 and leased[1] == rate:
-                self._leased[name] = (leased[0] - 1.0, rate)
+                leased[0] -= 1.0
                 return True
             lease = max(1.0, float(int(rate * _LEASE_SHARE)))
             got = self._take_shared(name, rate, lease)
@@ -84,7 +84,7 @@ class SharedBuckets:
                 return False
             if len(self._leased) > 4096:
                 self._leased.clear()
-            self._leased[name] = (got - 1.0, rate)  # a lease ends when the rate changes
+            self._leased[name] = [got - 1.0, rate]  # a lease ends when the rate changes
             return True
 
     def _take_shared(self, name: str, rate: float, lease: float) -> float:

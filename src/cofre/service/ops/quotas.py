@@ -30,6 +30,7 @@ _FIXED_KIND = {
     "DeriveSharedSecret": table.ECC, "GenerateRandom": table.SYMMETRIC,
 }  # fmt: skip
 _MAX_MEMO = 10_000
+_NONE = ("", 0.0)  # no quota: not throttled
 
 
 class RateLimiter(Protocol):
@@ -52,8 +53,8 @@ class QuotaGate:
         self._clock = clock
         self._limiter = limiter
         self._overrides: dict[tuple[str, str], float] = {}
-        self._rates: dict[tuple[str, str, str], float] = {}
         self._kinds: dict[tuple[str, str, str], str] = {}
+        self._buckets: dict[tuple[str, str, str, str, str | None], tuple[str, float]] = {}
 
     @property
     def enabled(self) -> bool:
@@ -67,19 +68,34 @@ class QuotaGate:
         limiter = self._limiter
         if limiter is None:
             return
+        text = params.get(_KEY_PARAM.get(operation, "KeyId"))
+        if type(text) is not str:
+            text = None
+        memo = (caller.account_id, caller.region, service, operation, text)
+        bucket = self._buckets.get(memo)
+        if bucket is None:
+            bucket = self._bucket(caller, service, operation, params)
+            if len(self._buckets) >= _MAX_MEMO:
+                self._buckets.clear()
+            self._buckets[memo] = bucket
+        if bucket is not _NONE and not limiter.take(bucket[0], bucket[1]):
+            raise ThrottlingError(table.MESSAGES.get(service, "Rate exceeded"))
+
+    def _bucket(
+        self, caller: Caller, service: str, operation: str, params: Mapping[str, Any]
+    ) -> tuple[str, float]:
+        """The bucket a call is charged to (name, rate), or ``_NONE``: what ``charge``
+        remembers per (account, Region, service, operation, key named) until the
+        overrides, a key or an alias change."""
         if service == "kms" and operation in table.BY_KEY:
             quota = self._kind_quota(caller, operation, params)
         else:
             found = table.fixed_quota(service, operation)
             if found is None:
-                return
+                return _NONE
             quota = found
         account, region = caller.account_id, caller.region
-        rate = self._rates.get((account, region, quota))
-        if rate is None:
-            rate = self.rate(account, region, quota)
-        if not limiter.take(f"{account}/{region}/{quota}", rate):
-            raise ThrottlingError(table.MESSAGES.get(service, "Rate exceeded"))
+        return f"{account}/{region}/{quota}", self.rate(account, region, quota)
 
     def _kind_quota(self, caller: Caller, operation: str, params: Mapping[str, Any]) -> str:
         fixed = _FIXED_KIND.get(operation)
@@ -91,9 +107,9 @@ class QuotaGate:
         memo = (caller.account_id, caller.region, text)
         kind = self._kinds.get(memo)
         if kind is None:
-            kind = self._look_up_kind(caller, text)
-            if kind is None:
-                return table.SYMMETRIC  # unknown: the handler answers the error
+            # unknown: symmetric (the handler answers the error), remembered until a key
+            # or an alias changes, so that a name that names nothing costs one look
+            kind = self._look_up_kind(caller, text) or table.SYMMETRIC
             if len(self._kinds) >= _MAX_MEMO:
                 self._kinds.clear()
             self._kinds[memo] = kind
@@ -121,14 +137,9 @@ class QuotaGate:
     # rates --------------------------------------------------------------------------------
     def rate(self, account: str, region: str, quota: str) -> float:
         """The rate of ``quota`` for ``account`` in ``region``: its override, or AWS's
-        default (remembered until the overrides change)."""
+        default."""
         rate = self._overrides.get((account, quota))
-        if rate is None:
-            rate = table.default_rate(quota, region) or 0.0
-        if len(self._rates) >= _MAX_MEMO:
-            self._rates.clear()
-        self._rates[(account, region, quota)] = rate
-        return rate
+        return rate if rate is not None else table.default_rate(quota, region) or 0.0
 
     def overrides(self) -> dict[tuple[str, str], float]:
         return dict(self._overrides)
@@ -138,7 +149,7 @@ class QuotaGate:
         with self._storage.read() as tx:
             rows = tx.quota_overrides()
         self._overrides = {(account, quota): float(rate) for account, quota, rate in rows}
-        self._rates = {}
+        self._buckets = {}
 
     def set_rate(self, account_id: str, quota: str, rate: float | None) -> None:
         """Override ``quota`` for ``account_id`` (None: back to the default); every
@@ -163,9 +174,11 @@ class QuotaGate:
                 log.warning("cannot read the quota overrides; keeping the ones known")
         elif kind in ("alias", "key"):
             self._kinds.clear()
+            self._buckets.clear()
 
     def clear(self) -> None:
         self._kinds.clear()
+        self._buckets.clear()
 
     def close(self) -> None:
         if self._limiter is not None:
