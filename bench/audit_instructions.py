@@ -17,6 +17,14 @@ divided by the requests is the figure: instructions per Encrypt, audit included.
 process does before it answers. No network, no HTTP parsing, no load generator: what
 remains is Cofre's own work per request. User-space instructions only (system calls are
 not counted), and valgrind runs SHA-256 without the CPU's SHA instructions.
+
+``--setting NAME=VALUE`` sets a field of the harness's ``Settings``; with
+``--compare-setting`` each tree is counted again with more, e.g. what metrics and request
+quotas cost (issue 21)::
+
+    .venv/bin/python bench/audit_instructions.py --src src --serving-only \
+        --setting metrics=off --setting quotas=off \
+        --compare-setting metrics=on --compare-setting quotas=on
 """
 
 from __future__ import annotations
@@ -49,6 +57,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--warmup", type=int, default=1000)
     p.add_argument("--burst", type=int, default=16, help="requests per turn of the loop")
     p.add_argument("--serving-only", action="store_true", help="stop before the append")
+    p.add_argument(
+        "--setting", action="append", default=[], metavar="NAME=VALUE",
+        help="a Settings field for every run, e.g. quotas=off (repeatable)",
+    )  # fmt: skip
+    p.add_argument(
+        "--compare-setting", action="append", default=[], metavar="NAME=VALUE",
+        help="also count each tree with these settings, and print the difference",
+    )  # fmt: skip
     p.add_argument("--harness", action="store_true", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if not args.harness and not args.src:
@@ -64,13 +80,23 @@ def main(argv: list[str] | None = None) -> int:
         print("valgrind is needed (Debian: apt-get install valgrind)", file=sys.stderr)
         return 2
     for src in args.src:
-        low, high = (_count(args, src.resolve(), n) for n in (0, args.requests))
-        per_request = (high - low) / args.requests
-        print(f"{src!s:40} {per_request:12,.0f} instructions per Encrypt", flush=True)
+        base = _per_request(args, src.resolve(), args.setting)
+        print(f"{src!s:40} {base:12,.0f} instructions per Encrypt", flush=True)
+        if args.compare_setting:
+            settings = [*args.setting, *args.compare_setting]
+            other = _per_request(args, src.resolve(), settings)
+            change = " ".join(args.compare_setting)
+            print(f"{'  with ' + change:40} {other:12,.0f} instructions per Encrypt"
+                  f" ({other / base:.3f}x)", flush=True)  # fmt: skip
     return 0
 
 
-def _count(args: argparse.Namespace, src: Path, requests: int) -> int:
+def _per_request(args: argparse.Namespace, src: Path, settings: list[str]) -> float:
+    low, high = (_count(args, src, n, settings) for n in (0, args.requests))
+    return (high - low) / args.requests
+
+
+def _count(args: argparse.Namespace, src: Path, requests: int, settings: list[str]) -> int:
     """Instructions of one harness run (valgrind's total)."""
     with tempfile.TemporaryDirectory(prefix="cofre-instr-") as tmp:
         argv = [
@@ -80,6 +106,8 @@ def _count(args: argparse.Namespace, src: Path, requests: int) -> int:
         ]  # fmt: skip
         if args.serving_only:
             argv.append("--serving-only")
+        for setting in settings:
+            argv += ["--setting", setting]
         env = dict(os.environ, PYTHONPATH=str(src))
         done = subprocess.run(argv, env=env, capture_output=True, text=True, check=False)
         found = _COLLECTED.search(done.stderr)
@@ -110,6 +138,8 @@ async def _serve(args: argparse.Namespace) -> None:
 
     data_dir = Path(tempfile.mkdtemp(prefix="cofre-instr-data-"))
     settings = Settings(data_dir=data_dir, account_id=ACCOUNT_ID)
+    if args.setting:
+        settings = dataclasses.replace(settings, **dict(_setting(t) for t in args.setting))
     if any(field.name == "audit_ingester" for field in dataclasses.fields(Settings)):
         # no ingester thread: the journal is appended at close, after the count of
         # --serving-only has stopped (and in one go otherwise)
@@ -137,6 +167,14 @@ async def _serve(args: argparse.Namespace) -> None:
     shutil.rmtree(data_dir, ignore_errors=True)
     sys.stdout.flush()
     os._exit(0)  # the same exit for every run: the interpreter's teardown is not counted
+
+
+def _setting(text: str) -> tuple[str, object]:
+    """NAME=VALUE: on/off/true/false as booleans, digits as numbers, else the text."""
+    name, _, value = text.partition("=")
+    if value.lower() in ("on", "true", "off", "false"):
+        return name, value.lower() in ("on", "true")
+    return name, float(value) if value.replace(".", "", 1).isdigit() else value
 
 
 def _incoming(endpoint: Endpoint, spec: RequestSpec) -> object:

@@ -214,6 +214,7 @@ def cofre_server() -> Iterator[str]:
     cofre = str(Path(sys.executable).with_name("cofre"))
     with tempfile.TemporaryDirectory(prefix="esdk-bench-kms-") as tmp:
         env = dict(os.environ, COFRE_ADMIN_ACCESS_KEY_ID=ACCESS_KEY, COFRE_ACCOUNT_ID=ACCOUNT_ID)
+        env.setdefault("COFRE_QUOTAS", "off")  # as bench/run.py's servers (ADR 20)
         env["COFRE_ADMIN_SECRET_ACCESS_KEY"] = SECRET_KEY
         argv = [cofre, "serve", "--host", HOST, "--port", str(port), "--data-dir",
                 str(Path(tmp) / "data"), "--workers", "1", "--log-level", "warning"]  # fmt: skip

@@ -818,6 +818,10 @@ def cofre_env() -> dict[str, str]:
         COFRE_ADMIN_SECRET_ACCESS_KEY=SECRET_KEY,
         COFRE_ACCOUNT_ID=ACCOUNT_ID,
     )
+    # AWS's request quotas (ADR 20) would throttle the fills (5 CreateKey, 3 PutParameter
+    # a second) and the Parameter Store runs (40 GetParameter); what they cost is
+    # bench/ops_overhead.py's to measure (--server-arg --quotas --server-arg on here).
+    env.setdefault("COFRE_QUOTAS", "off")
     return env
 
 

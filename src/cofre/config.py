@@ -44,6 +44,18 @@ class Settings:
     webhook_retry_base: float = 1.0  # first retry delay, doubling on each failure
     webhook_retry_cap: float = 300.0  # longest delay between attempts
     webhook_max_age: float = 86_400.0  # a delivery failing for this long is dropped
+    metrics: bool = True  # GET /metrics and the request counts behind it
+    metrics_listen: str | None = None  # HOST:PORT of a listener for GET /metrics only
+    quotas: bool = True  # request quotas (ADR 20); COFRE_QUOTAS=off or --quotas off
+    log_format: str = "text"  # "json": one object per line, and an access line per call
+
+    @property
+    def metrics_address(self) -> tuple[str, int] | None:
+        """``metrics_listen`` as (host, port); None when /metrics is on the API port."""
+        if self.metrics_listen is None:
+            return None
+        host, _, port = self.metrics_listen.rpartition(":")
+        return host.strip("[]"), int(port)
 
     @property
     def audit_retention(self) -> timedelta | None:
@@ -68,6 +80,8 @@ class Settings:
             else None,
             "seal_kms_endpoint_url": env.get("COFRE_SEAL_KMS_ENDPOINT_URL") or None,
         }
+        if flags.get("quotas") is None:  # a flag given wins over the environment
+            flags["quotas"] = env.get("COFRE_QUOTAS", "on").lower() not in ("off", "0", "false")
         for name in list(seal):  # a flag given wins over the environment
             if flags.get(name) is not None:
                 seal[name] = flags.pop(name)

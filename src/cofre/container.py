@@ -7,6 +7,7 @@ import os
 import threading
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 
 from cofre.config import Settings
 from cofre.core.crypto import Random
@@ -37,6 +38,8 @@ from cofre.service.kms.key_usage import KeyUsageQueries
 from cofre.service.kms.keys import KeyService
 from cofre.service.kms.multi_region import MultiRegionService
 from cofre.service.kms.resolver import KeyResolver
+from cofre.service.ops.quotas import QuotaGate
+from cofre.service.ops.stats import NodeStats
 from cofre.service.params.delivery import DeliverySettings, DeliveryWorker
 from cofre.service.params.labels import ParamLabels
 from cofre.service.params.outbox import WebhookOutbox
@@ -53,6 +56,7 @@ from cofre.service.seal.keeper import SealAccess, SealControl, SealKeeper, read_
 from cofre.service.seal.keyring import Keyring
 from cofre.service.seal.setup import SealChoice, adopt_legacy, initialise
 from cofre.storage.audit_journal import JournalFiles, journal_dir
+from cofre.storage.buckets import SharedBuckets, quota_buckets
 from cofre.stores import open_storage
 
 log = logging.getLogger(__name__)
@@ -104,6 +108,8 @@ class Services:
     health: Health
     key_usage: KeyUsageQueries
     follower: ChangeFollower
+    stats: NodeStats
+    quotas: QuotaGate
     _stop: threading.Event
     _jobs: threading.Thread | None = None
 
@@ -125,7 +131,8 @@ class Services:
             clock = OffsetClock(offset_file) if offset_file is not None else SystemClock()
         random = random or os.urandom
         settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-        storage: Storage = GuardedStorage(open_storage(settings.database_url, clock))
+        backend = open_storage(settings.database_url, clock)
+        storage: Storage = GuardedStorage(backend)
         root = Keyring()  # empty (sealed) until the keeper opens the seal
         cache = KeyCache(storage, root)
         root.on_drop(cache.clear)
@@ -159,6 +166,9 @@ class Services:
             ),
         )
         keeper = SealKeeper(storage, root, seal_access(settings), random)
+        limiter = SharedBuckets(quota_buckets(settings.data_dir)) if settings.quotas else None
+        quotas = QuotaGate(storage, cache, clock, limiter)
+        cache.add_listener(quotas)
         services = cls(
             settings=settings,
             storage=storage,
@@ -193,6 +203,13 @@ class Services:
             health=Health(storage, clock, audit.problem, lambda: root.sealed),
             key_usage=KeyUsageQueries(resolver, audit.reads),
             follower=ChangeFollower(storage, cache, settings.change_poll_interval),
+            quotas=quotas,
+            stats=NodeStats(
+                storage,
+                lambda: root.sealed,
+                audit.backlog,
+                getattr(backend, "pool_stats", None),
+            ),
             _stop=threading.Event(),
         )
         if open_seal:
@@ -207,6 +224,8 @@ class Services:
     def start_background(self, *, ingest: bool | None = None) -> None:
         """Follow the change feed; run due deletions and rotations."""
         self.follower.start()
+        if self.quotas.enabled:
+            self.quotas.load()  # after the follower starts: no change falls in between
         self.audit.start(ingest=self.settings.audit_ingester if ingest is None else ingest)
         self.deliveries.start()
         self._jobs = threading.Thread(target=self._run_jobs, name="cofre-jobs", daemon=True)
@@ -233,7 +252,13 @@ class Services:
         if self._jobs is not None:
             self._jobs.join(timeout=5)
         self.audit.close()
+        self.quotas.close()
         self.storage.close()
+
+
+def reset_quota_buckets(data_dir: Path) -> None:
+    """Forget the node's quota buckets (``cofre serve`` at start, before its workers)."""
+    SharedBuckets.reset(quota_buckets(data_dir))
 
 
 def seal_access(settings: Settings) -> SealAccess:

@@ -36,6 +36,7 @@ The tree::
     ├── UnsupportedOperationError
     │   └── UnsupportedParameterError  a member of a feature Cofre does not serve
     ├── LimitExceededError
+    ├── ThrottlingError              over a request quota (ADR 20): SDKs back off, retry
     ├── TagError
     ├── MalformedPolicyDocumentError
     ├── ParameterStoreError          Parameter Store (SSM), one class per AWS error type
@@ -236,6 +237,10 @@ class UnsupportedParameterError(UnsupportedOperationError):
 
 class LimitExceededError(CofreError):
     """A quota is exceeded."""
+
+
+class ThrottlingError(CofreError):
+    """The caller's account is over a request quota in this Region: retry later."""
 
 
 class TagError(CofreError):

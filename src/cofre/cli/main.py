@@ -17,6 +17,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "encrypt": ("cofre.cli.esdk.commands:encrypt", "Encrypt files (AWS Encryption SDK format)."),
     "decrypt": ("cofre.cli.esdk.commands:decrypt", "Decrypt files (AWS Encryption SDK format)."),
     "accounts": ("cofre.cli.accounts:accounts", "Create and list accounts (bootstrap admin)."),
+    "quotas": ("cofre.cli.quotas:quotas", "List and set request quotas (bootstrap admin)."),
     "audit": ("cofre.cli.audit:audit", "Verify and export the audit trail."),
     "params": ("cofre.cli.params.commands:params", "Parameter Store tools: templates, webhooks."),
     "operator": ("cofre.cli.operator:operator", "Root of trust: init, unseal, seal, rotate."),

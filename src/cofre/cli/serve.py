@@ -12,6 +12,7 @@ from pathlib import Path
 
 import click
 
+from cofre.api.http.logs import configure_logging
 from cofre.api.http.server import (
     check_port_free,
     run_supervisor,
@@ -64,6 +65,16 @@ from cofre.stores import prepare_data_dir
     envvar="COFRE_SEAL_KMS_ENDPOINT_URL",
     help="The kms seal's endpoint (default: the one recorded at init).",
 )
+@click.option("--metrics", type=click.Choice(["on", "off"]), default="on", show_default=True,
+              help="GET /metrics and the request counts behind it.")  # fmt: skip
+@click.option("--metrics-listen", metavar="HOST:PORT",
+              help="Serve GET /metrics on this address only (default: the API port).")  # fmt: skip
+@click.option("--quotas", type=click.Choice(["on", "off"]), default=None,
+              help="AWS's request quotas (ThrottlingException); default on, or"
+              " COFRE_QUOTAS.")  # fmt: skip
+@click.option("--log-format", default="text", show_default=True,
+              type=click.Choice(["text", "json"]),
+              help="json: one object per line, with an access line per call.")  # fmt: skip
 def serve(
     host: str,
     port: int,
@@ -78,12 +89,15 @@ def serve(
     pkcs11_library: str | None,
     pkcs11_pin_file: Path | None,
     seal_kms_endpoint_url: str | None,
+    metrics: str,
+    metrics_listen: str | None,
+    quotas: str | None,
+    log_format: str,
 ) -> None:
     """Initialise the data directory if it is empty, then serve HTTP."""
     os.umask(0o077)  # every file this process makes is its own (the database, journals)
-    logging.basicConfig(
-        level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
-    )
+    configure_logging(log_level, log_format)
+    say = _Say(log_format == "json")
     region_list = tuple(r.strip() for r in regions.split(",") if r.strip())
     for region in region_list:
         if not is_region(region):
@@ -103,13 +117,21 @@ def serve(
         pkcs11_library=pkcs11_library,
         pkcs11_pin_file=pkcs11_pin_file,
         seal_kms_endpoint_url=seal_kms_endpoint_url,
+        metrics=metrics == "on",
+        metrics_listen=_address(metrics_listen),
+        quotas=None if quotas is None else quotas == "on",
+        log_format=log_format,
     )
     scrub_environment("COFRE_ROOT_KEY")  # read; no child process needs it
-    try:
-        check_port_free(host, port)
-    except OSError as error:
-        click.echo(f"cofre: cannot listen on {host}:{port}: {error.strerror}", err=True)
-        sys.exit(1)
+    listeners = [(host, port)]
+    if settings.metrics_address is not None:
+        listeners.append(settings.metrics_address)
+    for address in listeners:
+        try:
+            check_port_free(*address)
+        except OSError as error:
+            say(f"cofre: cannot listen on {address[0]}:{address[1]}: {error.strerror}", err=True)
+            sys.exit(1)
     try:
         prepare_data_dir(settings.data_dir)
         services = Services.build(settings)
@@ -129,29 +151,51 @@ def serve(
             services.close()
             raise
     except CofreError as error:
-        click.echo(f"cofre: cannot start: {error.message}", err=True)
+        say(f"cofre: cannot start: {error.message}", err=True)
         sys.exit(1)
     if status.seal_type == "file":
-        click.echo(
+        say(
             "cofre: WARNING: the file seal keeps the root key in the data directory (or"
             " COFRE_ROOT_KEY): whoever reads it reads every key. For development and tests"
             " only; see `cofre operator init --seal` and `cofre operator migrate-seal`.",
             err=True,
         )
     if boot is not None:
-        click.echo(f"cofre: account {boot.account_id}, admin access key {boot.access_key_id}")
+        say(f"cofre: account {boot.account_id}, admin access key {boot.access_key_id}")
         if boot.credentials_file is not None:
-            click.echo(f"cofre: admin credentials are in {boot.credentials_file}")
+            say(f"cofre: admin credentials are in {boot.credentials_file}")
     else:
         why = f": {status.error}" if status.error else ""
-        click.echo(f"cofre: sealed ({status.seal_type} seal){why}; unseal with"
+        say(f"cofre: sealed ({status.seal_type} seal){why}; unseal with"
                    " `cofre operator unseal`")  # fmt: skip
     scheme = "https" if tls_cert else "http"
-    click.echo(
-        f"cofre: serving on {scheme}://{host}:{port} ({settings.database_url.split(':')[0]})"
-    )
+    say(f"cofre: serving on {scheme}://{host}:{port} ({settings.database_url.split(':')[0]})")
     os.environ["COFRE_LOG_LEVEL"] = log_level
     if workers == 1:
         run_worker(settings, services)  # this process keeps the seal and serves
     else:
         run_supervisor(settings, services)  # it keeps the seal and appends the journals
+
+
+def _address(text: str | None) -> str | None:
+    """``--metrics-listen``: HOST:PORT, checked."""
+    if text is None:
+        return None
+    host, _, port = text.rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise click.BadParameter(f"{text!r} is not HOST:PORT", param_hint="--metrics-listen")
+    return text
+
+
+class _Say:
+    """What ``serve`` tells its operator: plain lines, or JSON log lines with
+    ``--log-format json`` (so that every line of the output parses)."""
+
+    def __init__(self, as_json: bool) -> None:
+        self._log = logging.getLogger("cofre.serve") if as_json else None
+
+    def __call__(self, text: str, err: bool = False) -> None:
+        if self._log is None:
+            click.echo(text, err=err)
+        else:
+            self._log.log(logging.WARNING if err else logging.INFO, text.removeprefix("cofre: "))

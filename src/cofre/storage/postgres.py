@@ -155,5 +155,15 @@ class PostgresStorage:
     def in_transaction(self) -> bool:
         return getattr(self._local, "conn", None) is not None
 
+    def pool_stats(self) -> dict[str, int]:
+        """The connection pool now (size, idle, waiting), for metrics: no query."""
+        stats = self._pool.get_stats()
+        return {
+            "size": int(stats.get("pool_size", 0)),
+            "idle": int(stats.get("pool_available", 0)),
+            "waiting": int(stats.get("requests_waiting", 0)),
+            "max": int(stats.get("pool_max", 0)),
+        }
+
     def close(self) -> None:
         self._pool.close()

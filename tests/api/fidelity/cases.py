@@ -126,6 +126,7 @@ ERRORS: tuple[ErrorRow, ...] = (
              Message.BY_CASE, f"{SNAP} test_get_parameters_for_import", Evidence.RECORDED),
     ErrorRow(e.LimitExceededError, "LimitExceededException", 400, Message.BY_CASE,
              f"{SNAP} test_key_rotations_limits", Evidence.RECORDED),
+    ErrorRow(e.ThrottlingError, "ThrottlingException", 400, Message.BY_CASE, _AUTH),
     ErrorRow(e.TagError, "TagException", 400, Message.BY_CASE,
              f"{SNAP} test_tag_key_with_duplicate_tag_keys_raises_error", Evidence.RECORDED),
     ErrorRow(e.MalformedPolicyDocumentError, "MalformedPolicyDocumentException", 400,
@@ -216,6 +217,7 @@ UNMODELED = frozenset(
         "UnrecognizedClientException",
         "ExpiredTokenException",
         "DryRunOperationException",
+        "ThrottlingException",  # a common error of every AWS JSON service (ADR 20)
     }
 )
 

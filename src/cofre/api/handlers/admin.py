@@ -1,6 +1,6 @@
-"""Cofre's own admin API: accounts (tenants) and the seal (status, seal, rotate the root
-key). AWS JSON 1.1 with ``X-Amz-Target: CofreAdmin.<Op>``, signed with SigV4 for the
-service name ``cofre``.
+"""Cofre's own admin API: accounts (tenants), the seal (status, seal, rotate the root
+key) and request quotas (list, set). AWS JSON 1.1 with ``X-Amz-Target:
+CofreAdmin.<Op>``, signed with SigV4 for the service name ``cofre``.
 
 No botocore model describes it, so the input is checked here, member by member.
 """
@@ -14,10 +14,11 @@ import orjson
 from cofre.api.handlers.operation import Operation, Params, Result, threaded
 from cofre.container import Services
 from cofre.core.iam.principals import Caller
+from cofre.core.quotas import catalogue as quota_catalogue
 from cofre.errors import SerializationError, ValidationError
 
 TARGET_PREFIX = "CofreAdmin."
-_MEMBERS = {"AccountId": 12, "Name": 50}
+_MEMBERS = {"AccountId": 12, "Name": 50, "Quota": 64, "Rate": 20}
 
 
 def parse_input(body: bytes) -> Params:
@@ -73,10 +74,52 @@ def rotate_root(s: Services, c: Caller, p: Params) -> Result:
     return s.seal_control.rotate_root().document()
 
 
+def list_quotas(s: Services, c: Caller, p: Params) -> Result:
+    """Every quota with its default in the caller's Region and, for ``AccountId`` (default:
+    the caller's), its rate now (bootstrap admin only)."""
+    s.accounts.require_admin(c, "cofre:ListQuotas")
+    account = p.get("AccountId") or c.account_id
+    overrides = s.quotas.overrides()
+    return {
+        "AccountId": account,
+        "Region": c.region,
+        "Enabled": s.quotas.enabled,
+        "Quotas": [
+            {
+                "Quota": info.name,
+                "AppliesTo": info.applies_to,
+                "DefaultRate": info.default_rate,
+                "Rate": overrides.get((account, info.name), info.default_rate),
+                "Overridden": (account, info.name) in overrides,
+            }
+            for info in quota_catalogue(c.region)
+        ],
+    }
+
+
+def set_quota(s: Services, c: Caller, p: Params) -> Result:
+    """Set ``Quota`` for ``AccountId`` to ``Rate`` requests a second ("default": AWS's
+    default again), in every Region and on every node (bootstrap admin only)."""
+    s.accounts.require_admin(c, "cofre:SetQuota")
+    account, quota, text = p.get("AccountId"), p.get("Quota"), p.get("Rate")
+    if account is None or quota is None or text is None:
+        raise ValidationError("AccountId, Quota and Rate are required.")
+    rate: float | None = None
+    if text != "default":
+        try:
+            rate = float(text)
+        except ValueError as exc:
+            raise ValidationError("Rate must be a number of requests a second.") from exc
+    s.quotas.set_rate(account, quota, rate)
+    return {"AccountId": account, "Quota": quota, "Rate": s.quotas.rate(account, c.region, quota)}
+
+
 OPERATIONS: dict[str, Operation] = {
     "CreateAccount": threaded(create_account),
     "ListAccounts": threaded(list_accounts),
     "SealStatus": threaded(seal_status),
     "Seal": threaded(seal),
     "RotateRoot": threaded(rotate_root),
+    "ListQuotas": threaded(list_quotas),
+    "SetQuota": threaded(set_quota),
 }

@@ -6,6 +6,7 @@ import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 import orjson
 
@@ -50,6 +51,7 @@ class Outgoing:
     body: bytes
     content_type: bytes = JSON_TYPE
     request_id: str = ""
+    error_code: str = ""  # an error's AWS code (for metrics and logs); "" for a success
 
 
 class Later:
@@ -106,15 +108,21 @@ Pending = asyncio.Future[Outgoing] | Later  # a response to come
 Response = Outgoing | Pending  # what the pipeline gives the HTTP layer
 
 
+class Handler(Protocol):
+    """What answers a listener's requests (the pipeline, or the metrics listener's)."""
+
+    def handle(self, request: Incoming) -> Response: ...
+
+
 def error_response(
     error: CofreError, request_id: str, query: bool = False, service: str = "kms"
 ) -> Outgoing:
     if query:
         code, status = query_error(error)
         body = query_error_body(code, error.message, request_id, sender=status < 500)
-        return Outgoing(status, body, XML_TYPE, request_id)
+        return Outgoing(status, body, XML_TYPE, request_id, code)
     members, status = error_body(error, service)
-    return Outgoing(status, orjson.dumps(members), JSON_TYPE, request_id)
+    return Outgoing(status, orjson.dumps(members), JSON_TYPE, request_id, members["__type"])
 
 
 def internal_error(request_id: str, query: bool, service: str = "kms") -> Outgoing:

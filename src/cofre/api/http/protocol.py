@@ -16,8 +16,7 @@ from typing import cast
 
 import httptools
 
-from cofre.api.http.exchange import MAX_BODY, Incoming, Outgoing, Response
-from cofre.api.pipeline.pipeline import Pipeline
+from cofre.api.http.exchange import MAX_BODY, Handler, Incoming, Outgoing, Response
 
 KEEP_ALIVE_TIMEOUT = 75.0  # idle keep-alive connection (AWS SDKs reuse for ~60 s)
 REQUEST_TIMEOUT = 60.0  # from the first byte of a request to its last
@@ -68,7 +67,7 @@ def render(response: Outgoing, keep_alive: bool) -> bytes:
 
 
 class HttpProtocol(asyncio.Protocol):
-    def __init__(self, pipeline: Pipeline, secure: bool) -> None:
+    def __init__(self, pipeline: Handler, secure: bool) -> None:
         self._pipeline = pipeline
         self._secure = secure
         self._loop = asyncio.get_running_loop()

@@ -25,11 +25,14 @@ from pathlib import Path
 
 import uvloop
 
+from cofre.api.http.exchange import Incoming, Outgoing, Response
+from cofre.api.http.logs import LOG_FORMAT_ENV, configure_logging
 from cofre.api.http.protocol import HttpProtocol
 from cofre.api.http.seal_link import SupervisorLinks, WorkerLink
-from cofre.api.pipeline.pipeline import Pipeline
+from cofre.api.metrics.directory import forget_process, prepare_metrics_dir
+from cofre.api.pipeline.pipeline import METRICS_PATH, Pipeline
 from cofre.config import SERVE_ENV, Settings
-from cofre.container import Services
+from cofre.container import Services, reset_quota_buckets
 
 log = logging.getLogger("cofre.server")
 
@@ -85,6 +88,7 @@ async def _serve(settings: Settings, built: Services | None, link: Connection | 
             await loop.run_in_executor(None, control.wait_for_keyring)
     services.start_background()
     pipeline = Pipeline(settings, services)
+    pipeline.observer.start(loop)
     # Everything built so far (service models, caches, code) lives as long as the process:
     # keep it out of the cyclic collector's scans, which otherwise grow with it.
     gc.collect()
@@ -95,12 +99,23 @@ async def _serve(settings: Settings, built: Services | None, link: Connection | 
         sock=listening_socket(settings.host, settings.port, shared=settings.workers > 1),
         ssl=tls,
     )
+    servers = [server]
+    metrics_address = settings.metrics_address
+    if metrics_address is not None and settings.metrics:
+        servers.append(
+            await loop.create_server(
+                lambda: HttpProtocol(MetricsOnly(pipeline), False),
+                sock=listening_socket(*metrics_address, shared=settings.workers > 1),
+            )
+        )
     stop = asyncio.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
     try:
         await stop.wait()
     finally:
+        for extra in servers[1:]:
+            extra.close()
         server.close()
         try:
             await asyncio.wait_for(server.wait_closed(), SHUTDOWN_GRACE)
@@ -110,19 +125,41 @@ async def _serve(settings: Settings, built: Services | None, link: Connection | 
         services.close()
 
 
+def prepare_runtime(settings: Settings) -> None:
+    """What the serving processes of a node share, made anew at start: the metrics
+    directory (before prometheus-client is imported) and the quota buckets."""
+    prepare_metrics_dir(settings.data_dir)
+    reset_quota_buckets(settings.data_dir)
+
+
+class MetricsOnly:
+    """The ``--metrics-listen`` listener: ``GET /metrics``, and nothing else."""
+
+    def __init__(self, pipeline: Pipeline) -> None:
+        self._pipeline = pipeline
+
+    def handle(self, request: Incoming) -> Response:
+        if request.method == "GET" and request.path == METRICS_PATH:
+            return self._pipeline.scrape()
+        return Outgoing(404, b"Only GET /metrics is served here.\n", b"text/plain")
+
+
 def run_worker(
     settings: Settings, services: Services | None = None, link: Connection | None = None
 ) -> None:
     """Serve in this process until SIGTERM or SIGINT: with ``services`` (a lone worker,
     which keeps its seal), or building its own and reaching the seal over ``link``."""
     harden_process()
+    if link is None:  # the node's only process: its metrics and buckets start anew
+        prepare_runtime(settings)
     uvloop.run(_serve(settings, services, link))
 
 
 def _worker_entry(link: Connection) -> None:
-    logging.basicConfig(
-        level=os.environ.get("COFRE_LOG_LEVEL", "INFO").upper(),
-        format="%(asctime)s %(levelname)s %(name)s[%(process)d] %(message)s",
+    configure_logging(
+        os.environ.get("COFRE_LOG_LEVEL", "INFO"),
+        os.environ.get(LOG_FORMAT_ENV, "text"),
+        worker=True,
     )
     run_worker(Settings.from_worker_env(), link=link)
 
@@ -134,6 +171,7 @@ def run_supervisor(settings: Settings, services: Services) -> None:
     a thread of a worker would compete with its event loop for the GIL: ADR 11, "The
     journal")."""
     harden_process()
+    prepare_runtime(settings)  # before any worker starts: counts and buckets anew
     links = SupervisorLinks(services.keeper, services.keyring)
     services.keyring.on_load(links.broadcast)
     services.keyring.on_drop(links.broadcast)
@@ -165,6 +203,8 @@ def run_supervisor(settings: Settings, services: Services) -> None:
             if worker.is_alive() or stopping:
                 continue
             log.error("worker %s exited with %s; restarting", worker.pid, worker.exitcode)
+            if worker.pid is not None:
+                forget_process(worker.pid)
             time.sleep(1.0)
             workers[index] = spawn()
     for worker in workers:

@@ -46,6 +46,7 @@ class Attempt(AuditCall):
     (:meth:`finish`), so that no second value is built per request."""
 
     signed_service: str = ""  # the service of the verified signature's scope
+    charged: bool = False  # counted against its request quota (once, wherever it runs)
 
     @classmethod
     def begin(cls, request_id: str, time: datetime, source_ip: str, user_agent: str) -> Attempt:

@@ -28,6 +28,7 @@ import logging
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from time import perf_counter
 
 from cofre.api.errors import query_error, wire_error
 from cofre.api.handlers import cloudtrail, ssm
@@ -50,9 +51,16 @@ from cofre.api.model.service import encode_output
 from cofre.api.pipeline.attempt import Attempt
 from cofre.api.pipeline.authenticate import Authenticator
 from cofre.api.pipeline.health import health_response
+from cofre.api.pipeline.observe import Observer, known_operations
 from cofre.api.pipeline.operator import PREFIX as OPERATOR_PREFIX
 from cofre.api.pipeline.operator import operator_response
-from cofre.api.pipeline.targets import CustomTarget, JsonService, custom_target, request_id
+from cofre.api.pipeline.targets import (
+    CUSTOM_TARGETS,
+    CustomTarget,
+    JsonService,
+    custom_target,
+    request_id,
+)
 from cofre.api.query.protocol import QueryOperation, QueryService
 from cofre.config import Settings
 from cofre.container import Services
@@ -75,6 +83,7 @@ from cofre.service.blocking import NONBLOCKING, WouldBlock
 log = logging.getLogger("cofre.api")
 
 QUERY_SERVICES = {"iam": IAM_OPERATIONS, "sts": STS_OPERATIONS}
+METRICS_PATH = b"/metrics"
 
 
 @dataclass(slots=True)
@@ -112,14 +121,33 @@ class Pipeline:
         self._executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="cofre-op")
         signing_names = frozenset(s.signing_name for s in self._json.values())
         self._authenticator = Authenticator(services, self._regions, signing_names)
+        self.observer = Observer(
+            known_operations(self._json.values(), CUSTOM_TARGETS, QUERY_SERVICES),
+            services.stats,
+            count=settings.metrics,
+            access=settings.log_format == "json",
+        )
+        self._observing = settings.metrics or settings.log_format == "json"
+        if settings.metrics:
+            services.key_jobs.on_done = self.observer.metrics.job_done
+        self._scrape_here = settings.metrics and settings.metrics_listen is None
 
     def close(self) -> None:
         self._executor.shutdown(wait=True, cancel_futures=False)
+        self.observer.close()
+
+    def scrape(self) -> Response:
+        """``GET /metrics`` (here, or on the ``--metrics-listen`` listener)."""
+        return self.observer.scrape_response(self._executor)
 
     def handle(self, request: Incoming) -> Response:
         """The response, or one to come: either way it leaves after its record."""
-        if request.method == "GET" and request.path.startswith(b"/health"):
-            return health_response(request.path, self.services.health, self._executor)
+        if request.method == "GET":
+            if request.path.startswith(b"/health"):
+                return health_response(request.path, self.services.health, self._executor)
+            if request.path == METRICS_PATH and self._scrape_here:
+                return self.scrape()
+        started = perf_counter()
         target = header(request, b"x-amz-target")
         agent = header(request, b"user-agent")
         attempt = Attempt.begin(request_id(), self.services.clock.now(), request.client_ip, agent)
@@ -127,17 +155,27 @@ class Pipeline:
             return operator_response(request, self.services, self._executor, lambda: attempt)
         try:
             with NONBLOCKING:
-                return self._on_loop(request, target, attempt)
+                response = self._on_loop(request, target, attempt)
         except _ToThread as moved:
-            return self._submit(request, target, attempt, moved.route)
+            return self._submit(request, target, attempt, moved.route, started)
         except WouldBlock:  # start again where waiting is allowed
-            return self._submit(request, target, attempt, None)
+            return self._submit(request, target, attempt, None, started)
+        if not self._observing:
+            return response
+        if isinstance(response, Outgoing):
+            self.observer.answered(attempt, response, started)
+        else:
+            response.add_done_callback(
+                lambda later: self.observer.answered(attempt, later.result(), started)
+            )
+        return response
 
     # where a request runs -------------------------------------------------------------------
     def _on_loop(self, request: Incoming, target: str, attempt: Attempt) -> Outgoing | Later:
         """Answer on the event loop; ``_ToThread`` for what runs in the pool."""
         try:
             route = self._route(request, target, attempt)
+            self._charge(route, attempt)
         except CofreError as error:
             outcome = self._failure(error, attempt, not target)
             return self._finish_on_loop(attempt, outcome, ())
@@ -148,15 +186,22 @@ class Pipeline:
         return self._finish_on_loop(attempt, outcome, resources)
 
     def _submit(
-        self, request: Incoming, target: str, attempt: Attempt, route: _Route | None
+        self,
+        request: Incoming,
+        target: str,
+        attempt: Attempt,
+        route: _Route | None,
+        started: float,
     ) -> asyncio.Future[Outgoing]:
         loop = asyncio.get_running_loop()
         done = loop.create_future()
         if route is None:  # whatever the loop learnt is learnt again
+            charged = attempt.charged
             attempt = Attempt.begin(
                 attempt.request_id, attempt.time, attempt.source_ip, attempt.user_agent
             )
-        self._executor.submit(self._in_thread, request, target, attempt, route, loop, done)
+            attempt.charged = charged
+        self._executor.submit(self._in_thread, request, target, attempt, route, loop, done, started)
         return done
 
     def _in_thread(
@@ -167,15 +212,25 @@ class Pipeline:
         route: _Route | None,
         loop: asyncio.AbstractEventLoop,
         done: asyncio.Future[Outgoing],
+        started: float,
     ) -> None:
         try:
             response = self._answer(request, target, attempt, route)
         except Exception:
             response = internal_error(attempt.request_id, not target, attempt.service)
         try:
-            loop.call_soon_threadsafe(_resolve, done, response)
+            loop.call_soon_threadsafe(self._resolve, done, response, attempt, started)
         except RuntimeError:  # the loop is closed: nobody waits any more
             pass
+
+    def _resolve(
+        self, done: asyncio.Future[Outgoing], response: Outgoing, attempt: Attempt, started: float
+    ) -> None:
+        """On the loop: observe the call, and give its response."""
+        if self._observing:
+            self.observer.answered(attempt, response, started)
+        if not done.done():
+            done.set_result(response)
 
     def _answer(
         self, request: Incoming, target: str, attempt: Attempt, route: _Route | None
@@ -185,6 +240,7 @@ class Pipeline:
         try:
             if route is None:
                 route = self._route(request, target, attempt)
+            self._charge(route, attempt)
             if attempt.mutating:
                 return self._mutate(route, attempt)
         except CofreError as error:
@@ -284,6 +340,14 @@ class Pipeline:
             raise InvalidSignatureError(
                 f"Credential should be scoped to correct service: '{service}'."
             )
+
+    def _charge(self, route: _Route, attempt: Attempt) -> None:
+        """Count the call against its request quota, once (``ThrottlingError`` if over)."""
+        if not attempt.charged:
+            self.services.quotas.charge(
+                route.caller, attempt.service, attempt.operation, route.params
+            )
+            attempt.charged = True
 
     # running and recording --------------------------------------------------------------------
     def _execute(self, route: _Route, attempt: Attempt, *, strict: bool = False) -> _Outcome:
@@ -387,11 +451,6 @@ class _Answer:
             return self._response
         self._later = Later()
         return self._later
-
-
-def _resolve(done: asyncio.Future[Outgoing], response: Outgoing) -> None:
-    if not done.done():
-        done.set_result(response)
 
 
 class _ToThread(Exception):  # noqa: N818 - carries a route from the loop to the pool

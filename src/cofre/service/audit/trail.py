@@ -168,6 +168,10 @@ class AuditTrail:
         except Exception as exc:
             report_failure(log, "cannot look at the audit journal's backlog", exc)
 
+    def backlog(self) -> int:
+        """Journaled bytes not yet in the chain (0 without a journal); blocks."""
+        return 0 if self.ingester is None else self.ingester.backlog()
+
     def problem(self) -> str | None:
         """Why the trail cannot take records now, for the health check; None if it can."""
         if self._closed:

@@ -9,6 +9,7 @@ work, so a job is done once.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from cofre.core.audit.events import service_event
@@ -25,6 +26,7 @@ class KeyJobs:
         """``audit``: where the work is recorded, inside the transaction that does it."""
         self._r = resolver
         self._audit = audit
+        self.on_done: Callable[[str], None] | None = None  # told "deletion" or "rotation"
 
     def run_due_jobs(self, now: datetime, batch: int = 100) -> int:
         """Do what is due at ``now`` on up to ``batch`` keys; how many keys were changed."""
@@ -33,6 +35,7 @@ class KeyJobs:
             due = rtx.keys_due(now, batch)
         for candidate in due:
             touched: list[str] = [candidate.row_id]
+            job = ""
             with self._r.storage.write() as tx:
                 key = tx.lock_key(candidate.row_id)
                 if key is None:
@@ -45,6 +48,7 @@ class KeyJobs:
                     and key.deletion_date <= now
                 ):
                     tx.delete_key(key.row_id)
+                    job = "deletion"
                     self._key_event(tx, "DeleteKey", key)
                     touched.extend(self._after_replica_deleted(tx, key, now))
                 elif (
@@ -70,11 +74,14 @@ class KeyJobs:
                         next_rotation_at=now + timedelta(days=period),
                     )
                     self._key_event(tx, "RotateKey", key)
+                    job = "rotation"
                 else:
                     continue
                 done += 1
             for row_id in touched:
                 self._r.cache.invalidate("key", row_id)
+            if job and self.on_done is not None:
+                self.on_done(job)
         return done
 
     @staticmethod

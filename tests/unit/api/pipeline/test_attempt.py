@@ -61,6 +61,7 @@ def test_a_finished_attempt_is_the_call_with_each_field_under_its_own_name() -> 
     )
     recorded = dataclasses.asdict(call)
     assert recorded.pop("signed_service") == "kms"  # the attempt's own, not the record's
+    assert recorded.pop("charged") is False  # (its request quota: the pipeline's)
     assert recorded == dataclasses.asdict(expected)
     assert call.extra == {} and call.redacted is False
 

@@ -1,0 +1,1 @@
+"""Operating a node (ADR 20): what a metrics scrape reads from storage, and request quotas."""
