@@ -44,6 +44,8 @@ class Settings:
     webhook_retry_base: float = 1.0  # first retry delay, doubling on each failure
     webhook_retry_cap: float = 300.0  # longest delay between attempts
     webhook_max_age: float = 86_400.0  # a delivery failing for this long is dropped
+    console: bool = True  # the web console at /console/ (ADR 15); off: --no-console
+    console_session_seconds: float = 3600.0  # a console session's lifetime
 
     @property
     def audit_retention(self) -> timedelta | None:

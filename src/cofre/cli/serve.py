@@ -64,6 +64,8 @@ from cofre.stores import prepare_data_dir
     envvar="COFRE_SEAL_KMS_ENDPOINT_URL",
     help="The kms seal's endpoint (default: the one recorded at init).",
 )
+@click.option("--no-console", "no_console", is_flag=True,
+              help="Do not serve the web console at /console/ (ADR 15).")  # fmt: skip
 def serve(
     host: str,
     port: int,
@@ -78,6 +80,7 @@ def serve(
     pkcs11_library: str | None,
     pkcs11_pin_file: Path | None,
     seal_kms_endpoint_url: str | None,
+    no_console: bool,
 ) -> None:
     """Initialise the data directory if it is empty, then serve HTTP."""
     os.umask(0o077)  # every file this process makes is its own (the database, journals)
@@ -103,6 +106,7 @@ def serve(
         pkcs11_library=pkcs11_library,
         pkcs11_pin_file=pkcs11_pin_file,
         seal_kms_endpoint_url=seal_kms_endpoint_url,
+        console=not no_console,
     )
     scrub_environment("COFRE_ROOT_KEY")  # read; no child process needs it
     try:

@@ -50,6 +50,7 @@ class Outgoing:
     body: bytes
     content_type: bytes = JSON_TYPE
     request_id: str = ""
+    headers: tuple[tuple[bytes, bytes], ...] = ()  # more headers (the console's)
 
 
 class Later:
