@@ -42,8 +42,8 @@ class ConsoleUser:
             self.page("/console/keys")
         return response
 
-    def page(self, path: str, **params: Any) -> httpx.Response:
-        response = self.http.get(path, params=params)
+    def page(self, where: str, /, **params: Any) -> httpx.Response:
+        response = self.http.get(where, params=params)
         found = _CSRF.search(response.text)
         if found:
             self.csrf = found.group(1)

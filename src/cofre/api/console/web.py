@@ -49,10 +49,10 @@ def cookies(request: Incoming) -> dict[str, str]:
     return out
 
 
-def url(path: str, **query: Any) -> str:
+def url(where: str, /, **query: Any) -> str:
     """A console URL with its query (empty values left out)."""
     items = [f"{k}={quote(str(v), safe='')}" for k, v in query.items() if v not in (None, "")]
-    return path + ("?" + "&".join(items) if items else "")
+    return where + ("?" + "&".join(items) if items else "")
 
 
 _templates.globals["url"] = url
