@@ -1,0 +1,63 @@
+"""The audit page: the console's own actions are found with LookupEvents' filters."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from tests.support.console import ConsoleUser, key_id_of
+from tests.support.iam import make_user
+from tests.support.server import CofreServer
+
+
+@pytest.fixture(scope="module")
+def console_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CofreServer]:
+    server = CofreServer(tmp_path_factory.mktemp("cofre-console-audit") / "data").start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def _eventually(user: ConsoleUser, text: str, **query: str) -> str:
+    """The audit page with ``query`` once it shows ``text`` (read-only calls reach the
+    chain through the journal, a moment after they are answered)."""
+    deadline = time.monotonic() + 20
+    while True:
+        page = user.page("/console/audit", **query)
+        assert page.status_code == 200
+        if text in page.text or time.monotonic() > deadline:
+            return page.text
+        time.sleep(0.3)
+
+
+def test_console_actions_appear_on_the_audit_page(console_server: CofreServer) -> None:
+    with ConsoleUser(console_server) as user:
+        user.sign_in()
+        created = user.post("/console/keys", {"kind": "SYMMETRIC_DEFAULT|ENCRYPT_DECRYPT"})
+        key_id = key_id_of(created.headers["location"])
+        user.post(f"/console/keys/{key_id}/disable")
+        page = _eventually(user, "DisableKey", attr="EventName", value="DisableKey")
+        assert key_id in page and "cofre-console" in page
+        arn = console_server.client("kms").describe_key(KeyId=key_id)["KeyMetadata"]["Arn"]
+        assert (
+            f"value={arn.replace(':', '%3A').replace('/', '%2F')}"
+            in user.page(f"/console/keys/{key_id}").text
+        )  # the key's page links to its events
+        by_key = _eventually(user, "CreateKey", attr="ResourceName", value=arn)
+        assert "CreateKey" in by_key and "DisableKey" in by_key
+        assert by_key.index("DisableKey") < by_key.index("CreateKey")  # newest first
+        nothing = user.page("/console/audit", attr="EventName", value="DisableKey",
+                            start="2001-01-01T00:00", end="2001-01-02T00:00")  # fmt: skip
+        assert "No events." in nothing.text
+
+
+def test_audit_page_denied_without_lookup_events(console_server: CofreServer) -> None:
+    nobody = make_user(console_server)
+    with ConsoleUser(console_server) as user:
+        user.sign_in(nobody.access_key_id, nobody.secret_access_key)
+        page = user.page("/console/audit")
+        assert page.status_code == 400
+        assert "AccessDenied" in page.text and "cloudtrail:LookupEvents" in page.text
