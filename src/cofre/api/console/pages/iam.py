@@ -1,7 +1,108 @@
-"""iam pages."""
+"""IAM: users and roles; a user's access keys (a new key's secret shown once), inline
+policies in the validating editor, attached managed policies."""
 
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import unquote
 
-ROUTES: list[Any] = []
+from cofre.api.console.calls import CallError, Client
+from cofre.api.console.pages import attempt, pretty_json
+from cofre.api.console.web import Page, redirect, url
+
+
+def overview(view: Any, error: CallError | None = None, **extra: Any) -> Page:
+    client: Client = view.client
+    users, users_error = attempt(lambda: client.iam("ListUsers", MaxItems=200).get("Users", []))
+    roles, roles_error = attempt(lambda: client.iam("ListRoles", MaxItems=200).get("Roles", []))
+    policies, policies_error = attempt(
+        lambda: client.iam("ListPolicies", Scope="Local", MaxItems=200).get("Policies", [])
+    )
+    context = {
+        "section": "iam", "users": users or [], "users_error": users_error, "roles": roles or [],
+        "roles_error": roles_error, "policies": policies or [], "policies_error": policies_error,
+        "error": error, "done": view.query.get("done", ""), **extra,
+    }  # fmt: skip
+    return Page("iam.html", context, status=error.status if error is not None else 200)
+
+
+def create_user(view: Any) -> Page:
+    name = view.form.get("user_name", "").strip()
+    try:
+        view.client.iam("CreateUser", UserName=name)
+    except CallError as error:
+        return overview(view, error=error)
+    return redirect(url(f"/console/iam/users/{name}", done="created"))
+
+
+def _policies(client: Client, name: str) -> list[dict[str, str]]:
+    names = client.iam("ListUserPolicies", UserName=name).get("PolicyNames", [])
+    out = []
+    for policy in names:
+        got = client.iam("GetUserPolicy", UserName=name, PolicyName=policy)
+        out.append({"name": policy, "document": pretty_json(unquote(got["PolicyDocument"]))})
+    return out
+
+
+def user(view: Any, error: CallError | None = None, **extra: Any) -> Page:
+    client: Client = view.client
+    name = view.arg("name")
+    found = client.iam("GetUser", UserName=name)["User"]
+    keys, keys_error = attempt(
+        lambda: client.iam("ListAccessKeys", UserName=name).get("AccessKeyMetadata", [])
+    )
+    policies, policies_error = attempt(lambda: _policies(client, name))
+    attached, attached_error = attempt(
+        lambda: client.iam("ListAttachedUserPolicies", UserName=name).get("AttachedPolicies", [])
+    )
+    failed = error or extra.get("policy_failure")
+    context = {
+        "section": "iam", "user": found, "keys": keys or [], "keys_error": keys_error,
+        "policies": policies or [], "policies_error": policies_error,
+        "attached": attached or [], "attached_error": attached_error,
+        "error": error, "done": view.query.get("done", ""), **extra,
+    }  # fmt: skip
+    return Page("user.html", context, status=failed.status if failed is not None else 200)
+
+
+def user_change(view: Any) -> Page:
+    name, action, form = view.arg("name"), view.arg("action"), view.form
+    iam = view.client.iam
+    try:
+        if action == "create-key":
+            created = iam("CreateAccessKey", UserName=name)["AccessKey"]
+            return user(view, new_key=created)  # the only time the secret is shown
+        if action == "key-status":
+            iam("UpdateAccessKey", UserName=name, AccessKeyId=form.get("access_key_id", ""),
+                Status=form.get("status", "Inactive"))  # fmt: skip
+        elif action == "delete-key":
+            iam("DeleteAccessKey", UserName=name, AccessKeyId=form.get("access_key_id", ""))
+        elif action == "put-policy":
+            try:
+                iam("PutUserPolicy", UserName=name, PolicyName=form.get("policy_name", ""),
+                    PolicyDocument=form.get("document", ""))  # fmt: skip
+            except CallError as failure:  # shown in place, the document as it was typed
+                return user(view, policy_failure=failure, draft=form)
+        elif action == "delete-policy":
+            iam("DeleteUserPolicy", UserName=name, PolicyName=form.get("policy_name", ""))
+        elif action == "attach":
+            iam("AttachUserPolicy", UserName=name, PolicyArn=form.get("policy_arn", ""))
+        elif action == "detach":
+            iam("DetachUserPolicy", UserName=name, PolicyArn=form.get("policy_arn", ""))
+        elif action == "delete-user":
+            iam("DeleteUser", UserName=name)
+            return redirect(url("/console/iam", done="user deleted"))
+        else:
+            return Page("error.html", {"missing": True}, status=404)
+    except CallError as error:
+        return user(view, error=error)
+    return redirect(url(f"/console/iam/users/{name}", done=action))
+
+
+_NAME = r"(?P<name>[\w+=,.@-]{1,64})"
+ROUTES = [
+    ("GET", r"/console/iam", overview),
+    ("POST", r"/console/iam/users", create_user),
+    ("GET", r"/console/iam/users/" + _NAME, user),
+    ("POST", r"/console/iam/users/" + _NAME + r"/(?P<action>[a-z-]{1,40})", user_change),
+]
