@@ -33,7 +33,11 @@ from cofre.errors import CofreError
 log = logging.getLogger("cofre.console")
 
 PREFIX = b"/console"
-_STATIC = {"console.css": b"text/css; charset=utf-8", "console.js": b"text/javascript"}
+_STATIC = {
+    "console.css": b"text/css; charset=utf-8",
+    "console.js": b"text/javascript",
+    "favicon.svg": b"image/svg+xml",
+}
 
 
 def is_console_path(path: bytes) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs, quote
 
@@ -21,7 +22,7 @@ SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
     (b"Content-Security-Policy", CSP),
     (b"X-Content-Type-Options", b"nosniff"),
     (b"X-Frame-Options", b"DENY"),
-    (b"Referrer-Policy", b"no-referrer"),
+    (b"Referrer-Policy", b"same-origin"),  # no-referrer would make form posts Origin: null
     (b"Cache-Control", b"no-store"),
     (b"Cross-Origin-Opener-Policy", b"same-origin"),
 )
@@ -55,7 +56,15 @@ def url(where: str, /, **query: Any) -> str:
     return where + ("?" + "&".join(items) if items else "")
 
 
+def when(value: Any) -> str:
+    """A timestamp as the pages show it: to the second, in UTC."""
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    return "" if value is None else str(value)
+
+
 _templates.globals["url"] = url
+_templates.filters["when"] = when
 
 
 @dataclass
