@@ -256,3 +256,26 @@ def test_the_cookie_is_secure_under_tls(tmp_path: Path) -> None:
             assert console.page("/console/keys").status_code == 200
     finally:
         server.stop()
+
+
+def test_sessions_hold_across_workers_and_end_on_all(tmp_path: Path) -> None:
+    """Every worker opens every other's session cookies, and a sign-out on one is
+    honoured by all (new connections spread over the SO_REUSEPORT group)."""
+    server = CofreServer(tmp_path / "data", workers=2).start()
+    fresh = httpx.Limits(max_keepalive_connections=0)
+    try:
+        with ConsoleUser(server, limits=fresh) as console:
+            assert console.sign_in().status_code == 303
+            cookie = console.http.cookies.get("cofre_console")
+            for _ in range(12):
+                assert console.page("/console/keys").status_code == 200
+            key_id = _create_key(console)
+            for _ in range(6):
+                assert console.post(f"/console/keys/{key_id}/disable").status_code == 303
+            assert console.post("/console/signout").status_code == 303
+        jar = {"cofre_console": cookie or ""}
+        with httpx.Client(base_url=server.url, cookies=jar, limits=fresh) as replay:
+            for _ in range(12):
+                assert replay.get("/console/keys").status_code == 303
+    finally:
+        server.stop()
