@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.support.console import ConsoleUser, key_id_of
-from tests.support.iam import make_user
+from tests.support.iam import allow, make_user
 from tests.support.server import CofreServer
 
 
@@ -61,3 +61,18 @@ def test_audit_page_denied_without_lookup_events(console_server: CofreServer) ->
         page = user.page("/console/audit")
         assert page.status_code == 400
         assert "AccessDenied" in page.text and "cloudtrail:LookupEvents" in page.text
+
+
+def test_verify_the_trail_for_administrators_only(console_server: CofreServer) -> None:
+    with ConsoleUser(console_server) as admin:
+        admin.sign_in()
+        page = admin.post("/console/audit/verify")
+        assert page.status_code == 200
+        assert 'id="verify-result"' in page.text and "Audit trail intact" in page.text
+    nobody = make_user(console_server, allow("cloudtrail:LookupEvents"))
+    with ConsoleUser(console_server) as user:
+        user.sign_in(nobody.access_key_id, nobody.secret_access_key)
+        user.page("/console/audit")
+        refused = user.post("/console/audit/verify")
+        assert refused.status_code == 400
+        assert 'id="verify-error"' in refused.text and "AccessDenied" in refused.text

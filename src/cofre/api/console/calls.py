@@ -48,6 +48,7 @@ TARGETS = {
     "kms": "TrentService.",
     "ssm": "AmazonSSM.",
     "cloudtrail": "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.",
+    "cofre": "CofreAdmin.",  # Cofre's own admin API (api/handlers/admin.py)
 }
 QUERY_VERSIONS = {"iam": "2010-05-08", "sts": "2011-06-15"}
 

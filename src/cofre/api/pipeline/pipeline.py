@@ -253,9 +253,9 @@ class Pipeline:
         try:
             custom = self._name_service(target, attempt)
             attempt.signed_service = attempt.service
-            if custom is not None or self.services.keyring.sealed:
-                raise SealedError() if custom is None else UnknownOperationError(target[:100])
-            route = self._dispatch(body, target, None, caller, attempt)
+            if self.services.keyring.sealed:
+                raise SealedError()
+            route = self._dispatch(body, target, custom, caller, attempt)
             if attempt.mutating:
                 return self._mutated(route, attempt)
         except CofreError as error:

@@ -60,4 +60,16 @@ def events(view: Any) -> Page:
     return Page("audit.html", {**context, "rows": rows, "next_token": out.get("NextToken")})
 
 
-ROUTES = [("GET", r"/console/audit", events)]
+def verify(view: Any) -> Page:
+    """``cofre audit verify`` for administrators (CofreAdmin.VerifyAuditTrail): the whole
+    chain, its MACs and signed digests, checked on the server."""
+    view.query = {}
+    page = events(view)
+    try:
+        report = view.client.call("cofre", "VerifyAuditTrail")
+    except CallError as error:
+        return Page("audit.html", {**page.context, "verify_error": error}, error.status)
+    return Page("audit.html", {**page.context, "report": report})
+
+
+ROUTES = [("GET", r"/console/audit", events), ("POST", r"/console/audit/verify", verify)]
