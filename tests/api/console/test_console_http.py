@@ -15,7 +15,7 @@ import pytest
 
 from tests.api.test_tls import make_self_signed
 from tests.support.console import ConsoleUser, key_id_of
-from tests.support.iam import allow, make_user
+from tests.support.iam import allow, document, make_user, unique
 from tests.support.server import ACCESS_KEY_ID, CLOCK_ENV, CofreServer
 
 
@@ -279,3 +279,47 @@ def test_sessions_hold_across_workers_and_end_on_all(tmp_path: Path) -> None:
                 assert replay.get("/console/keys").status_code == 303
     finally:
         server.stop()
+
+
+def test_an_assumed_role_signs_in_with_its_session_token(console_server: CofreServer) -> None:
+    user = make_user(console_server)
+    role_name = unique("console-role")
+    trust = document(
+        {"Effect": "Allow", "Principal": {"AWS": user.arn}, "Action": "sts:AssumeRole"}
+    )
+    iam = console_server.client("iam")
+    role = iam.create_role(RoleName=role_name, AssumeRolePolicyDocument=trust)["Role"]
+    listing = document(allow(["kms:ListKeys", "kms:ListAliases"]))
+    iam.put_role_policy(RoleName=role_name, PolicyName="list", PolicyDocument=listing)
+    creds = user.client(console_server, "sts").assume_role(
+        RoleArn=role["Arn"], RoleSessionName="console", DurationSeconds=900
+    )["Credentials"]
+    with ConsoleUser(console_server) as console:
+        no_token = console.sign_in(creds["AccessKeyId"], creds["SecretAccessKey"])
+        assert no_token.status_code == 401
+        wrong = console.sign_in(creds["AccessKeyId"], creds["SecretAccessKey"], session_token="x")
+        assert wrong.status_code == 401
+        signed = console.sign_in(
+            creds["AccessKeyId"], creds["SecretAccessKey"], session_token=creds["SessionToken"]
+        )
+        assert signed.status_code == 303
+        max_age = int(_cookie_header(signed).split("Max-Age=")[1].split(";")[0])
+        assert max_age <= 900  # never beyond the role session
+        page = console.page("/console/keys")
+        assert page.status_code == 200 and f"assumed-role/{role_name}/console" in page.text
+        try:
+            _set_clock(console_server, 901)
+            assert console.http.get("/console/keys").status_code == 303
+        finally:
+            _set_clock(console_server, 0)
+
+
+def test_a_policy_that_locks_the_caller_out_is_refused_in_place(user: ConsoleUser) -> None:
+    key_id = _create_key(user)
+    other = {"AWS": "arn:aws:iam::111122223333:user/someone-else"}
+    lockout = document({"Effect": "Allow", "Principal": other, "Action": "kms:*", "Resource": "*"})
+    refused = user.post(f"/console/keys/{key_id}/policy", {"policy": lockout})
+    assert refused.status_code == 400
+    assert 'id="policy-failure"' in refused.text
+    assert "MalformedPolicyDocumentException" in refused.text
+    assert "someone-else" in refused.text  # the draft is kept in the editor
