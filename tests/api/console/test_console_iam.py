@@ -61,3 +61,27 @@ def test_iam_denied(console_server: CofreServer) -> None:
         assert "AccessDenied" in page.text and "iam:ListUsers" in page.text
         refused = user.post("/console/iam/users", {"user_name": unique("x")})
         assert refused.status_code == 403 and "AccessDenied" in refused.text
+
+
+def test_managed_policies_in_the_editor(console_server: CofreServer) -> None:
+    name = unique("managed")
+    first = json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "kms:ListKeys", "Resource": "*"}]})  # fmt: skip
+    with ConsoleUser(console_server) as admin:
+        admin.sign_in()
+        bad = admin.post("/console/iam/policies", {"policy_name": name, "document": "{}"})
+        assert bad.status_code == 400 and 'id="policy-failure"' in bad.text
+        made = admin.post("/console/iam/policies", {"policy_name": name, "document": first})
+        assert made.status_code == 303
+        arn = f"arn:aws:iam::111122223333:policy/{name}"
+        page = admin.page("/console/iam/policy", arn=arn)
+        assert page.status_code == 200 and "kms:ListKeys" in page.text
+        second = first.replace("kms:ListKeys", "kms:ListAliases")
+        saved = admin.post("/console/iam/policy", {"arn": arn, "document": second})
+        assert saved.status_code == 303
+        assert "kms:ListAliases" in admin.page("/console/iam/policy", arn=arn).text
+        refused = admin.post("/console/iam/policy", {"arn": arn, "document": '{"Version": 1'})
+        assert refused.status_code == 400 and "MalformedPolicyDocument" in refused.text
+        assert "{&#34;Version&#34;: 1" in refused.text
+    iam = console_server.client("iam")
+    assert iam.get_policy(PolicyArn=arn)["Policy"]["DefaultVersionId"] == "v2"

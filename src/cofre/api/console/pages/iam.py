@@ -18,12 +18,13 @@ def overview(view: Any, error: CallError | None = None, **extra: Any) -> Page:
     policies, policies_error = attempt(
         lambda: client.iam("ListPolicies", Scope="Local", MaxItems=200).get("Policies", [])
     )
+    failed = error or extra.get("policy_failure")
     context = {
         "section": "iam", "users": users or [], "users_error": users_error, "roles": roles or [],
         "roles_error": roles_error, "policies": policies or [], "policies_error": policies_error,
         "error": error, "done": view.query.get("done", ""), **extra,
     }  # fmt: skip
-    return Page("iam.html", context, status=error.status if error is not None else 200)
+    return Page("iam.html", context, status=failed.status if failed is not None else 200)
 
 
 def create_user(view: Any) -> Page:
@@ -99,10 +100,53 @@ def user_change(view: Any) -> Page:
     return redirect(url(f"/console/iam/users/{name}", done=action))
 
 
+def create_policy(view: Any) -> Page:
+    form = view.form
+    try:
+        out = view.client.iam("CreatePolicy", PolicyName=form.get("policy_name", "").strip(),
+                              PolicyDocument=form.get("document", ""))  # fmt: skip
+    except CallError as failure:  # in place, the document as it was typed
+        return overview(view, policy_failure=failure, draft=form)
+    return redirect(url("/console/iam/policy", arn=out["Policy"]["Arn"], done="created"))
+
+
+def policy(view: Any, **extra: Any) -> Page:
+    client: Client = view.client
+    arn = view.query.get("arn") or view.form.get("arn", "")
+    found = client.iam("GetPolicy", PolicyArn=arn)["Policy"]
+    version = client.iam("GetPolicyVersion", PolicyArn=arn,
+                         VersionId=found["DefaultVersionId"])["PolicyVersion"]  # fmt: skip
+    versions, _ = attempt(
+        lambda: client.iam("ListPolicyVersions", PolicyArn=arn).get("Versions", [])
+    )
+    failed = extra.get("policy_failure")
+    context = {
+        "section": "iam", "policy": found, "document": pretty_json(unquote(version["Document"])),
+        "versions": versions or [], "done": view.query.get("done", ""), **extra,
+    }  # fmt: skip
+    return Page("policy.html", context, status=failed.status if failed is not None else 200)
+
+
+def policy_version(view: Any) -> Page:
+    """A new default version of a managed policy, from the editor."""
+    arn = view.form.get("arn", "")
+    draft = view.form.get("document", "")
+    try:
+        view.client.iam(
+            "CreatePolicyVersion", PolicyArn=arn, PolicyDocument=draft, SetAsDefault="true"
+        )
+    except CallError as failure:
+        return policy(view, policy_failure=failure, draft=draft)
+    return redirect(url("/console/iam/policy", arn=arn, done="saved"))
+
+
 _NAME = r"(?P<name>[\w+=,.@-]{1,64})"
 ROUTES = [
     ("GET", r"/console/iam", overview),
     ("POST", r"/console/iam/users", create_user),
+    ("POST", r"/console/iam/policies", create_policy),
+    ("GET", r"/console/iam/policy", policy),
+    ("POST", r"/console/iam/policy", policy_version),
     ("GET", r"/console/iam/users/" + _NAME, user),
     ("POST", r"/console/iam/users/" + _NAME + r"/(?P<action>[a-z-]{1,40})", user_change),
 ]
