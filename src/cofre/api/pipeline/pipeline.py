@@ -52,6 +52,7 @@ from cofre.api.http.exchange import (
     internal_error,
 )
 from cofre.api.model.service import encode_output
+from cofre.api.pipeline.answer import Answer, resolve
 from cofre.api.pipeline.attempt import Attempt
 from cofre.api.pipeline.authenticate import Authenticator
 from cofre.api.pipeline.health import health_response
@@ -155,7 +156,7 @@ class Pipeline:
             except Exception:
                 response = internal_error(request_id(), False)
             with contextlib.suppress(RuntimeError):  # the loop is closed: nobody waits
-                loop.call_soon_threadsafe(_resolve, done, response)
+                loop.call_soon_threadsafe(resolve, done, response)
 
         self._executor.submit(run)
         return done
@@ -199,7 +200,7 @@ class Pipeline:
         except Exception:
             response = internal_error(attempt.request_id, not target, attempt.service)
         try:
-            loop.call_soon_threadsafe(_resolve, done, response)
+            loop.call_soon_threadsafe(resolve, done, response)
         except RuntimeError:  # the loop is closed: nobody waits any more
             pass
 
@@ -394,7 +395,7 @@ class Pipeline:
     ) -> Outgoing | Later:
         """:meth:`_finish` on the event loop: the response, or one to come at the end of
         this turn, when the journal writes the turn's calls together."""
-        answer = _Answer(self, attempt, outcome.response)
+        answer = Answer(attempt, outcome.response)
         if outcome.error is None:  # most calls
             call = attempt.finish(output=outcome.output, resources=resources)
         else:
@@ -418,44 +419,6 @@ class Pipeline:
             error_message=None if error is None else error.message,
             resources=resources,
         )
-
-
-class _Answer:
-    """A call's response, given once its record is durable (or an error, if the record
-    could not be written): now, or later in this turn of the loop."""
-
-    __slots__ = ("_attempt", "_later", "_pipeline", "_response", "_told")
-
-    def __init__(self, pipeline: Pipeline, attempt: Attempt, response: Outgoing) -> None:
-        self._pipeline = pipeline
-        self._attempt = attempt
-        self._response = response
-        self._later: Later | None = None
-        self._told = False
-
-    def __call__(self, failure: BaseException | None) -> None:
-        """The record is durable (``failure`` None), or could not be written."""
-        response = self._response
-        if failure is not None:
-            query = response.content_type == XML_TYPE
-            error = failure if isinstance(failure, CofreError) else AuditUnavailableError()
-            response = self._pipeline._error(error, self._attempt, query)
-        if self._later is not None:
-            self._later.set_result(response)
-            return
-        self._response, self._told = response, True
-
-    def given(self) -> Outgoing | Later:
-        """The response if the record is durable already, else one to come."""
-        if self._told:
-            return self._response
-        self._later = Later()
-        return self._later
-
-
-def _resolve(done: asyncio.Future[Outgoing], response: Outgoing) -> None:
-    if not done.done():
-        done.set_result(response)
 
 
 class _ToThread(Exception):  # noqa: N818 - carries a route from the loop to the pool
