@@ -76,3 +76,26 @@ def test_verify_the_trail_for_administrators_only(console_server: CofreServer) -
         refused = user.post("/console/audit/verify")
         assert refused.status_code == 400
         assert 'id="verify-error"' in refused.text and "AccessDenied" in refused.text
+
+
+def test_sign_ins_are_recorded_without_the_form(console_server: CofreServer) -> None:
+    from tests.support.server import ACCESS_KEY_ID, SECRET_ACCESS_KEY
+
+    with ConsoleUser(console_server) as user:
+        assert user.sign_in(secret="wrong-secret-for-the-record").status_code == 401
+        assert user.sign_in().status_code == 303
+    trail = console_server.client("cloudtrail")
+    deadline = time.monotonic() + 20
+    records: list[str] = []
+    while len(records) < 2 and time.monotonic() < deadline:
+        events = trail.lookup_events(
+            LookupAttributes=[{"AttributeKey": "EventName", "AttributeValue": "ConsoleLogin"}]
+        )["Events"]
+        records = [e["CloudTrailEvent"] for e in events if ACCESS_KEY_ID in e["CloudTrailEvent"]]
+        time.sleep(0.3)
+    failed = [r for r in records if '"errorCode":"AccessDenied"' in r.replace(" ", "")]
+    passed = [r for r in records if '"errorCode"' not in r]
+    assert failed and passed
+    for record in records:
+        assert '"userAgent":"cofre-console"' in record.replace(" ", "")
+        assert SECRET_ACCESS_KEY not in record and "wrong-secret-for-the-record" not in record

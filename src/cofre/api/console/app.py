@@ -16,7 +16,16 @@ from dataclasses import dataclass
 from importlib import resources
 
 from cofre.api.console.calls import CallError, Client, Pipeline
-from cofre.api.console.session import COOKIE, COOKIE_PATH, Session, Sessions, SignInError, caller_of
+from cofre.api.console.session import (
+    COOKIE,
+    COOKIE_PATH,
+    USER_AGENT,
+    Session,
+    Sessions,
+    SignedIn,
+    SignInError,
+    caller_of,
+)
 from cofre.api.console.web import (
     Page,
     cookies,
@@ -27,6 +36,8 @@ from cofre.api.console.web import (
     session_cookie,
 )
 from cofre.api.http.exchange import Incoming, Outgoing, header
+from cofre.api.pipeline.attempt import Attempt
+from cofre.api.pipeline.targets import request_id
 from cofre.core.ids import is_region
 from cofre.errors import CofreError
 
@@ -139,20 +150,44 @@ class Console:
             return render(Page("signin.html"), context)
         form = fields(request.body or b"")
         region = form.get("region", "").strip() or self._default_region
+        access_key_id = form.get("access_key_id", "").strip()[:128]
         try:
             if not is_region(region) or (self._regions and region not in self._regions):
+                region = self._default_region
                 raise SignInError()
-            session, value = self._sessions.sign_in(
-                form.get("access_key_id", ""),
+            signed_in, value = self._sessions.sign_in(
+                access_key_id,
                 form.get("secret_access_key", ""),
                 form.get("session_token", "").strip(),
                 region,
             )
         except SignInError as failure:
+            self._record_sign_in(request, region, access_key_id, None)
             page = Page("signin.html", {"failure": failure.message}, status=401)
             return render(page, context)
-        cookie = self._cookie(value, self._sessions.lifetime_left(session), request)
-        return render(redirect("/console/keys", cookie), {})
+        self._record_sign_in(request, region, access_key_id, signed_in)
+        left = self._sessions.lifetime_left(signed_in.session)
+        return render(redirect("/console/keys", self._cookie(value, left, request)), {})
+
+    def _record_sign_in(
+        self, request: Incoming, region: str, access_key_id: str, signed_in: SignedIn | None
+    ) -> None:
+        """The sign-in's audit record (``ConsoleLogin``, Cofre's event source; none of the
+        form is logged), written before the answer: a sign-in that cannot be recorded
+        fails (AuditUnavailableError, answered by :meth:`answer`)."""
+        services = self._pipeline.services
+        attempt = Attempt.begin(request_id(), services.clock.now(), request.client_ip, USER_AGENT)
+        attempt.service, attempt.operation, attempt.region = "cofre", "ConsoleLogin", region
+        attempt.read_only = True
+        if signed_in is not None:
+            attempt.caller = caller_of(signed_in, request.client_ip, request.secure)
+            services.audit.record(attempt.finish())
+            return
+        attempt.access_key_id = access_key_id
+        known = services.cache.credential(access_key_id) if access_key_id else None
+        attempt.account_id = None if known is None else known.credential.account_id
+        call = attempt.finish(error_code="AccessDenied", error_message="Failed authentication")
+        services.audit.record(call)
 
     def _cookie(self, value: str, max_age: int, request: Incoming) -> bytes:
         return session_cookie(value, max_age, request.secure, COOKIE_PATH)

@@ -93,7 +93,7 @@ class Sessions:
     # sign-in ----------------------------------------------------------------------------------
     def sign_in(
         self, access_key_id: str, secret: str, session_token: str, region: str
-    ) -> tuple[Session, str]:
+    ) -> tuple[SignedIn, str]:
         """Check an access key pair (and session token, for temporary credentials); a new
         session and its cookie value. Any mismatch is :class:`SignInError`."""
         entry = self._services.cache.credential(access_key_id.strip()[:128])
@@ -121,7 +121,7 @@ class Sessions:
             issued_us=_micros(now),
             expires_us=_micros(expires),
         )
-        return session, self.seal(session)
+        return SignedIn(session, credential), self.seal(session)
 
     def seal(self, session: Session) -> str:
         iv = os.urandom(_IV_LEN)
