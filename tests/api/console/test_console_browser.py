@@ -18,6 +18,7 @@ from tests.support.server import ACCESS_KEY_ID, SECRET_ACCESS_KEY, CofreServer
 pytestmark = pytest.mark.slow
 
 # Every control without an accessible name (label, aria-label, aria-labelledby, or text).
+SCROLL_TO = "arguments[0].scrollIntoView({block: 'start'}); window.scrollBy(0, -60)"
 CONTROLS = "a[href], button, input:not([type=hidden]), select, textarea, summary"
 UNNAMED = """
 const controls = document.querySelectorAll(arguments[0]);
@@ -89,7 +90,9 @@ def _check_page(driver: Any, name: str, show: Any = None) -> None:
     """A page's checks: a screenshot (``show`` scrolled into view), accessible names,
     keyboard reachability, no CSP violation in the browser's log."""
     if show is not None:
-        driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", show)
+        driver.execute_script(
+            "arguments[0].scrollIntoView({block: 'start'}); window.scrollBy(0, -60)", show
+        )
     screenshot(driver, name)
     assert driver.execute_script(UNNAMED, CONTROLS) == [], name
     assert driver.execute_script(UNREACHABLE, CONTROLS) == [], name
@@ -108,6 +111,7 @@ def _sign_in(driver: Any, server: CofreServer, access_key_id: str, secret: str) 
 def test_the_console_in_a_browser(console_server: CofreServer, driver: Any) -> None:
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support.ui import Select
 
     url = console_server.url
     _viewport(driver, 1280, 800)
@@ -162,7 +166,7 @@ def test_the_console_in_a_browser(console_server: CofreServer, driver: Any) -> N
                               (f"{root}/name", "shop", "String")):  # fmt: skip
         driver.get(f"{url}/console/parameters")
         _fill(driver, "create-name", name)
-        _by_id(driver, "create-type").send_keys(kind)
+        Select(_by_id(driver, "create-type")).select_by_visible_text(kind)
         _fill(driver, "create-value", value)
         _by_id(driver, "create-save").click()
         _wait(lambda n=name: "/console/parameter?name=" in driver.current_url
@@ -178,6 +182,8 @@ def test_the_console_in_a_browser(console_server: CofreServer, driver: Any) -> N
     assert "s3cret-in-browser" not in driver.page_source
     _by_id(driver, "reveal").click()
     _wait(lambda: "s3cret-in-browser" in _by_id(driver, "param-value").text)
+    ssm = console_server.client("ssm")
+    assert ssm.get_parameter(Name=f"{root}/db/host")["Parameter"]["Type"] == "String"
     _check_page(driver, "05-parameter-revealed", _by_id(driver, "param-value"))
 
     # the audit page shows what was done
