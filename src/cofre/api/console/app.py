@@ -39,7 +39,7 @@ from cofre.api.http.exchange import Incoming, Outgoing, header
 from cofre.api.pipeline.attempt import Attempt
 from cofre.api.pipeline.targets import request_id
 from cofre.core.ids import is_region
-from cofre.errors import CofreError
+from cofre.errors import CofreError, InternalError
 
 log = logging.getLogger("cofre.console")
 
@@ -97,9 +97,10 @@ class Console:
             return self._answer(request)
         except CofreError as error:  # sealed, storage unavailable: the API's answer
             failure = CallError.of(error, "kms", "")
-            return render(
-                Page("error.html", {"error": failure}, status=failure.status), {"bare": True}
-            )
+        except Exception:  # a fault of ours: logged, answered with no detail
+            log.exception("console page %s failed", request.path[:200])
+            failure = CallError.of(InternalError(), "kms", "")
+        return render(Page("error.html", {"error": failure}, status=failure.status), {"bare": True})
 
     def _answer(self, request: Incoming) -> Outgoing:
         path = request.path.decode("utf-8", "replace")

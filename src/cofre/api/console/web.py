@@ -37,7 +37,12 @@ _templates = Environment(
 
 def fields(data: bytes) -> dict[str, str]:
     """A form or query string's fields, the first value of each (bounded)."""
-    parsed = parse_qs(data.decode("utf-8", "replace"), keep_blank_values=True, max_num_fields=200)
+    try:
+        parsed = parse_qs(
+            data.decode("utf-8", "replace"), keep_blank_values=True, max_num_fields=200
+        )
+    except ValueError:  # more fields than any form of the console has
+        return {}
     return {name[:100]: values[0] for name, values in parsed.items()}
 
 
