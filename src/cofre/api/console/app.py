@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable
-from dataclasses import dataclass
 from importlib import resources
 
 from cofre.api.console.calls import CallError, Client, Pipeline
@@ -20,12 +18,12 @@ from cofre.api.console.session import (
     COOKIE,
     COOKIE_PATH,
     USER_AGENT,
-    Session,
     Sessions,
     SignedIn,
     SignInError,
     caller_of,
 )
+from cofre.api.console.view import Handler, Route, View
 from cofre.api.console.web import (
     Page,
     cookies,
@@ -53,25 +51,6 @@ _STATIC = {
 
 def is_console_path(path: bytes) -> bool:
     return path == PREFIX or path.startswith(PREFIX + b"/")
-
-
-@dataclass
-class View:
-    """One signed-in request, as a page handler sees it."""
-
-    request: Incoming
-    session: Session
-    client: Client
-    query: dict[str, str]
-    form: dict[str, str]
-    match: re.Match[str]
-
-    def arg(self, name: str) -> str:
-        return self.match.group(name)
-
-
-Handler = Callable[[View], Page]
-Route = tuple[str, str, Handler]  # method, path pattern, handler
 
 
 def _routes() -> list[tuple[str, re.Pattern[str], Handler]]:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from cofre.api.console.calls import CallError
 
@@ -21,13 +22,7 @@ def attempt(work: Callable[[], T]) -> tuple[T | None, CallError | None]:
 
 def pretty_json(text: str) -> str:
     """A JSON document indented for reading (as given, if it is not JSON)."""
-    import json
-
     try:
         return json.dumps(json.loads(text), indent=2, sort_keys=False)
     except ValueError:
         return text
-
-
-def first(values: Any) -> Any:
-    return values[0] if values else None

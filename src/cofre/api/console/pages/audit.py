@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from cofre.api.console.calls import CallError
+from cofre.api.console.view import Route, View
 from cofre.api.console.web import Page
 
 PAGE_SIZE = 25
@@ -34,7 +35,7 @@ def _time(text: str) -> datetime | None:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
 
 
-def events(view: Any) -> Page:
+def events(view: View) -> Page:
     query = view.query
     attr, value = query.get("attr", ""), query.get("value", "").strip()
     params: dict[str, Any] = {"MaxResults": PAGE_SIZE, "NextToken": query.get("token") or None}
@@ -60,7 +61,7 @@ def events(view: Any) -> Page:
     return Page("audit.html", {**context, "rows": rows, "next_token": out.get("NextToken")})
 
 
-def verify(view: Any) -> Page:
+def verify(view: View) -> Page:
     """``cofre audit verify`` for administrators (CofreAdmin.VerifyAuditTrail): the whole
     chain, its MACs and signed digests, checked on the server."""
     view.query = {}
@@ -72,4 +73,7 @@ def verify(view: Any) -> Page:
     return Page("audit.html", {**page.context, "report": report})
 
 
-ROUTES = [("GET", r"/console/audit", events), ("POST", r"/console/audit/verify", verify)]
+ROUTES: list[Route] = [
+    ("GET", r"/console/audit", events),
+    ("POST", r"/console/audit/verify", verify),
+]

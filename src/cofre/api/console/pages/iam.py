@@ -8,10 +8,11 @@ from urllib.parse import unquote
 
 from cofre.api.console.calls import CallError, Client
 from cofre.api.console.pages import attempt, pretty_json
+from cofre.api.console.view import Route, View
 from cofre.api.console.web import Page, redirect, url
 
 
-def overview(view: Any, error: CallError | None = None, **extra: Any) -> Page:
+def overview(view: View, error: CallError | None = None, **extra: Any) -> Page:
     client: Client = view.client
     users, users_error = attempt(lambda: client.iam("ListUsers", MaxItems=200).get("Users", []))
     roles, roles_error = attempt(lambda: client.iam("ListRoles", MaxItems=200).get("Roles", []))
@@ -27,7 +28,7 @@ def overview(view: Any, error: CallError | None = None, **extra: Any) -> Page:
     return Page("iam.html", context, status=failed.status if failed is not None else 200)
 
 
-def create_user(view: Any) -> Page:
+def create_user(view: View) -> Page:
     name = view.form.get("user_name", "").strip()
     try:
         view.client.iam("CreateUser", UserName=name)
@@ -45,7 +46,7 @@ def _policies(client: Client, name: str) -> list[dict[str, str]]:
     return out
 
 
-def user(view: Any, error: CallError | None = None, **extra: Any) -> Page:
+def user(view: View, error: CallError | None = None, **extra: Any) -> Page:
     client: Client = view.client
     name = view.arg("name")
     found = client.iam("GetUser", UserName=name)["User"]
@@ -66,7 +67,7 @@ def user(view: Any, error: CallError | None = None, **extra: Any) -> Page:
     return Page("user.html", context, status=failed.status if failed is not None else 200)
 
 
-def user_change(view: Any) -> Page:
+def user_change(view: View) -> Page:
     name, action, form = view.arg("name"), view.arg("action"), view.form
     iam = view.client.iam
     try:
@@ -100,7 +101,7 @@ def user_change(view: Any) -> Page:
     return redirect(url(f"/console/iam/users/{name}", done=action))
 
 
-def create_policy(view: Any) -> Page:
+def create_policy(view: View) -> Page:
     form = view.form
     try:
         out = view.client.iam("CreatePolicy", PolicyName=form.get("policy_name", "").strip(),
@@ -110,7 +111,7 @@ def create_policy(view: Any) -> Page:
     return redirect(url("/console/iam/policy", arn=out["Policy"]["Arn"], done="created"))
 
 
-def policy(view: Any, **extra: Any) -> Page:
+def policy(view: View, **extra: Any) -> Page:
     client: Client = view.client
     arn = view.query.get("arn") or view.form.get("arn", "")
     found = client.iam("GetPolicy", PolicyArn=arn)["Policy"]
@@ -127,7 +128,7 @@ def policy(view: Any, **extra: Any) -> Page:
     return Page("policy.html", context, status=failed.status if failed is not None else 200)
 
 
-def policy_version(view: Any) -> Page:
+def policy_version(view: View) -> Page:
     """A new default version of a managed policy, from the editor."""
     arn = view.form.get("arn", "")
     draft = view.form.get("document", "")
@@ -141,7 +142,7 @@ def policy_version(view: Any) -> Page:
 
 
 _NAME = r"(?P<name>[\w+=,.@-]{1,64})"
-ROUTES = [
+ROUTES: list[Route] = [
     ("GET", r"/console/iam", overview),
     ("POST", r"/console/iam/users", create_user),
     ("POST", r"/console/iam/policies", create_policy),

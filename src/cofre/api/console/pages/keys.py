@@ -8,6 +8,7 @@ from typing import Any
 
 from cofre.api.console.calls import CallError, Client
 from cofre.api.console.pages import attempt, pretty_json
+from cofre.api.console.view import Route, View
 from cofre.api.console.web import Page, redirect, url
 
 PAGE_SIZE = 25
@@ -63,7 +64,7 @@ def _describe(client: Client, key_id: str) -> tuple[Any, CallError | None]:
     return attempt(lambda: client.kms("DescribeKey", KeyId=key_id))
 
 
-def key_list(view: Any) -> Page:
+def key_list(view: View) -> Page:
     client: Client = view.client
     q, state = view.query.get("q", "").strip(), view.query.get("state", "")
     spec = view.query.get("spec", "")
@@ -100,7 +101,7 @@ def key_list(view: Any) -> Page:
     return Page("keys.html", context)
 
 
-def key_create(view: Any) -> Page:
+def key_create(view: View) -> Page:
     form = view.form
     spec, _, usage = form.get("kind", "SYMMETRIC_DEFAULT|ENCRYPT_DECRYPT").partition("|")
     params: dict[str, Any] = {"KeySpec": spec, "KeyUsage": usage}
@@ -154,7 +155,7 @@ def _detail_parts(client: Client, key_id: str) -> dict[str, Any]:
 
 
 def key_detail(
-    view: Any, key_id: str | None = None, error: CallError | None = None, **extra: Any
+    view: View, key_id: str | None = None, error: CallError | None = None, **extra: Any
 ) -> Page:
     key_id = key_id or view.arg("key_id")
     parts = _detail_parts(view.client, key_id)
@@ -164,7 +165,7 @@ def key_detail(
     return Page("key.html", context, status=failed.status if failed is not None else 200)
 
 
-def _action(view: Any, key_id: str, action: str) -> None:
+def _action(view: View, key_id: str, action: str) -> None:
     """One change to a key, as the form of ``action`` asks it."""
     kms, form = view.client.kms, view.form
     if action == "enable":
@@ -211,7 +212,7 @@ ACTIONS = frozenset({
 })  # fmt: skip
 
 
-def key_change(view: Any) -> Page:
+def key_change(view: View) -> Page:
     key_id, action = view.arg("key_id"), view.arg("action")
     if action not in ACTIONS:
         return Page("error.html", {"missing": True}, status=404)
@@ -226,7 +227,7 @@ def key_change(view: Any) -> Page:
 
 
 _KEY = r"(?P<key_id>[A-Za-z0-9_-]{1,128})"
-ROUTES = [
+ROUTES: list[Route] = [
     ("GET", r"/console/keys", key_list),
     ("POST", r"/console/keys", key_create),
     ("GET", r"/console/keys/" + _KEY, key_detail),

@@ -8,6 +8,7 @@ from typing import Any
 
 from cofre.api.console.calls import CallError, Client
 from cofre.api.console.pages import attempt
+from cofre.api.console.view import Route, View
 from cofre.api.console.web import Page, redirect, url
 
 SCAN_PAGES = 20  # DescribeParameters pages (50 each) read for one level of the tree
@@ -40,7 +41,7 @@ def _below(client: Client, path: str, name_filter: str) -> list[Mapping[str, Any
     return found
 
 
-def tree(view: Any) -> Page:
+def tree(view: View) -> Page:
     path = _clean_path(view.query.get("path", "/"))
     name_filter = view.query.get("filter", "").strip()
     listed, error = attempt(lambda: _below(view.client, path, name_filter))
@@ -91,7 +92,7 @@ def _detail(client: Client, name: str, reveal: bool) -> dict[str, Any]:
 
 
 def parameter(
-    view: Any, reveal: bool = False, error: CallError | None = None, **extra: Any
+    view: View, reveal: bool = False, error: CallError | None = None, **extra: Any
 ) -> Page:
     name = view.query.get("name") or view.form.get("name", "")
     parts = _detail(view.client, name, reveal)
@@ -106,7 +107,7 @@ def parameter(
     return Page("parameter.html", context, status=error.status if error is not None else 200)
 
 
-def reveal(view: Any) -> Page:
+def reveal(view: View) -> Page:
     """The decrypted value of a SecureString: GetParameter WithDecryption, recorded (with
     the KMS Decrypt it makes) in the audit trail; never in a URL or the browser's cache."""
     try:
@@ -115,7 +116,7 @@ def reveal(view: Any) -> Page:
         return parameter(view, error=error)
 
 
-def put(view: Any) -> Page:
+def put(view: View) -> Page:
     form = view.form
     name = form.get("name", "").strip()
     params: dict[str, Any] = {
@@ -139,7 +140,7 @@ def put(view: Any) -> Page:
     return redirect(url("/console/parameter", name=name, done="saved"))
 
 
-def delete(view: Any) -> Page:
+def delete(view: View) -> Page:
     name = view.form.get("name", "")
     try:
         view.client.ssm("DeleteParameter", Name=name)
@@ -149,7 +150,7 @@ def delete(view: Any) -> Page:
     return redirect(url("/console/parameters", path=_parent(name), done="deleted"))
 
 
-def label(view: Any) -> Page:
+def label(view: View) -> Page:
     name, version = view.form.get("name", ""), view.form.get("version", "")
     labels = [part.strip() for part in view.form.get("labels", "").split(",") if part.strip()]
     try:
@@ -163,7 +164,7 @@ def label(view: Any) -> Page:
     return redirect(url("/console/parameter", name=name, done="labelled"))
 
 
-ROUTES = [
+ROUTES: list[Route] = [
     ("GET", r"/console/parameters", tree),
     ("POST", r"/console/parameters", put),
     ("GET", r"/console/parameter", parameter),
