@@ -43,7 +43,7 @@ class ConsoleUser:
         return response
 
     def page(self, where: str, /, **params: Any) -> httpx.Response:
-        response = self.http.get(where, params=params)
+        response = self.http.get(where, params=params or None)
         found = _CSRF.search(response.text)
         if found:
             self.csrf = found.group(1)

@@ -199,6 +199,16 @@ def test_the_console_in_a_browser(console_server: CofreServer, driver: Any) -> N
 
     driver.get(f"{url}/console/iam")
     _check_page(driver, "07-iam")
+    member = unique("member")
+    _fill(driver, "user_name", member)
+    _by_id(driver, "create-user").click()
+    _wait(lambda: driver.current_url.split("?")[0].endswith(f"/console/iam/users/{member}"))
+    _by_id(driver, "create-access-key").click()
+    secret = _wait(lambda: _by_id(driver, "new-key-secret")).text
+    assert len(secret) >= 40
+    _check_page(driver, "07-iam-user-new-key", _by_id(driver, "new-key"))
+    driver.get(f"{url}/console/iam/users/{member}")
+    assert secret not in driver.page_source  # shown once
 
     # 390 px wide: no sideways scrolling of the page
     _viewport(driver, 390, 844, mobile=True)

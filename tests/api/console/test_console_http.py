@@ -323,3 +323,17 @@ def test_a_policy_that_locks_the_caller_out_is_refused_in_place(user: ConsoleUse
     assert 'id="policy-failure"' in refused.text
     assert "MalformedPolicyDocumentException" in refused.text
     assert "someone-else" in refused.text  # the draft is kept in the editor
+
+
+def test_the_keys_list_pages(user: ConsoleUser) -> None:
+    made = {_create_key(user, description="paging") for _ in range(27)}
+    seen: set[str] = set()
+    page = user.page("/console/keys", q="paging")
+    for _ in range(10):
+        seen |= {k for k in made if k in page.text}
+        found = re.search(r'id="next-page" href="([^"]+)"', page.text)
+        if found is None:
+            break
+        page = user.page(found.group(1).replace("&amp;", "&"))
+        assert 'id="first-page"' in page.text
+    assert seen == made

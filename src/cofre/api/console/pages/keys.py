@@ -97,6 +97,7 @@ def key_list(view: View) -> Page:
         "section": "keys", "rows": rows, "q": q, "state": state, "spec": spec,
         "states": STATES, "specs": SPECS, "kinds": KINDS, "next_marker": next_marker,
         "alias_error": alias_error, "done": view.query.get("done", ""),
+        "paged": bool(view.query.get("marker")),
     }  # fmt: skip
     return Page("keys.html", context)
 
