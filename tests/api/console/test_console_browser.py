@@ -209,6 +209,15 @@ def test_the_console_in_a_browser(console_server: CofreServer, driver: Any) -> N
     _check_page(driver, "07-iam-user-new-key", _by_id(driver, "new-key"))
     driver.get(f"{url}/console/iam/users/{member}")
     assert secret not in driver.page_source  # shown once
+    driver.get(f"{url}/console/iam")
+    role = unique("role")
+    _fill(driver, "role_name", role)
+    trust = '{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal":'
+    trust += ' {"AWS": "arn:aws:iam::111122223333:root"}, "Action": "sts:AssumeRole"}]}'
+    _fill(driver, "trust", trust)
+    _by_id(driver, "create-role").click()
+    _wait(lambda: driver.current_url.split("?")[0].endswith(f"/console/iam/roles/{role}"))
+    _check_page(driver, "07-iam-role")
 
     # 390 px wide: no sideways scrolling of the page
     _viewport(driver, 390, 844, mobile=True)

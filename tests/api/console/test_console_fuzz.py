@@ -15,6 +15,7 @@ GETS = [
     "/console", "/console/", "/console/keys", "/console/keys/nope",
     "/console/keys/" + "a" * 200, "/console/parameters", "/console/parameter",
     "/console/audit", "/console/iam", "/console/iam/users/nobody", "/console/iam/policy",
+    "/console/iam/roles/nobody",
     "/console/static/x", "/console/%ff%fe", "/console/keys/../../etc/passwd",
 ]  # fmt: skip
 POSTS = [
@@ -23,6 +24,7 @@ POSTS = [
     "/console/parameter/reveal", "/console/parameter/delete", "/console/parameter/label",
     "/console/audit/verify", "/console/iam/users", "/console/iam/users/nobody/create-key",
     "/console/iam/users/nobody/put-policy", "/console/iam/policies", "/console/iam/policy",
+    "/console/iam/roles", "/console/iam/roles/nobody/trust", "/console/iam/roles/nobody/attach",
     "/console/nowhere", "/console/signout",
 ]  # fmt: skip
 HOSTILE = "<script>alert(1)</script>\"'&"
@@ -30,7 +32,8 @@ FORMS = [
     {},
     {"name": "", "value": "", "type": "Bogus", "tier": "x", "kind": "A|B", "days": "99999"},
     {"name": HOSTILE, "alias": HOSTILE, "policy": HOSTILE, "document": HOSTILE,
-     "policy_name": HOSTILE, "user_name": HOSTILE, "arn": HOSTILE, "version": "-1",
+     "policy_name": HOSTILE, "user_name": HOSTILE, "role_name": HOSTILE, "trust": HOSTILE,
+     "arn": HOSTILE, "version": "-1",
      "labels": HOSTILE, "period": "1" * 40, "tag_key": HOSTILE, "grant_id": HOSTILE},
     {"name": "/x" * 2000, "value": "v" * 100_000, "policy": "{" * 50_000},
 ]  # fmt: skip

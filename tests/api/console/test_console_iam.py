@@ -85,3 +85,29 @@ def test_managed_policies_in_the_editor(console_server: CofreServer) -> None:
         assert "{&#34;Version&#34;: 1" in refused.text
     iam = console_server.client("iam")
     assert iam.get_policy(PolicyArn=arn)["Policy"]["DefaultVersionId"] == "v2"
+
+
+def test_roles_trust_and_inline_policies(console_server: CofreServer) -> None:
+    name = unique("console-role")
+    root = {"AWS": "arn:aws:iam::111122223333:root"}
+    statement = {"Effect": "Allow", "Principal": root, "Action": "sts:AssumeRole"}
+    trust = json.dumps({"Version": "2012-10-17", "Statement": [statement]})
+    with ConsoleUser(console_server) as admin:
+        admin.sign_in()
+        bad = admin.post("/console/iam/roles", {"role_name": name, "trust": "[1,"})
+        assert bad.status_code == 400 and 'id="trust-failure"' in bad.text
+        made = admin.post("/console/iam/roles", {"role_name": name, "trust": trust})
+        assert made.status_code == 303, made.text
+        page = admin.page(f"/console/iam/roles/{name}")
+        assert page.status_code == 200 and "sts:AssumeRole" in page.text
+        refused = admin.post(f"/console/iam/roles/{name}/trust", {"trust": '{"Version": 2'})
+        assert refused.status_code == 400 and 'id="trust-failure"' in refused.text
+        assert "{&#34;Version&#34;: 2" in refused.text
+        document = json.dumps({"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": "kms:ListKeys", "Resource": "*"}]})  # fmt: skip
+        put = admin.post(f"/console/iam/roles/{name}/put-policy",
+                         {"policy_name": "list", "document": document})  # fmt: skip
+        assert put.status_code == 303
+        assert "kms:ListKeys" in admin.page(f"/console/iam/roles/{name}").text
+    iam = console_server.client("iam")
+    assert iam.list_role_policies(RoleName=name)["PolicyNames"] == ["list"]

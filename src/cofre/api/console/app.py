@@ -54,9 +54,11 @@ def is_console_path(path: bytes) -> bool:
 
 
 def _routes() -> list[tuple[str, re.Pattern[str], Handler]]:
-    from cofre.api.console.pages import audit, iam, keys, params
+    from cofre.api.console.pages import audit, iam, keys, params, roles
 
-    table: list[Route] = [*keys.ROUTES, *params.ROUTES, *audit.ROUTES, *iam.ROUTES]
+    table: list[Route] = [
+        *keys.ROUTES, *params.ROUTES, *audit.ROUTES, *iam.ROUTES, *roles.ROUTES,
+    ]  # fmt: skip
     return [(method, re.compile(pattern + r"\Z"), handler) for method, pattern, handler in table]
 
 

@@ -8,6 +8,7 @@ from urllib.parse import unquote
 
 from cofre.api.console.calls import CallError, Client
 from cofre.api.console.pages import attempt, pretty_json
+from cofre.api.console.pages.owners import POLICY_ACTIONS, Owner, change_policies, policy_parts
 from cofre.api.console.view import Route, View
 from cofre.api.console.web import Page, redirect, url
 
@@ -19,7 +20,7 @@ def overview(view: View, error: CallError | None = None, **extra: Any) -> Page:
     policies, policies_error = attempt(
         lambda: client.iam("ListPolicies", Scope="Local", MaxItems=200).get("Policies", [])
     )
-    failed = error or extra.get("policy_failure")
+    failed = error or extra.get("policy_failure") or extra.get("trust_failure")
     context = {
         "section": "iam", "users": users or [], "users_error": users_error, "roles": roles or [],
         "roles_error": roles_error, "policies": policies or [], "policies_error": policies_error,
@@ -37,15 +38,6 @@ def create_user(view: View) -> Page:
     return redirect(url(f"/console/iam/users/{name}", done="created"))
 
 
-def _policies(client: Client, name: str) -> list[dict[str, str]]:
-    names = client.iam("ListUserPolicies", UserName=name).get("PolicyNames", [])
-    out = []
-    for policy in names:
-        got = client.iam("GetUserPolicy", UserName=name, PolicyName=policy)
-        out.append({"name": policy, "document": pretty_json(unquote(got["PolicyDocument"]))})
-    return out
-
-
 def user(view: View, error: CallError | None = None, **extra: Any) -> Page:
     client: Client = view.client
     name = view.arg("name")
@@ -53,15 +45,10 @@ def user(view: View, error: CallError | None = None, **extra: Any) -> Page:
     keys, keys_error = attempt(
         lambda: client.iam("ListAccessKeys", UserName=name).get("AccessKeyMetadata", [])
     )
-    policies, policies_error = attempt(lambda: _policies(client, name))
-    attached, attached_error = attempt(
-        lambda: client.iam("ListAttachedUserPolicies", UserName=name).get("AttachedPolicies", [])
-    )
     failed = error or extra.get("policy_failure")
     context = {
         "section": "iam", "user": found, "keys": keys or [], "keys_error": keys_error,
-        "policies": policies or [], "policies_error": policies_error,
-        "attached": attached or [], "attached_error": attached_error,
+        **policy_parts(client, Owner("User", "UserName", name)),
         "error": error, "done": view.query.get("done", ""), **extra,
     }  # fmt: skip
     return Page("user.html", context, status=failed.status if failed is not None else 200)
@@ -79,18 +66,13 @@ def user_change(view: View) -> Page:
                 Status=form.get("status", "Inactive"))  # fmt: skip
         elif action == "delete-key":
             iam("DeleteAccessKey", UserName=name, AccessKeyId=form.get("access_key_id", ""))
-        elif action == "put-policy":
+        elif action in POLICY_ACTIONS:
             try:
-                iam("PutUserPolicy", UserName=name, PolicyName=form.get("policy_name", ""),
-                    PolicyDocument=form.get("document", ""))  # fmt: skip
-            except CallError as failure:  # shown in place, the document as it was typed
-                return user(view, policy_failure=failure, draft=form)
-        elif action == "delete-policy":
-            iam("DeleteUserPolicy", UserName=name, PolicyName=form.get("policy_name", ""))
-        elif action == "attach":
-            iam("AttachUserPolicy", UserName=name, PolicyArn=form.get("policy_arn", ""))
-        elif action == "detach":
-            iam("DetachUserPolicy", UserName=name, PolicyArn=form.get("policy_arn", ""))
+                change_policies(view.client, Owner("User", "UserName", name), action, form)
+            except CallError as failure:
+                if action != "put-policy":
+                    raise
+                return user(view, policy_failure=failure, draft=form)  # in place, as typed
         elif action == "delete-user":
             iam("DeleteUser", UserName=name)
             return redirect(url("/console/iam", done="user deleted"))
