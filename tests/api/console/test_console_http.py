@@ -337,3 +337,10 @@ def test_the_keys_list_pages(user: ConsoleUser) -> None:
         page = user.page(found.group(1).replace("&amp;", "&"))
         assert 'id="first-page"' in page.text
     assert seen == made
+
+
+def test_head_has_no_body(user: ConsoleUser) -> None:
+    response = user.http.head("/console/keys")
+    assert response.status_code == 200 and response.content == b""
+    assert "content-security-policy" in response.headers
+    assert user.page("/console/keys").status_code == 200  # the connection is still in step

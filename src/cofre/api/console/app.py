@@ -42,6 +42,7 @@ from cofre.errors import CofreError, InternalError
 log = logging.getLogger("cofre.console")
 
 PREFIX = b"/console"
+_BARE = {"bare": True}  # a page without the navigation (no session, or none usable)
 _STATIC = {
     "console.css": b"text/css; charset=utf-8",
     "console.js": b"text/javascript",
@@ -75,13 +76,17 @@ class Console:
 
     def answer(self, request: Incoming) -> Outgoing:
         try:
-            return self._answer(request)
+            response = self._answer(request)
         except CofreError as error:  # sealed, storage unavailable: the API's answer
             failure = CallError.of(error, "kms", "")
+            response = render(Page("error.html", {"error": failure}, failure.status), _BARE)
         except Exception:  # a fault of ours: logged, answered with no detail
             log.exception("console page %s failed", request.path[:200])
             failure = CallError.of(InternalError(), "kms", "")
-        return render(Page("error.html", {"error": failure}, status=failure.status), {"bare": True})
+            response = render(Page("error.html", {"error": failure}, failure.status), _BARE)
+        if request.method == "HEAD":  # the headers a GET would have, no body
+            response.body = b""
+        return response
 
     def _answer(self, request: Incoming) -> Outgoing:
         path = request.path.decode("utf-8", "replace")
