@@ -57,6 +57,9 @@ class Settings:
         host, _, port = self.metrics_listen.rpartition(":")
         return host.strip("[]"), int(port)
 
+    console: bool = True  # the web console at /console/ (ADR 15); off: --no-console
+    console_session_seconds: float = 3600.0  # a console session's lifetime
+
     @property
     def audit_retention(self) -> timedelta | None:
         if self.audit_retention_days is None:

@@ -75,6 +75,8 @@ from cofre.stores import prepare_data_dir
 @click.option("--log-format", default="text", show_default=True,
               type=click.Choice(["text", "json"]),
               help="json: one object per line, with an access line per call.")  # fmt: skip
+@click.option("--no-console", "no_console", is_flag=True,
+              help="Do not serve the web console at /console/ (ADR 15).")  # fmt: skip
 def serve(
     host: str,
     port: int,
@@ -93,6 +95,7 @@ def serve(
     metrics_listen: str | None,
     quotas: str | None,
     log_format: str,
+    no_console: bool,
 ) -> None:
     """Initialise the data directory if it is empty, then serve HTTP."""
     os.umask(0o077)  # every file this process makes is its own (the database, journals)
@@ -121,6 +124,7 @@ def serve(
         metrics_listen=_address(metrics_listen),
         quotas=None if quotas is None else quotas == "on",
         log_format=log_format,
+        console=not no_console,
     )
     scrub_environment("COFRE_ROOT_KEY")  # read; no child process needs it
     listeners = [(host, port)]

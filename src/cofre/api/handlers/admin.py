@@ -114,6 +114,23 @@ def set_quota(s: Services, c: Caller, p: Params) -> Result:
     return {"AccountId": account, "Quota": quota, "Rate": s.quotas.rate(account, c.region, quota)}
 
 
+def verify_audit_trail(s: Services, c: Caller, p: Params) -> Result:
+    """``cofre audit verify`` on the running server's store (bootstrap account only): the
+    hash chain, MACs, lookup columns and signed digests; the first problems found."""
+    s.accounts.require_admin(c, "cofre:VerifyAuditTrail")
+    report = s.audit.reads.verify(max_problems=20)
+    return {
+        "Intact": report.ok,
+        "Events": report.events,
+        "Digests": report.digests,
+        "FirstSeq": report.first_seq,
+        "LastSeq": report.last_seq,
+        "SignedThrough": report.signed_through,
+        "ProblemCount": report.problem_count,
+        "Problems": [str(problem) for problem in report.problems],
+    }
+
+
 OPERATIONS: dict[str, Operation] = {
     "CreateAccount": threaded(create_account),
     "ListAccounts": threaded(list_accounts),
@@ -122,4 +139,5 @@ OPERATIONS: dict[str, Operation] = {
     "RotateRoot": threaded(rotate_root),
     "ListQuotas": threaded(list_quotas),
     "SetQuota": threaded(set_quota),
+    "VerifyAuditTrail": threaded(verify_audit_trail),
 }

@@ -52,6 +52,7 @@ class Outgoing:
     content_type: bytes = JSON_TYPE
     request_id: str = ""
     error_code: str = ""  # an error's AWS code (for metrics and logs); "" for a success
+    headers: tuple[tuple[bytes, bytes], ...] = ()  # more headers (the console's)
 
 
 class Later:

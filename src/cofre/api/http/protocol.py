@@ -61,6 +61,8 @@ def render(response: Outgoing, keep_alive: bool) -> bytes:
     )
     if response.request_id:
         head += b"x-amzn-RequestId: " + response.request_id.encode() + b"\r\n"
+    for name, value in response.headers:
+        head += name + b": " + value + b"\r\n"
     if not keep_alive:
         head += b"Connection: close\r\n"
     return head + b"\r\n" + response.body

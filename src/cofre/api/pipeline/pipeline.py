@@ -17,6 +17,9 @@ Where a request runs:
   inline one that needed storage. A mutating operation runs in one write transaction
   with its audit record (:class:`~cofre.service.calls.MutatingCalls`).
 
+The web console (``api/console/``, ADR 15) enters at :meth:`Pipeline.invoke`: its
+session stands for the signature; the rest of the path is the same.
+
 Every call's record is written before its response leaves (``services.audit.record``);
 a call whose record cannot be written is answered with an error instead (fail closed).
 """
@@ -24,12 +27,14 @@ a call whose record cannot be written is answered with an error instead (fail cl
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from time import perf_counter
 
+from cofre.api.console.app import Console, is_console_path
 from cofre.api.errors import query_error, wire_error
 from cofre.api.handlers import cloudtrail, ssm
 from cofre.api.handlers.iam import IAM_OPERATIONS, STS_OPERATIONS
@@ -48,6 +53,7 @@ from cofre.api.http.exchange import (
     internal_error,
 )
 from cofre.api.model.service import encode_output
+from cofre.api.pipeline.answer import Answer, resolve
 from cofre.api.pipeline.attempt import Attempt
 from cofre.api.pipeline.authenticate import Authenticator
 from cofre.api.pipeline.health import health_response
@@ -97,7 +103,7 @@ class _Route:
 
 
 @dataclass(slots=True)
-class _Outcome:
+class Outcome:
     """How a handler ended: the response, and what its audit record needs."""
 
     response: Outgoing
@@ -131,6 +137,7 @@ class Pipeline:
         if settings.metrics:
             services.key_jobs.on_done = self.observer.metrics.job_done
         self._scrape_here = settings.metrics and settings.metrics_listen is None
+        self._console = Console(self) if settings.console else None
 
     def close(self) -> None:
         self._executor.shutdown(wait=True, cancel_futures=False)
@@ -153,6 +160,8 @@ class Pipeline:
         attempt = Attempt.begin(request_id(), self.services.clock.now(), request.client_ip, agent)
         if request.path.startswith(OPERATOR_PREFIX):
             return operator_response(request, self.services, self._executor, lambda: attempt)
+        if self._console is not None and is_console_path(request.path):
+            return self._pooled(self._console.answer, request)
         try:
             with NONBLOCKING:
                 response = self._on_loop(request, target, attempt)
@@ -171,6 +180,24 @@ class Pipeline:
         return response
 
     # where a request runs -------------------------------------------------------------------
+    def _pooled(
+        self, answer: Callable[[Incoming], Outgoing], request: Incoming
+    ) -> asyncio.Future[Outgoing]:
+        """``answer(request)`` on a thread of the pool (the console's pages)."""
+        loop = asyncio.get_running_loop()
+        done = loop.create_future()
+
+        def run() -> None:
+            try:
+                response = answer(request)
+            except Exception:
+                response = internal_error(request_id(), False)
+            with contextlib.suppress(RuntimeError):  # the loop is closed: nobody waits
+                loop.call_soon_threadsafe(resolve, done, response)
+
+        self._executor.submit(run)
+        return done
+
     def _on_loop(self, request: Incoming, target: str, attempt: Attempt) -> Outgoing | Later:
         """Answer on the event loop; ``_ToThread`` for what runs in the pool."""
         try:
@@ -250,25 +277,49 @@ class Pipeline:
         return self._finish(attempt, outcome, resources)
 
     def _mutate(self, route: _Route, attempt: Attempt) -> Outgoing:
+        return self._mutated(route, attempt).response
+
+    def _mutated(self, route: _Route, attempt: Attempt) -> Outcome:
         """Run a mutating operation and record it in one write transaction: both commit,
         or neither. A handler that fails is recorded as any failed call is."""
         query = route.wire_op is not None
         with collecting() as resources:
             try:
-                outcome = self.services.mutating.run(
+                return self.services.mutating.run(
                     lambda: self._execute(route, attempt, strict=True),
                     lambda done: self._call_of(attempt, done, resources),
                 )
             except _Failed as failed:  # the handler failed: nothing to undo
-                return self._finish(attempt, failed.outcome, resources)
+                return self._finished(attempt, failed.outcome, resources)
             except CofreError as error:  # the record or the commit failed: nothing happened
                 self.services.cache.clear()  # it may hold what was rolled back
                 log.warning("%s.%s failed closed: %s", attempt.service, attempt.operation, error)
-                return self._error(error, attempt, query)
+                return self._failure(error, attempt, query)
             except Exception:
                 self.services.cache.clear()
-                return internal_error(attempt.request_id, query, attempt.service)
-        return outcome.response
+                response = internal_error(attempt.request_id, query, attempt.service)
+                return Outcome(response, error=InternalError())
+
+    def invoke(self, caller: Caller, target: str, body: bytes, attempt: Attempt) -> Outcome:
+        """Run one operation for a caller authenticated by other means (a console
+        session, ADR 15): the request a signed one would be, from its decoding on --
+        validation, handler, authorization in the service layer, audit record -- in a
+        thread of the pool. ``target`` "" is a Query request of ``attempt.service``."""
+        attempt.caller, attempt.region = caller, caller.region
+        query = not target
+        try:
+            custom = self._name_service(target, attempt)
+            attempt.signed_service = attempt.service
+            if self.services.keyring.sealed:
+                raise SealedError()
+            route = self._dispatch(body, target, custom, caller, attempt)
+            if attempt.mutating:
+                return self._mutated(route, attempt)
+        except CofreError as error:
+            return self._finished(attempt, self._failure(error, attempt, query), ())
+        with collecting() as resources:
+            outcome = self._execute(route, attempt)
+        return self._finished(attempt, outcome, resources)
 
     # routing ----------------------------------------------------------------------------------
     def _route(self, request: Incoming, target: str, attempt: Attempt) -> _Route:
@@ -281,14 +332,25 @@ class Pipeline:
         if request.method != "POST":
             raise UnknownOperationError("Only POST / is served.")
         caller = self._authenticator.authenticate(request, attempt)
+        return self._dispatch(request.body, target, custom, caller, attempt)
+
+    def _dispatch(
+        self,
+        body: bytes,
+        target: str,
+        custom: CustomTarget | None,
+        caller: Caller,
+        attempt: Attempt,
+    ) -> _Route:
+        """Find an authenticated request's operation and decode its input."""
         if not target:
-            return self._route_query(request.body, caller, attempt)
+            return self._route_query(body, caller, attempt)
         if custom is not None:  # Cofre's own APIs: no botocore model
             self._require_service(attempt, custom.service)
             operation = custom.operations.get(attempt.operation)
             if operation is None:
                 raise UnknownOperationError(f"Unknown operation {target[:100]!r}")
-            attempt.params = params = custom.parse(attempt.operation, request.body)
+            attempt.params = params = custom.parse(attempt.operation, body)
             return _Route(operation, caller, params)
         service = self._json.get(target.rpartition(".")[0])
         if service is None:
@@ -300,7 +362,7 @@ class Pipeline:
             if op_name in service.model.operation_names():
                 raise UnsupportedOperationError(f"{op_name} is not supported by Cofre yet.")
             raise UnknownOperationError(f"Unknown operation {target[:100]!r}")
-        params = service.model.operation(op_name).parse_input(request.body)
+        params = service.model.operation(op_name).parse_input(body)
         attempt.params = params
         return _Route(operation, caller, params)
 
@@ -350,7 +412,7 @@ class Pipeline:
             attempt.charged = True
 
     # running and recording --------------------------------------------------------------------
-    def _execute(self, route: _Route, attempt: Attempt, *, strict: bool = False) -> _Outcome:
+    def _execute(self, route: _Route, attempt: Attempt, *, strict: bool = False) -> Outcome:
         """Run the handler; its outcome. With ``strict`` a failure raises ``_Failed`` (so
         that an enclosing transaction rolls back)."""
         wire_op = route.wire_op
@@ -359,42 +421,45 @@ class Pipeline:
             result = route.operation.handler(self.services, route.caller, route.params)
             if wire_op is None:
                 body = encode_output(result)
-                return _Outcome(Outgoing(200, body, JSON_TYPE, attempt.request_id), result)
+                return Outcome(Outgoing(200, body, JSON_TYPE, attempt.request_id), result)
             body = wire_op.encode_response(result, attempt.request_id)
-            return _Outcome(Outgoing(200, body, XML_TYPE, attempt.request_id), result)
+            return Outcome(Outgoing(200, body, XML_TYPE, attempt.request_id), result)
         except WouldBlock:
             raise
         except CofreError as error:
             outcome = self._failure(error, attempt, query)
         except Exception:
             response = internal_error(attempt.request_id, query, attempt.service)
-            outcome = _Outcome(response, error=InternalError())
+            outcome = Outcome(response, error=InternalError())
         if strict:
             raise _Failed(outcome)
         return outcome
 
-    def _failure(self, error: CofreError, attempt: Attempt, query: bool) -> _Outcome:
-        return _Outcome(self._error(error, attempt, query), error=error)
+    def _failure(self, error: CofreError, attempt: Attempt, query: bool) -> Outcome:
+        return Outcome(self._error(error, attempt, query), error=error)
 
     def _error(self, error: CofreError, attempt: Attempt, query: bool) -> Outgoing:
         return error_response(error, attempt.request_id, query, attempt.service)
 
-    def _finish(self, attempt: Attempt, outcome: _Outcome, resources: Sequence[str]) -> Outgoing:
-        """Record the call; its response once the record is durable, or an error if it
+    def _finish(self, attempt: Attempt, outcome: Outcome, resources: Sequence[str]) -> Outgoing:
+        return self._finished(attempt, outcome, resources).response
+
+    def _finished(self, attempt: Attempt, outcome: Outcome, resources: Sequence[str]) -> Outcome:
+        """Record the call; its outcome once the record is durable, or an error if it
         could not be (fail closed)."""
         try:
             self.services.audit.record(self._call_of(attempt, outcome, resources))
         except (AuditUnavailableError, StorageError) as failure:
             query = outcome.response.content_type == XML_TYPE
-            return self._error(failure, attempt, query)
-        return outcome.response
+            return self._failure(failure, attempt, query)
+        return outcome
 
     def _finish_on_loop(
-        self, attempt: Attempt, outcome: _Outcome, resources: Sequence[str]
+        self, attempt: Attempt, outcome: Outcome, resources: Sequence[str]
     ) -> Outgoing | Later:
         """:meth:`_finish` on the event loop: the response, or one to come at the end of
         this turn, when the journal writes the turn's calls together."""
-        answer = _Answer(self, attempt, outcome.response)
+        answer = Answer(attempt, outcome.response)
         if outcome.error is None:  # most calls
             call = attempt.finish(output=outcome.output, resources=resources)
         else:
@@ -403,7 +468,7 @@ class Pipeline:
         return answer.given()
 
     @staticmethod
-    def _call_of(attempt: Attempt, outcome: _Outcome, resources: Sequence[str]) -> AuditCall:
+    def _call_of(attempt: Attempt, outcome: Outcome, resources: Sequence[str]) -> AuditCall:
         """The call's audit record, as far as the pipeline got with it."""
         error = outcome.error
         code = None
@@ -420,44 +485,11 @@ class Pipeline:
         )
 
 
-class _Answer:
-    """A call's response, given once its record is durable (or an error, if the record
-    could not be written): now, or later in this turn of the loop."""
-
-    __slots__ = ("_attempt", "_later", "_pipeline", "_response", "_told")
-
-    def __init__(self, pipeline: Pipeline, attempt: Attempt, response: Outgoing) -> None:
-        self._pipeline = pipeline
-        self._attempt = attempt
-        self._response = response
-        self._later: Later | None = None
-        self._told = False
-
-    def __call__(self, failure: BaseException | None) -> None:
-        """The record is durable (``failure`` None), or could not be written."""
-        response = self._response
-        if failure is not None:
-            query = response.content_type == XML_TYPE
-            error = failure if isinstance(failure, CofreError) else AuditUnavailableError()
-            response = self._pipeline._error(error, self._attempt, query)
-        if self._later is not None:
-            self._later.set_result(response)
-            return
-        self._response, self._told = response, True
-
-    def given(self) -> Outgoing | Later:
-        """The response if the record is durable already, else one to come."""
-        if self._told:
-            return self._response
-        self._later = Later()
-        return self._later
-
-
 class _ToThread(Exception):  # noqa: N818 - carries a route from the loop to the pool
     def __init__(self, route: _Route) -> None:
         self.route = route
 
 
 class _Failed(Exception):  # noqa: N818 - carries an outcome out of a transaction
-    def __init__(self, outcome: _Outcome) -> None:
+    def __init__(self, outcome: Outcome) -> None:
         self.outcome = outcome

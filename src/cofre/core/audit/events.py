@@ -64,7 +64,8 @@ _READ_ONLY: Mapping[str, frozenset[str]] = {
     "sts": frozenset({"AssumeRole", "DecodeAuthorizationMessage"}),
     # The seal: nothing stored changes (a sealed node cannot commit a record with it;
     # these are journaled, and reach the chain once the node is unsealed).
-    "cofre": frozenset({"Seal", "Unseal", "SealStatus"}),
+    # VerifyAuditTrail reads the trail.
+    "cofre": frozenset({"Seal", "Unseal", "SealStatus", "VerifyAuditTrail"}),
 }
 
 # KMS's KeyLastUsageTrackingOperation: what GetKeyLastUsage reports.
