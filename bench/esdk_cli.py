@@ -14,7 +14,9 @@ algorithm suite (0x0578: committing, ECDSA P-384 signed) and ``--frame-length``
 (default 64 KiB). Each CLI decrypts what it encrypted. Runs alternate, Cofre then
 official, ``--repeat`` times per size and operation (the first, a warm-up, is not
 counted); the median of wall seconds and of CPU seconds (user + system of the child, from
-``wait4``) is reported, with official / Cofre as the speed-up. ``--version`` is measured the
+``wait4``) is reported, with official / Cofre of each as the speed-up. Wall time is what
+the targets are about; on a busy machine it mostly measures the scheduler, and the CPU
+ratio is the figure that survives. ``--version`` is measured the
 same way (CPU seconds).
 
 The official CLI comes from ``.venv-esdk-cli`` (``scripts/bootstrap`` installs it from
@@ -59,6 +61,10 @@ class Row:
     @property
     def speedup(self) -> float:
         return self.official.wall / self.cofre.wall
+
+    @property
+    def cpu_speedup(self) -> float:
+        return self.official.cpu / self.cofre.cpu
 
 
 def parse_size(text: str) -> int:
@@ -170,14 +176,22 @@ def report(rows: list[Row], frame: int) -> list[str]:
         f"cofre encrypt/decrypt vs aws-encryption-cli; raw AES-256, suite 0x0578, "
         f"frame {label(frame)}; median of each; process start included",
         f"{'':16} {'cofre wall s':>12} {'cpu s':>8} {'official wall s':>16} {'cpu s':>8} "
-        f"{'speed-up':>9}",
+        f"{'wall ratio':>10} {'cpu ratio':>9}",
     ]
     for r in rows:
         lines.append(
             f"{r.what:16} {r.cofre.wall:12.3f} {r.cofre.cpu:8.3f} {r.official.wall:16.3f} "
-            f"{r.official.cpu:8.3f} {r.speedup:8.2f}x"
+            f"{r.official.cpu:8.3f} {r.speedup:9.2f}x {r.cpu_speedup:8.2f}x"
         )
     return lines
+
+
+def _wall(row: Row) -> float:
+    return row.speedup
+
+
+def _cpu(row: Row) -> float:
+    return row.cpu_speedup
 
 
 def targets(rows: list[Row]) -> list[str]:
@@ -185,14 +199,18 @@ def targets(rows: list[Row]) -> list[str]:
         return "PASS" if ok else "FAIL"
 
     sized = [r for r in rows if r.what != "--version"]
-    lines = [
-        f"{verdict(all(r.speedup > 1 for r in sized))}  cofre faster at every size "
-        f"(slowest speed-up {min(r.speedup for r in sized):.2f}x)"
-    ]
-    big = [r for r in sized if r.what.endswith("256 MiB")]
-    if big:
-        worst = min(r.speedup for r in big)
-        lines.append(f"{verdict(worst >= 3)}  at least 3x at 256 MiB ({worst:.2f}x)")
+    lines = []
+    # wall is the target; CPU seconds survive a busy machine, where wall figures do not
+    for measure, ratio in (("wall", _wall), ("cpu", _cpu)):
+        ratios = [ratio(r) for r in sized]
+        lines.append(
+            f"{verdict(min(ratios) > 1)}  cofre faster at every size, {measure} "
+            f"(smallest ratio {min(ratios):.2f}x)"
+        )
+        big = [ratio(r) for r in sized if r.what.endswith("256 MiB")]
+        if big:
+            lines.append(f"{verdict(min(big) >= 3)}  at least 3x at 256 MiB, {measure} "
+                         f"({min(big):.2f}x)")  # fmt: skip
     version = [r for r in rows if r.what == "--version"]
     if version:
         v = version[0]
@@ -233,14 +251,18 @@ def main() -> None:
             rows.extend(bench.size(size))
             print(*report(rows, frame)[-2:], sep="\n", file=sys.stderr, flush=True)
     lines = report(rows, frame) + targets(rows)
-    print(f"{platform.node()}, {os.cpu_count()} CPUs, Python {platform.python_version()}")
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(f"{os.cpu_count()} CPUs, Python {platform.python_version()}, load average {load}")
     print("\n".join(lines))
     if options.json:
         options.json.parent.mkdir(parents=True, exist_ok=True)
         document = {
             "frame_length": frame,
             "repeat": options.repeat,
-            "rows": [{**asdict(r), "speedup": r.speedup} for r in rows],
+            "load_average": os.getloadavg(),
+            "rows": [
+                {**asdict(r), "speedup": r.speedup, "cpu_speedup": r.cpu_speedup} for r in rows
+            ],
             "targets": targets(rows),
         }
         options.json.write_text(json.dumps(document, indent=2) + "\n")
