@@ -55,6 +55,8 @@ from cofre.service.seal.files import FileRoot
 from cofre.service.seal.keeper import SealAccess, SealControl, SealKeeper, read_record
 from cofre.service.seal.keyring import Keyring
 from cofre.service.seal.setup import SealChoice, adopt_legacy, initialise
+from cofre.service.xks.proxy import XksDirectory, XksProxy
+from cofre.service.xks.stores import XksStores
 from cofre.storage.audit_journal import JournalFiles, journal_dir
 from cofre.storage.buckets import SharedBuckets, quota_buckets
 from cofre.stores import open_storage
@@ -110,6 +112,8 @@ class Services:
     follower: ChangeFollower
     stats: NodeStats
     quotas: QuotaGate
+    xks_stores: XksStores
+    xks: XksProxy
     _stop: threading.Event
     _jobs: threading.Thread | None = None
 
@@ -169,6 +173,8 @@ class Services:
         limiter = SharedBuckets(quota_buckets(settings.data_dir)) if settings.quotas else None
         quotas = QuotaGate(storage, cache, clock, limiter)
         cache.add_listener(quotas)
+        xks_directory = XksDirectory(storage, root)
+        cache.add_listener(xks_directory)
         services = cls(
             settings=settings,
             storage=storage,
@@ -210,6 +216,8 @@ class Services:
                 audit.backlog,
                 getattr(backend, "pool_stats", None),
             ),
+            xks_stores=XksStores(storage, authorizer, resolver, clock, root, random),
+            xks=XksProxy(xks_directory, cache, root, random),
             _stop=threading.Event(),
         )
         if open_seal:

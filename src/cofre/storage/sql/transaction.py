@@ -42,6 +42,7 @@ from cofre.storage.sql.imported import ImportedSql
 from cofre.storage.sql.operations import OperationsSql
 from cofre.storage.sql.params import ParamsSql
 from cofre.storage.sql.webhooks import WebhooksSql
+from cofre.storage.sql.xks import XksSql
 
 # key_id holds the key's row id (core.ids.key_row_id); mrk_id the key id related
 # multi-Region keys share (ADR 16).
@@ -120,7 +121,7 @@ def _alias_from_row(row: Row) -> Alias:
     return Alias(row[0], row[1], row[2], key_id_of_row(row[3]), _dt(row[4]), _dt(row[5]))
 
 
-class SqlTx(IamSql, GrantSql, ParamsSql, AuditSql, WebhooksSql, ImportedSql, OperationsSql):
+class SqlTx(IamSql, GrantSql, ParamsSql, AuditSql, WebhooksSql, ImportedSql, OperationsSql, XksSql):
     """Every read and write Cofre makes, as SQL; one instance per transaction."""
 
     def __init__(

@@ -1,0 +1,296 @@
+"""Cofre as an AWS KMS XKS proxy (ADR 22), tested from the XKS Proxy API Specification's
+examples with requests signed by botocore's SigV4 signer for ``kms-xks-proxy``."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import re
+import uuid
+from typing import Any
+
+import pytest
+
+from tests.support.server import CofreServer
+from tests.support.xks import (
+    Store,
+    admin,
+    call,
+    create_store,
+    decrypt_body,
+    encrypt_body,
+    request_metadata,
+)
+
+# The specification's Encrypt example: "Hello World!" with "project=nile,department=marketing"
+HELLO = "SGVsbG8gV29ybGQh"
+AAD = "cHJvamVjdD1uaWxlLGRlcGFydG1lbnQ9bWFya2V0aW5n"
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+@pytest.fixture(scope="module")
+def store(server: CofreServer) -> Store:
+    return create_store(server, "primary-" + uuid.uuid4().hex[:6])
+
+
+@pytest.fixture
+def xks_key(server: CofreServer, store: Store) -> str:
+    key_id = str(server.client("kms").create_key()["KeyMetadata"]["KeyId"])
+    status, out = admin(server, "AddXksStoreKey", {"StoreId": store.store_id, "KeyId": key_id})
+    assert status == 200, out
+    return key_id
+
+
+def _error(result: tuple[int, Any], status: int, name: str) -> None:
+    assert result[0] == status, result
+    assert result[1]["errorName"] == name, result
+
+
+def test_store_credential_formats(server: CofreServer, store: Store) -> None:
+    # as AWS KMS takes them: XksProxyAuthenticationCredentialType, XksProxyUriPathType
+    assert re.fullmatch(r"[A-Z2-7]{20,30}", store.access_key_id)
+    assert re.fullmatch(r"[A-Za-z0-9/+=]{43,64}", store.secret)
+    assert re.fullmatch(r"/[a-zA-Z0-9/_-]{1,116}/kms/xks/v1", store.uri_path)
+    status, listed = admin(server, "ListXksStores", {})
+    assert status == 200
+    [mine] = [s for s in listed["Stores"] if s["StoreId"] == store.store_id]
+    assert "SecretAccessKey" not in mine and mine["AccessKeyId"] == store.access_key_id
+
+
+def test_health(server: CofreServer, store: Store) -> None:
+    body = {"requestMetadata": {"kmsRequestId": "1", "kmsOperation": "KmsHealthCheck"}}
+    status, out = call(server, store, "health", body)
+    assert status == 200, out
+    assert out["xksProxyFleetSize"] >= 1 and out["xksProxyVendor"] and out["ekmVendor"]
+    assert out["ekmFleetDetails"][0]["healthStatus"] == "ACTIVE"
+
+
+def test_metadata_only_of_keys_added(server: CofreServer, store: Store) -> None:
+    kms = server.client("kms")
+    key_id = kms.create_key()["KeyMetadata"]["KeyId"]
+    body = {"requestMetadata": request_metadata("CreateKey")}
+    _error(call(server, store, f"keys/{key_id}/metadata", body), 404, "KeyNotFoundException")
+    admin(server, "AddXksStoreKey", {"StoreId": store.store_id, "KeyId": key_id})
+    status, out = call(server, store, f"keys/{key_id}/metadata", body)
+    assert status == 200, out
+    assert out == {"keySpec": "AES_256", "keyUsage": ["ENCRYPT", "DECRYPT"], "keyStatus": "ENABLED"}
+    # an alias names the key too (without "alias/", which externalKeyId cannot hold)
+    alias = "xks-" + uuid.uuid4().hex[:8]
+    kms.create_alias(AliasName="alias/" + alias, TargetKeyId=key_id)
+    assert call(server, store, f"keys/{alias}/metadata", body)[0] == 200
+    _error(call(server, store, "keys/nope/metadata", body), 404, "KeyNotFoundException")
+    unknown = str(uuid.uuid4())
+    _error(call(server, store, f"keys/{unknown}/metadata", body), 404, "KeyNotFoundException")
+    admin(server, "RemoveXksStoreKey", {"StoreId": store.store_id, "KeyId": key_id})
+    _error(call(server, store, f"keys/{key_id}/metadata", body), 404, "KeyNotFoundException")
+
+
+def test_encrypt_decrypt_as_the_specification(
+    server: CofreServer, store: Store, xks_key: str
+) -> None:
+    status, out = call(
+        server,
+        store,
+        f"keys/{xks_key}/encrypt",
+        encrypt_body(HELLO, AAD, ciphertextDataIntegrityValueAlgorithm="SHA_256"),
+    )
+    assert status == 200, out
+    raw = {k: base64.b64decode(v) for k, v in out.items()}
+    assert len(raw["ciphertext"]) == 12 and len(raw["authenticationTag"]) == 16
+    assert len(raw["initializationVector"]) in (12, 16)
+    assert len(raw["ciphertextMetadata"]) <= 20
+    # Appendix C: SHA-256 over aad || metadata || iv || ciphertext || tag
+    expected = hashlib.sha256(
+        base64.b64decode(AAD)
+        + raw["ciphertextMetadata"]
+        + raw["initializationVector"]
+        + raw["ciphertext"]
+        + raw["authenticationTag"]
+    ).digest()
+    assert raw["ciphertextDataIntegrityValue"] == expected
+    status, plain = call(server, store, f"keys/{xks_key}/decrypt", decrypt_body(out, AAD))
+    assert (status, plain) == (200, {"plaintext": HELLO})
+
+
+def test_tampering_is_invalid_ciphertext(server: CofreServer, store: Store, xks_key: str) -> None:
+    status, out = call(server, store, f"keys/{xks_key}/encrypt", encrypt_body(HELLO, AAD))
+    assert status == 200
+    path = f"keys/{xks_key}/decrypt"
+    flipped = base64.b64decode(out["ciphertext"])
+    flipped = bytes([flipped[0] ^ 1]) + flipped[1:]
+    cases = [
+        decrypt_body({**out, "ciphertext": _b64(flipped)}, AAD),
+        decrypt_body(out, _b64(b"project=nile,department=sales")),
+        decrypt_body(out),  # the AAD left out
+        decrypt_body({**out, "authenticationTag": _b64(bytes(16))}, AAD),
+        decrypt_body({**out, "initializationVector": _b64(bytes(12))}, AAD),
+        decrypt_body({**out, "ciphertextMetadata": _b64(bytes(20))}, AAD),
+        {k: v for k, v in decrypt_body(out, AAD).items() if k != "ciphertextMetadata"},
+        # the metadata moved into the AAD (the specification's own example of a confusion)
+        decrypt_body({k: v for k, v in out.items() if k != "ciphertextMetadata"},
+                     out["ciphertextMetadata"]),
+    ]  # fmt: skip
+    for body in cases:
+        _error(call(server, store, path, body), 400, "InvalidCiphertextException")
+
+
+def test_disabled_key_is_invalid_state(server: CofreServer, store: Store, xks_key: str) -> None:
+    kms = server.client("kms")
+    status, out = call(server, store, f"keys/{xks_key}/encrypt", encrypt_body(HELLO))
+    assert status == 200
+    kms.disable_key(KeyId=xks_key)
+    try:
+        meta = {"requestMetadata": request_metadata("DescribeKey")}
+        assert call(server, store, f"keys/{xks_key}/metadata", meta)[1]["keyStatus"] == "DISABLED"
+        enc = call(server, store, f"keys/{xks_key}/encrypt", encrypt_body(HELLO))
+        _error(enc, 400, "InvalidStateException")
+        dec = call(server, store, f"keys/{xks_key}/decrypt", decrypt_body(out))
+        _error(dec, 400, "InvalidStateException")
+    finally:
+        kms.enable_key(KeyId=xks_key)
+    assert call(server, store, f"keys/{xks_key}/decrypt", decrypt_body(out))[0] == 200
+
+
+def test_rotation_keeps_old_ciphertexts(server: CofreServer, store: Store, xks_key: str) -> None:
+    kms = server.client("kms")
+    _, before = call(server, store, f"keys/{xks_key}/encrypt", encrypt_body(HELLO, AAD))
+    kms.rotate_key_on_demand(KeyId=xks_key)
+    for _ in range(100):  # the rotation settles in the background
+        _, after = call(server, store, f"keys/{xks_key}/encrypt", encrypt_body(HELLO, AAD))
+        if after["ciphertextMetadata"] != before["ciphertextMetadata"]:
+            break
+    assert after["ciphertextMetadata"] != before["ciphertextMetadata"]
+    for encrypted in (before, after):
+        result = call(server, store, f"keys/{xks_key}/decrypt", decrypt_body(encrypted, AAD))
+        assert result == (200, {"plaintext": HELLO})
+
+
+def test_authentication(server: CofreServer, store: Store, xks_key: str) -> None:
+    path = f"keys/{xks_key}/encrypt"
+    body = encrypt_body(HELLO)
+    wrong_secret = call(server, store, path, body, secret=store.secret[::-1])
+    _error(wrong_secret, 401, "AuthenticationFailedException")
+    unknown = call(server, store, path, body, access_key_id="A" * 24)
+    _error(unknown, 401, "AuthenticationFailedException")
+    other_service = call(server, store, path, body, service="kms")
+    _error(other_service, 401, "AuthenticationFailedException")
+    # the admin credential is no key store's
+    from tests.support.server import ACCESS_KEY_ID, SECRET_ACCESS_KEY
+
+    admin_key = call(server, store, path, body, access_key_id=ACCESS_KEY_ID,
+                     secret=SECRET_ACCESS_KEY)  # fmt: skip
+    _error(admin_key, 401, "AuthenticationFailedException")
+
+
+def test_paths_and_methods(server: CofreServer, store: Store, xks_key: str) -> None:
+    body = encrypt_body(HELLO)
+    other = create_store(server, "other-" + uuid.uuid4().hex[:6])
+    # signed by this store, sent to another store's prefix, or to none
+    wrong = call(server, store, f"keys/{xks_key}/encrypt", body, path=other.uri_path)
+    _error(wrong, 404, "InvalidUriPathException")
+    for path in ("/xks/xks-0000000000000000/kms/xks/v1", "/xks/nope/kms/xks/v2"):
+        _error(call(server, store, "health", body, path=path), 404, "InvalidUriPathException")
+    _error(call(server, store, f"keys/{xks_key}/rotate", body), 404, "InvalidUriPathException")
+    # the other store was not given the key
+    _error(call(server, other, f"keys/{xks_key}/encrypt", body), 404, "KeyNotFoundException")
+    assert call(server, store, "health", body, method="GET")[0] == 405
+
+
+def test_bad_inputs(server: CofreServer, store: Store, xks_key: str) -> None:
+    path = f"keys/{xks_key}/encrypt"
+    big = _b64(bytes(4301))
+    _error(call(server, store, path, encrypt_body(big)), 501, "UnsupportedOperationException")
+    assert call(server, store, path, encrypt_body(_b64(bytes(4300))))[0] == 200
+    huge_aad = _b64(bytes(8193))
+    result = call(server, store, path, encrypt_body(HELLO, huge_aad))
+    _error(result, 501, "UnsupportedOperationException")
+    assert call(server, store, path, encrypt_body(HELLO, _b64(bytes(8192))))[0] == 200
+    for body in (
+        encrypt_body("not base64!"),
+        encrypt_body(HELLO, encryptionAlgorithm="AES_CBC"),
+        {"plaintext": HELLO, "encryptionAlgorithm": "AES_GCM"},  # no requestMetadata
+        {**encrypt_body(HELLO), "requestMetadata": {"kmsOperation": "Encrypt"}},
+        encrypt_body(HELLO, ciphertextDataIntegrityValueAlgorithm="MD5"),
+        b"{not json",
+        b"[]",
+    ):
+        _error(call(server, store, path, body), 400, "ValidationException")
+    bad_iv = {**decrypt_body({"ciphertext": HELLO, "initializationVector": _b64(bytes(8)),
+                              "authenticationTag": _b64(bytes(16))})}  # fmt: skip
+    _error(call(server, store, f"keys/{xks_key}/decrypt", bad_iv), 400, "ValidationException")
+
+
+def test_rotate_credentials(server: CofreServer) -> None:
+    store = create_store(server, "rotating-" + uuid.uuid4().hex[:6])
+    body = {"requestMetadata": {"kmsRequestId": "1", "kmsOperation": "KmsHealthCheck"}}
+    status, out = admin(server, "RotateXksStoreCredentials", {"StoreId": store.store_id})
+    assert status == 200 and out["PreviousAccessKeyId"] == store.access_key_id
+    second = Store(store.store_id, store.uri_path, out["AccessKeyId"], out["SecretAccessKey"])
+    assert call(server, store, "health", body)[0] == 200  # both work while AWS switches
+    assert call(server, second, "health", body)[0] == 200
+    admin(server, "RotateXksStoreCredentials", {"StoreId": store.store_id})
+    _error(call(server, store, "health", body), 401, "AuthenticationFailedException")
+    assert call(server, second, "health", body)[0] == 200
+    status, _ = admin(server, "DeleteXksStore", {"StoreId": store.store_id})
+    assert status == 200
+    _error(call(server, second, "health", body), 401, "AuthenticationFailedException")
+
+
+def test_every_call_is_recorded(server: CofreServer, store: Store, xks_key: str) -> None:
+    metadata = request_metadata("GenerateDataKey")
+    metadata["kmsRequestId"] = request_id = str(uuid.uuid4())
+    body = {**encrypt_body(HELLO), "requestMetadata": {**metadata, "kmsKeyArn": "arn:x"}}
+    assert call(server, store, f"keys/{xks_key}/encrypt", body)[0] == 200
+    trail = server.client("cloudtrail")
+    found: list[dict[str, Any]] = []
+    for _ in range(50):
+        events = trail.lookup_events(
+            LookupAttributes=[
+                {"AttributeKey": "EventSource", "AttributeValue": "kms-xks-proxy.amazonaws.com"}
+            ]
+        )["Events"]
+        found = [json.loads(e["CloudTrailEvent"]) for e in events]
+        found = [e for e in found if request_id in json.dumps(e)]
+        if found:
+            break
+    [event] = found
+    assert event["eventName"] == "Encrypt"
+    logged = event["requestParameters"]
+    assert logged["requestMetadata"]["awsPrincipalArn"] == metadata["awsPrincipalArn"]
+    assert logged["requestMetadata"]["kmsOperation"] == "GenerateDataKey"
+    assert logged["externalKeyId"] == xks_key
+    assert "plaintext" not in json.dumps(event) and HELLO not in json.dumps(event)
+    assert event["resources"][0]["ARN"].endswith(xks_key)
+
+
+def test_curl_aws_sigv4(server: CofreServer, store: Store, xks_key: str, tmp_path: Any) -> None:
+    """The specification's Appendix D: curl signs XKS calls itself."""
+    import shutil
+    import subprocess
+
+    if shutil.which("curl") is None:
+        pytest.skip("curl is not installed")
+    request = tmp_path / "encrypt.json"
+    request.write_text(json.dumps(encrypt_body(HELLO, AAD)))
+    url = f"{server.url}{store.uri_path}/keys/{xks_key}/encrypt"
+    done = subprocess.run(
+        ["curl", "-s", "--aws-sigv4", "aws:amz:us-east-1:kms-xks-proxy",
+         "--user", f"{store.access_key_id}:{store.secret}", "-X", "POST",
+         "-H", "Content-Type:application/json", "--data", f"@{request}", url],
+        capture_output=True, text=True, timeout=30, check=True,
+    )  # fmt: skip
+    encrypted = json.loads(done.stdout)
+    assert set(encrypted) >= {"ciphertext", "initializationVector", "authenticationTag"}
+    plain = call(server, store, f"keys/{xks_key}/decrypt", decrypt_body(encrypted, AAD))
+    assert plain == (200, {"plaintext": HELLO})
+    bad = subprocess.run(
+        ["curl", "-s", "--aws-sigv4", "aws:amz:us-east-1:kms-xks-proxy",
+         "--user", f"{store.access_key_id}:wrong", "-X", "POST",
+         "-H", "Content-Type:application/json", "--data", f"@{request}", url],
+        capture_output=True, text=True, timeout=30, check=True,
+    )  # fmt: skip
+    assert json.loads(bad.stdout)["errorName"] == "AuthenticationFailedException"
