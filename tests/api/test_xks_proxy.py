@@ -294,3 +294,60 @@ def test_curl_aws_sigv4(server: CofreServer, store: Store, xks_key: str, tmp_pat
         capture_output=True, text=True, timeout=30, check=True,
     )  # fmt: skip
     assert json.loads(bad.stdout)["errorName"] == "AuthenticationFailedException"
+
+
+def test_cli(server: CofreServer) -> None:
+    """``cofre xks stores ...`` with the admin's credential, as ``cofre accounts``."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from tests.support.server import ACCESS_KEY_ID, SECRET_ACCESS_KEY
+
+    env = dict(os.environ)
+    env.update(
+        AWS_ACCESS_KEY_ID=ACCESS_KEY_ID,
+        AWS_SECRET_ACCESS_KEY=SECRET_ACCESS_KEY,
+        AWS_CONFIG_FILE="/dev/null",
+        AWS_SHARED_CREDENTIALS_FILE="/dev/null",
+        AWS_ENDPOINT_URL=server.url,
+        AWS_DEFAULT_REGION="us-east-1",
+    )
+    env.pop("AWS_PROFILE", None)
+    cofre = str(Path(sys.executable).with_name("cofre"))
+
+    def run(*args: str) -> Any:
+        done = subprocess.run(
+            [cofre, "xks", "stores", *args], env=env, capture_output=True, text=True, timeout=60
+        )
+        assert done.returncode == 0, done.stderr
+        return json.loads(done.stdout)
+
+    name = "cli-" + uuid.uuid4().hex[:6]
+    created = run("create", "--name", name)
+    assert set(created) >= {"store_id", "uri_path_prefix", "access_key_id", "secret_access_key"}
+    assert created["uri_path_prefix"] + "/kms/xks/v1" == created["uri_path"]
+    store = Store(
+        created["store_id"],
+        created["uri_path"],
+        created["access_key_id"],
+        created["secret_access_key"],
+    )
+    key_id = server.client("kms").create_key()["KeyMetadata"]["KeyId"]
+    assert run("add-key", store.store_id, key_id) == {"store_id": store.store_id, "key_id": key_id}
+    [listed] = [s for s in run("list") if s["name"] == name]
+    assert listed["key_ids"] == [key_id] and "secret_access_key" not in listed
+    body = {"requestMetadata": request_metadata("DescribeKey")}
+    assert call(server, store, f"keys/{key_id}/metadata", body)[0] == 200
+    rotated = run("rotate-credentials", store.store_id)
+    assert rotated["previous_access_key_id"] == store.access_key_id
+    run("remove-key", store.store_id, key_id)
+    _error(call(server, store, f"keys/{key_id}/metadata", body), 404, "KeyNotFoundException")
+    run("delete", store.store_id)
+    assert not [s for s in run("list") if s["name"] == name]
+    duplicate = subprocess.run(
+        [cofre, "xks", "stores", "create", "--name", "x" * 65],
+        env=env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert duplicate.returncode != 0 and "ValidationException" in duplicate.stderr
