@@ -31,6 +31,8 @@ from cofre.service.iam.users import IamUsers
 from cofre.service.kms.aliases import AliasService
 from cofre.service.kms.asymmetric import AsymmetricService
 from cofre.service.kms.crypto import CryptoService
+from cofre.service.kms.custom_stores import CustomKeyStores
+from cofre.service.kms.external import ExternalKeys
 from cofre.service.kms.grants import GrantService, GrantTokens
 from cofre.service.kms.imports import ImportService
 from cofre.service.kms.jobs import KeyJobs
@@ -38,6 +40,7 @@ from cofre.service.kms.key_usage import KeyUsageQueries
 from cofre.service.kms.keys import KeyService
 from cofre.service.kms.multi_region import MultiRegionService
 from cofre.service.kms.resolver import KeyResolver
+from cofre.service.kms.xks_client import XksClient
 from cofre.service.ops.quotas import QuotaGate
 from cofre.service.ops.stats import NodeStats
 from cofre.service.params.delivery import DeliverySettings, DeliveryWorker
@@ -114,6 +117,7 @@ class Services:
     quotas: QuotaGate
     xks_stores: XksStores
     xks: XksProxy
+    custom_stores: CustomKeyStores
     _stop: threading.Event
     _jobs: threading.Thread | None = None
 
@@ -175,6 +179,12 @@ class Services:
         cache.add_listener(quotas)
         xks_directory = XksDirectory(storage, root)
         cache.add_listener(xks_directory)
+        custom_stores = CustomKeyStores(
+            storage, authorizer, clock, root, random,
+            XksClient(settings.xks_timeout, settings.xks_ca_bundle), cache.invalidate,
+        )  # fmt: skip
+        external = ExternalKeys(custom_stores, random)
+        cache.add_listener(external)
         services = cls(
             settings=settings,
             storage=storage,
@@ -184,11 +194,11 @@ class Services:
             seal_control=keeper,
             cache=cache,
             resolver=resolver,
-            keys=KeyService(resolver),
+            keys=KeyService(resolver, custom_stores),
             key_jobs=KeyJobs(resolver, audit),
             multi_region=MultiRegionService(resolver, audit),
             aliases=AliasService(resolver),
-            crypto=CryptoService(resolver, random),
+            crypto=CryptoService(resolver, random, external),
             asymmetric=AsymmetricService(resolver),
             imports=ImportService(resolver, root, random),
             accounts=AccountService(storage, root, clock, random, authorizer),
@@ -218,6 +228,7 @@ class Services:
             ),
             xks_stores=XksStores(storage, authorizer, resolver, clock, root, random),
             xks=XksProxy(xks_directory, cache, root, random),
+            custom_stores=custom_stores,
             _stop=threading.Event(),
         )
         if open_seal:

@@ -24,6 +24,7 @@ from cofre.core.iam.entities import (
     User,
 )
 from cofre.core.iam.principals import Account, Credential
+from cofre.core.kms.custom_stores import CustomKeyStore, XksBinding
 from cofre.core.kms.grants import Grant
 from cofre.core.kms.imported import ImportedMaterial
 from cofre.core.kms.keys import Alias, Key, KeyRef, KeyVersion
@@ -272,6 +273,28 @@ class XksWriteTx(XksReadTx, Protocol):
     def remove_xks_store_key(self, store_id: str, key_id: str) -> bool: ...
 
 
+class CustomStoresReadTx(Protocol):
+    """Custom key stores of Cofre's KMS (EXTERNAL_KEY_STORE, ADR 22)."""
+
+    def get_custom_key_store(self, store_id: str) -> CustomKeyStore | None: ...
+    def list_custom_key_stores(self, account_id: str, region: str) -> list[CustomKeyStore]: ...
+    def custom_key_store_keys(self, store_id: str) -> int:
+        """How many existing keys (in any state) the store has."""
+        ...
+
+    def xks_key_in_use(self, store_id: str, xks_key_id: str) -> bool: ...
+    def get_xks_binding(self, key_row_id: str) -> XksBinding | None: ...
+
+
+class CustomStoresWriteTx(CustomStoresReadTx, Protocol):
+    def put_custom_key_store(self, store: CustomKeyStore, *, new: bool) -> None:
+        """AlreadyExistsError when the name is taken in the account and Region."""
+        ...
+
+    def delete_custom_key_store(self, store_id: str) -> None: ...
+    def put_xks_binding(self, binding: XksBinding) -> None: ...
+
+
 class AuditReadTx(Protocol):
     """The audit trail (ADR 0011): rows in ascending, gapless ``seq``, never updated."""
 
@@ -307,7 +330,9 @@ class AuditWriteTx(AuditReadTx, Protocol):
     def prune_audit(self, anchor: Anchor) -> int: ...
 
 
-class ReadTx(IamReadTx, ParamsReadTx, AuditReadTx, WebhooksReadTx, XksReadTx, Protocol):
+class ReadTx(
+    IamReadTx, ParamsReadTx, AuditReadTx, WebhooksReadTx, XksReadTx, CustomStoresReadTx, Protocol
+):
     def get_meta(self, name: str) -> str | None: ...
     def get_account(self, account_id: str) -> Account | None: ...
     def list_accounts(self) -> list[Account]: ...
@@ -354,7 +379,14 @@ class ReadTx(IamReadTx, ParamsReadTx, AuditReadTx, WebhooksReadTx, XksReadTx, Pr
 
 
 class WriteTx(
-    ReadTx, IamWriteTx, ParamsWriteTx, AuditWriteTx, WebhooksWriteTx, XksWriteTx, Protocol
+    ReadTx,
+    IamWriteTx,
+    ParamsWriteTx,
+    AuditWriteTx,
+    WebhooksWriteTx,
+    XksWriteTx,
+    CustomStoresWriteTx,
+    Protocol,
 ):
     def set_meta(self, name: str, value: str) -> None: ...
     def lock_meta(self, name: str) -> str | None:

@@ -87,6 +87,7 @@ from cofre.errors import (
 )
 from cofre.service.audit.scope import collecting
 from cofre.service.blocking import NONBLOCKING, WouldBlock
+from cofre.service.kms.external import REQUEST_ID
 
 log = logging.getLogger("cofre.api")
 
@@ -423,6 +424,7 @@ class Pipeline:
         wire_op = route.wire_op
         query = wire_op is not None
         try:
+            REQUEST_ID.set(attempt.request_id)  # for an XKS proxy's requestMetadata
             result = route.operation.handler(self.services, route.caller, route.params)
             if wire_op is None:
                 body = encode_output(result)

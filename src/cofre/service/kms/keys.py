@@ -41,6 +41,7 @@ from cofre.errors import (
 )
 from cofre.service.authz.authorizer import Request
 from cofre.service.kms import multi_region
+from cofre.service.kms.custom_stores import CustomKeyStores
 from cofre.service.kms.imported import rotate as rotate_imported
 from cofre.service.kms.resolver import KeyResolver
 from cofre.service.kms.tags import Tags, new_tags
@@ -68,8 +69,9 @@ def check_key_usage(key_spec: str, key_usage: str | None) -> str:
 
 
 class KeyService:
-    def __init__(self, resolver: KeyResolver) -> None:
+    def __init__(self, resolver: KeyResolver, stores: CustomKeyStores | None = None) -> None:
         self._r = resolver
+        self._stores = stores
 
     # create / read ---------------------------------------------------------------------
     def create_key(
@@ -84,12 +86,17 @@ class KeyService:
         tags: Tags = (),
         multi_region: bool = False,
         bypass_lockout_check: bool = False,
+        custom_key_store_id: str | None = None,
+        xks_key_id: str | None = None,
     ) -> Key:
         self._r.authorizer.authorize(caller, Request("kms:CreateKey"), None)
         if policy is not None:
             parse_policy(policy, PolicyKind.KEY)
         usage = check_key_usage(key_spec, key_usage)
-        if origin not in (Origin.AWS_KMS.value, Origin.EXTERNAL.value):
+        in_store = self._check_custom_store(
+            caller, origin, key_spec, usage, multi_region, custom_key_store_id, xks_key_id
+        )
+        if origin not in (Origin.AWS_KMS.value, Origin.EXTERNAL.value) and in_store is None:
             raise UnsupportedOperationError(f"Origin {origin} is not supported by Cofre.")
         external = origin == Origin.EXTERNAL.value
         if external and KEY_SPECS[key_spec].family not in IMPORTABLE_FAMILIES:
@@ -111,7 +118,7 @@ class KeyService:
             description=description,
             key_spec=key_spec,
             key_usage=usage,
-            origin=Origin(origin),
+            origin=Origin(origin),  # EXTERNAL_KEY_STORE keys have material of their own too
             key_manager=KeyManager.CUSTOMER,
             state=KeyState.PENDING_IMPORT if external else KeyState.ENABLED,
             policy=policy if policy is not None else default_key_policy(caller.account_id),
@@ -128,7 +135,41 @@ class KeyService:
             tx.insert_key(key, version)
             if tag_map:
                 tx.set_tags(key.row_id, tag_map)
+            if in_store is not None:
+                assert xks_key_id is not None
+                CustomKeyStores.bind(tx, key, in_store, xks_key_id)
         return key
+
+    def _check_custom_store(
+        self,
+        caller: Caller,
+        origin: str,
+        key_spec: str,
+        usage: str,
+        multi_region: bool,
+        store_id: str | None,
+        xks_key_id: str | None,
+    ) -> str | None:
+        """The custom key store a new key goes in (ADR 22), checked; None for other keys."""
+        if origin != Origin.EXTERNAL_KEY_STORE.value:
+            if store_id is not None or xks_key_id is not None:
+                raise ValidationError(
+                    "CustomKeyStoreId and XksKeyId need Origin EXTERNAL_KEY_STORE in Cofre."
+                )
+            return None
+        if store_id is None or xks_key_id is None:
+            raise ValidationError(
+                "Origin EXTERNAL_KEY_STORE needs a CustomKeyStoreId and an XksKeyId."
+            )
+        if key_spec != SYMMETRIC_DEFAULT or usage != "ENCRYPT_DECRYPT" or multi_region:
+            raise UnsupportedOperationError(
+                "Keys in an external key store are single-Region SYMMETRIC_DEFAULT keys for"
+                " ENCRYPT_DECRYPT."
+            )
+        if self._stores is None:
+            raise UnsupportedOperationError("Custom key stores are not served here.")
+        self._stores.check_new_key(caller, store_id, xks_key_id)
+        return store_id
 
     def describe_key(self, caller: Caller, key_id: str) -> Key:
         return self.describe(caller, key_id)[0]

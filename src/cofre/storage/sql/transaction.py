@@ -36,6 +36,7 @@ from cofre.storage.sql.common import (
     to_micros,
 )
 from cofre.storage.sql.common import dt as _dt
+from cofre.storage.sql.custom_stores import CustomStoresSql
 from cofre.storage.sql.grants import GrantSql
 from cofre.storage.sql.iam import IamSql
 from cofre.storage.sql.imported import ImportedSql
@@ -121,7 +122,17 @@ def _alias_from_row(row: Row) -> Alias:
     return Alias(row[0], row[1], row[2], key_id_of_row(row[3]), _dt(row[4]), _dt(row[5]))
 
 
-class SqlTx(IamSql, GrantSql, ParamsSql, AuditSql, WebhooksSql, ImportedSql, OperationsSql, XksSql):
+class SqlTx(
+    IamSql,
+    GrantSql,
+    ParamsSql,
+    AuditSql,
+    WebhooksSql,
+    ImportedSql,
+    OperationsSql,
+    XksSql,
+    CustomStoresSql,
+):
     """Every read and write Cofre makes, as SQL; one instance per transaction."""
 
     def __init__(

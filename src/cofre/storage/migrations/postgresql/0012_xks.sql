@@ -23,3 +23,28 @@ CREATE TABLE xks_store_keys (
     added_at BIGINT NOT NULL,
     PRIMARY KEY (store_id, key_id)
 );
+-- Custom key stores of Cofre's KMS (EXTERNAL_KEY_STORE): the XKS proxy a store reaches,
+-- its SigV4 credential (the secret wrapped by the keyring key) and connection state.
+CREATE TABLE custom_key_stores (
+    store_id       TEXT PRIMARY KEY,
+    account_id     TEXT NOT NULL,
+    region         TEXT NOT NULL,
+    name           TEXT NOT NULL,
+    uri_endpoint   TEXT NOT NULL,
+    uri_path       TEXT NOT NULL,
+    connectivity   TEXT NOT NULL,
+    access_key_id  TEXT NOT NULL,
+    secret_wrapped BYTEA NOT NULL,
+    state          TEXT NOT NULL,
+    error_code     TEXT,
+    created_at     BIGINT NOT NULL,
+    UNIQUE (account_id, region, name)
+);
+-- The external key of each KMS key of a custom key store (by the key's row id); the
+-- row outlives a deleted key, whose external key may then be used again.
+CREATE TABLE xks_keys (
+    key_id     TEXT PRIMARY KEY,
+    store_id   TEXT NOT NULL REFERENCES custom_key_stores (store_id),
+    xks_key_id TEXT NOT NULL
+);
+CREATE INDEX xks_keys_by_store ON xks_keys (store_id, xks_key_id);
