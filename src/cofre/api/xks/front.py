@@ -212,8 +212,6 @@ class XksFront:
 
     def _authenticate(self, request: Incoming, attempt: Attempt, store_id: str) -> ServedStore:
         """The store whose credential signed the request, which must be the path's."""
-        claimed = claimed_scope(raw_header(request, b"authorization"))
-        attempt.access_key_id, attempt.region = claimed.access_key_id, claimed.region
         assert request.body is not None
         try:
             signed = self._verifier.verify(
@@ -232,8 +230,11 @@ class XksFront:
                     f"Credential should be scoped to correct service: '{SERVICE}'."
                 )
         except CofreError:
+            claimed = claimed_scope(raw_header(request, b"authorization"))
+            attempt.access_key_id, attempt.region = claimed.access_key_id, claimed.region
             self._attribute(attempt, store_id)
             raise
+        attempt.access_key_id = signed.access_key_id
         served = self._proxy.directory.by_access_key(signed.access_key_id)
         if served is None:  # deleted between the two looks
             raise InvalidSignatureError("The access key is not a key store's.")
