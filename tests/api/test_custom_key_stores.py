@@ -225,3 +225,68 @@ def test_unreachable_proxy_fails_fast(
     [entry] = kms.describe_custom_key_stores(CustomKeyStoreId=store_id)["CustomKeyStores"]
     assert entry["ConnectionState"] == "FAILED"
     assert entry["ConnectionErrorCode"] == "XKS_PROXY_NOT_REACHABLE"
+
+
+def test_https_proxy_with_a_private_ca(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """An https:// proxy whose certificate chains to a private CA: trusted only through
+    COFRE_XKS_CA_BUNDLE (docs/xks.md)."""
+    from tests.api.test_tls import make_self_signed
+
+    certs = make_self_signed(tmp_path_factory.mktemp("xks-tls"))
+    proxy = CofreServer(
+        tmp_path_factory.mktemp("xks-tls-proxy") / "data",
+        extra_args=("--tls-cert", str(certs.cert), "--tls-key", str(certs.key)),
+        tls_cafile=certs.cert,
+    ).start()
+    trusting = CofreServer(
+        tmp_path_factory.mktemp("xks-trusting") / "data",
+        env={"COFRE_XKS_CA_BUNDLE": str(certs.cert)},
+    ).start()
+    plain = CofreServer(tmp_path_factory.mktemp("xks-plain") / "data").start()
+    try:
+        store = create_store(proxy, "tls")
+        external = _external_key(proxy, store)
+        assert proxy.url.startswith("https://127.0.0.1:")
+        with pytest.raises(ClientError) as info:  # the system's CAs do not know it
+            _create_store(plain.client("kms", validate=False), proxy, store)
+        assert _code(info) == "XksProxyUriUnreachableException"
+        kms = trusting.client("kms", validate=False)
+        store_id = _create_store(kms, proxy, store)
+        kms.connect_custom_key_store(CustomKeyStoreId=store_id)
+        key_id = kms.create_key(
+            Origin="EXTERNAL_KEY_STORE", CustomKeyStoreId=store_id, XksKeyId=external
+        )["KeyMetadata"]["KeyId"]
+        blob = kms.encrypt(KeyId=key_id, Plaintext=b"over tls")["CiphertextBlob"]
+        assert kms.decrypt(CiphertextBlob=blob)["Plaintext"] == b"over tls"
+    finally:
+        for srv in (plain, trusting, proxy):
+            srv.stop()
+
+
+def test_kms_request_id_reaches_the_proxy(
+    server: CofreServer, proxy: CofreServer, proxy_store: Store, connected: str
+) -> None:
+    """requestMetadata.kmsRequestId is the KMS call's request id: both trails name it."""
+    import json
+
+    kms = server.client("kms", validate=False)
+    external = _external_key(proxy, proxy_store)
+    key_id = kms.create_key(
+        Origin="EXTERNAL_KEY_STORE", CustomKeyStoreId=connected, XksKeyId=external
+    )["KeyMetadata"]["KeyId"]
+    answer = kms.encrypt(KeyId=key_id, Plaintext=b"x")
+    request_id = answer["ResponseMetadata"]["RequestId"]
+    trail = proxy.client("cloudtrail")
+    found: list[Any] = []
+    for _ in range(50):
+        events = trail.lookup_events(
+            LookupAttributes=[{"AttributeKey": "EventName", "AttributeValue": "Encrypt"}]
+        )["Events"]
+        found = [e for e in events if request_id in e["CloudTrailEvent"]]
+        if found:
+            break
+    [event] = found
+    metadata = json.loads(event["CloudTrailEvent"])["requestParameters"]["requestMetadata"]
+    assert metadata["kmsRequestId"] == request_id
+    assert metadata["kmsOperation"] == "Encrypt"
+    assert metadata["kmsKeyArn"].endswith(key_id)

@@ -59,6 +59,10 @@ def test_store_credential_formats(server: CofreServer, store: Store) -> None:
     assert status == 200
     [mine] = [s for s in listed["Stores"] if s["StoreId"] == store.store_id]
     assert "SecretAccessKey" not in mine and mine["AccessKeyId"] == store.access_key_id
+    # the secret is stored wrapped, never in the clear (the data directory, SQLite's files)
+    for path in server.data_dir.rglob("*"):
+        if path.is_file():
+            assert store.secret.encode() not in path.read_bytes(), path
 
 
 def test_health(server: CofreServer, store: Store) -> None:

@@ -4,6 +4,7 @@ signed with botocore's SigV4 signer for the service ``kms-xks-proxy``."""
 from __future__ import annotations
 
 import json
+import ssl
 from dataclasses import dataclass
 from typing import Any
 
@@ -52,8 +53,16 @@ def admin(
             "X-Amz-Target": "CofreXks." + operation,
         },
     )
-    response = httpx.post(request.url, content=body, headers=dict(request.headers.items()))
+    response = httpx.post(
+        request.url, content=body, headers=dict(request.headers.items()), verify=_verify(server)
+    )
     return response.status_code, response.json()
+
+
+def _verify(server: CofreServer) -> Any:
+    if server.tls_cafile is None:
+        return True
+    return ssl.create_default_context(cafile=str(server.tls_cafile))
 
 
 @dataclass(frozen=True)
@@ -109,7 +118,11 @@ def call(
         headers={"Content-Type": "application/json"},
     )
     response = httpx.request(
-        method, request.url, content=body, headers=dict(request.headers.items())
+        method,
+        request.url,
+        content=body,
+        headers=dict(request.headers.items()),
+        verify=_verify(server),
     )
     try:
         decoded = response.json()
