@@ -43,6 +43,7 @@ class Settings:
     webhook_timeout: float = 10.0  # seconds per webhook request
     xks_ca_bundle: str | None = None  # CAs trusted for custom key stores' XKS proxies
     xks_timeout: float = 2.0  # seconds per XKS proxy request (ADR 22)
+    xks_listen: str | None = None  # "host:port": a listener of the XKS API alone
     webhook_retry_base: float = 1.0  # first retry delay, doubling on each failure
     webhook_retry_cap: float = 300.0  # longest delay between attempts
     webhook_max_age: float = 86_400.0  # a delivery failing for this long is dropped

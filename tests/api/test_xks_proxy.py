@@ -355,3 +355,29 @@ def test_cli(server: CofreServer) -> None:
         env=env, capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     assert duplicate.returncode != 0 and "ValidationException" in duplicate.stderr
+
+
+def test_xks_listener_of_its_own(tmp_path: Any) -> None:
+    """``cofre serve --xks-listen``: the XKS API, and only it, on a second address."""
+    from tests.support.server import free_port
+
+    xks_port = free_port()
+    srv = CofreServer(tmp_path / "data", extra_args=("--xks-listen", f"127.0.0.1:{xks_port}"))
+    srv.start()
+    try:
+        store = create_store(srv, "own-listener")
+        key_id = str(srv.client("kms").create_key()["KeyMetadata"]["KeyId"])
+        admin(srv, "AddXksStoreKey", {"StoreId": store.store_id, "KeyId": key_id})
+        main_port = srv.port
+        srv.port = xks_port  # the helpers send to srv.url
+        try:
+            body = encrypt_body(HELLO, AAD)
+            status, out = call(srv, store, f"keys/{key_id}/encrypt", body)
+            assert status == 200, out
+            status, other = admin(srv, "ListXksStores", {})
+            assert (status, other["errorName"]) == (404, "InvalidUriPathException")
+        finally:
+            srv.port = main_port
+        assert call(srv, store, f"keys/{key_id}/decrypt", decrypt_body(out, AAD))[0] == 200
+    finally:
+        srv.stop()

@@ -22,10 +22,11 @@ from typing import Any
 
 import orjson
 
-from cofre.api.http.exchange import Incoming, Later, Outgoing, Response, raw_header
+from cofre.api.http.exchange import Handler, Incoming, Later, Outgoing, Response, raw_header
 from cofre.api.pipeline.attempt import Attempt, claimed_scope
 from cofre.api.sigv4.verify import HttpRequest, SigV4Verifier
 from cofre.api.xks import wire
+from cofre.api.xks.wire import is_xks_path
 from cofre.container import Services
 from cofre.core.audit.events import AuditCall
 from cofre.core.xks.audit import SERVICE
@@ -251,6 +252,22 @@ class XksFront:
         except CofreError:
             return
         attempt.account_id, attempt.region = served.store.account_id, served.store.region
+
+
+class XksOnly:
+    """A listener of the XKS API alone (``cofre serve --xks-listen``): XKS paths and
+    ``GET /health`` go to the pipeline; anything else is InvalidUriPathException."""
+
+    def __init__(self, handler: Handler) -> None:
+        self._handler = handler
+
+    def handle(self, request: Incoming) -> Response:
+        if is_xks_path(request.path) or (
+            request.method == "GET" and request.path.startswith(b"/health")
+        ):
+            return self._handler.handle(request)
+        message = "This listener serves the XKS API only."
+        return _failure("", "InvalidUriPathException", 404, message)
 
 
 def _failure(request_id: str, name: str, status: int, message: str) -> Outgoing:
