@@ -105,6 +105,10 @@ def test_double_encryption(
                            DestinationKeyId=plain_key)  # fmt: skip
     back = kms.re_encrypt(CiphertextBlob=moved["CiphertextBlob"], DestinationKeyId=key_id)
     assert kms.decrypt(CiphertextBlob=back["CiphertextBlob"])["Plaintext"] == b"secret"
+    for rotate in (kms.enable_key_rotation, kms.rotate_key_on_demand):
+        with pytest.raises(ClientError) as info:  # as at AWS: keys in custom key stores
+            rotate(KeyId=key_id)
+        assert _code(info) == "UnsupportedOperationException"
 
     # the external key disabled on the proxy's side: AWS's KMSInvalidStateException
     proxy_kms = proxy.client("kms")

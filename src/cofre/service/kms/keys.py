@@ -259,7 +259,9 @@ class KeyService:
         only for on-demand rotation; a multi-Region key's rotation through its primary."""
         if key.key_spec != SYMMETRIC_DEFAULT:
             raise UnsupportedOperationError()
-        if key.origin is not Origin.AWS_KMS and not on_demand:
+        if key.origin is Origin.EXTERNAL_KEY_STORE or (
+            key.origin is not Origin.AWS_KMS and not on_demand
+        ):  # keys in custom key stores do not rotate at all, as at AWS (ADR 22)
             raise UnsupportedOperationError(
                 f"{key.arn} origin is {key.origin.value} which is not valid for this operation."
             )
