@@ -381,3 +381,14 @@ def test_xks_listener_of_its_own(tmp_path: Any) -> None:
         assert call(srv, store, f"keys/{key_id}/decrypt", decrypt_body(out, AAD))[0] == 200
     finally:
         srv.stop()
+
+
+def test_multi_region_key(server: CofreServer, store: Store) -> None:
+    key_id = server.client("kms").create_key(MultiRegion=True)["KeyMetadata"]["KeyId"]
+    admin(server, "AddXksStoreKey", {"StoreId": store.store_id, "KeyId": key_id})
+    status, out = call(server, store, f"keys/{key_id}/encrypt", encrypt_body(HELLO))
+    assert status == 200, out
+    assert call(server, store, f"keys/{key_id}/decrypt", decrypt_body(out)) == (
+        200,
+        {"plaintext": HELLO},
+    )

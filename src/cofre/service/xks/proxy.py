@@ -17,7 +17,7 @@ import uuid
 from dataclasses import dataclass
 
 from cofre.core.crypto import Aead, Random, unwrap
-from cofre.core.ids import key_row_id
+from cofre.core.ids import MRK_PREFIX, key_row_id
 from cofre.core.kms.keys import KeyState
 from cofre.core.xks.cipher import (
     IV_LENGTHS,
@@ -171,6 +171,10 @@ class XksDirectory:
 
 
 def _is_key_id(text: str) -> bool:
+    """A key id (a UUID, or ``mrk-`` and 32 hex digits), not an alias name."""
+    if text.startswith(MRK_PREFIX):
+        rest = text[len(MRK_PREFIX) :]
+        return len(rest) == 32 and all(c in "0123456789abcdef" for c in rest)
     try:
         return str(uuid.UUID(text)) == text
     except ValueError:
