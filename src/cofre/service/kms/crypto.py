@@ -214,9 +214,32 @@ class CryptoService:
             return self._open_external(caller, blob, context, key_id, action, algorithm,
                                        grant_tokens)  # fmt: skip
         parsed = parse_blob(blob)
-        named = parsed.header.key_id  # a multi-Region key id: the related key of this Region
-        row_id = key_row_id(named, caller.region)
-        entry = self._r.cache.key_with_version(row_id, parsed.header.version_id)
+        version_id = parsed.header.version_id
+        entry = self._for_blob(
+            caller, parsed.header.key_id, version_id, context, key_id, action, algorithm,
+            grant_tokens,
+        )  # fmt: skip
+        cipher = entry.ciphers.get(version_id)
+        if cipher is None:
+            raise InvalidCiphertextError()
+        aad = parsed.header_bytes + canonical_context(context)
+        plaintext = cipher.open(parsed.iv, parsed.sealed, aad)
+        return Opened(entry.key.arn, plaintext, version_id.hex())
+
+    def _for_blob(
+        self,
+        caller: Caller,
+        named: str,
+        version_id: bytes,
+        context: Mapping[str, str] | None,
+        key_id: str | None,
+        action: str,
+        algorithm: str | None,
+        grant_tokens: tuple[str, ...],
+    ) -> CachedKey:
+        """The key a ciphertext names (a multi-Region key id: the related key of this
+        Region), checked against the request's KeyId, authorized and state-checked."""
+        entry = self._r.cache.key_with_version(key_row_id(named, caller.region), version_id)
         if key_id is not None:
             wanted, account_id = self._r.named_key(caller, key_id)
             if wanted != named or entry is None or entry.key.account_id != account_id:
@@ -232,12 +255,7 @@ class CryptoService:
             caller, entry, Request(action, context or None, "*", grant_tokens), StateRule.ENABLED
         )
         _check_algorithm(entry, algorithm, action)
-        cipher = entry.ciphers.get(parsed.header.version_id)
-        if cipher is None:
-            raise InvalidCiphertextError()
-        aad = parsed.header_bytes + canonical_context(context)
-        plaintext = cipher.open(parsed.iv, parsed.sealed, aad)
-        return Opened(entry.key.arn, plaintext, parsed.header.version_id.hex())
+        return entry
 
     def _open_external(
         self,
@@ -253,26 +271,12 @@ class CryptoService:
         the key's own backing version the inner one."""
         parsed = parse_xks_blob(blob)
         named = str(uuid.UUID(bytes=parsed.key_id_bytes))
-        entry = self._r.cache.key_with_version(key_row_id(named, caller.region), parsed.version_id)
-        if key_id is not None:
-            wanted, account_id = self._r.named_key(caller, key_id)
-            if wanted != named or entry is None or entry.key.account_id != account_id:
-                raise IncorrectKeyError(
-                    "The key ID in the request does not identify a CMK that can perform this"
-                    " operation."
-                )
-        if (
-            entry is None
-            or entry.key.region != caller.region
-            or entry.key.origin is not Origin.EXTERNAL_KEY_STORE
-            or self._external is None
-        ):
-            raise InvalidCiphertextError()
-        self._r.authorize_loaded(
-            caller, entry, Request(action, context or None, "*", grant_tokens), StateRule.ENABLED
+        entry = self._for_blob(
+            caller, named, parsed.version_id, context, key_id, action, algorithm, grant_tokens
         )
-        _check_algorithm(entry, algorithm, action)
         cipher = entry.ciphers.get(parsed.version_id)
+        if entry.key.origin is not Origin.EXTERNAL_KEY_STORE or self._external is None:
+            raise InvalidCiphertextError()
         if cipher is None:
             raise InvalidCiphertextError()
         canonical = canonical_context(context)
