@@ -392,3 +392,35 @@ def test_multi_region_key(server: CofreServer, store: Store) -> None:
         200,
         {"plaintext": HELLO},
     )
+
+
+def test_changes_reach_every_worker(tmp_path: Any) -> None:
+    """A key removed from a store, a credential rotated away: every worker of
+    ``--workers 2`` comes to honour it (the change feed; ADR 22)."""
+    import time
+
+    def settles(expected: set[int], probe: Any) -> bool:
+        """Whether 20 calls in a row answer only ``expected``, polling for a while."""
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            if {probe() for _ in range(20)} == expected:
+                return True
+            time.sleep(0.2)
+        return False
+
+    srv = CofreServer(tmp_path / "data", workers=2).start()
+    try:
+        store = create_store(srv, "two-workers")
+        key_id = str(srv.client("kms").create_key()["KeyMetadata"]["KeyId"])
+        admin(srv, "AddXksStoreKey", {"StoreId": store.store_id, "KeyId": key_id})
+        body = {"requestMetadata": request_metadata("DescribeKey")}
+        path = f"keys/{key_id}/metadata"
+        assert settles({200}, lambda: call(srv, store, path, body)[0])  # both warm
+        admin(srv, "RemoveXksStoreKey", {"StoreId": store.store_id, "KeyId": key_id})
+        assert settles({404}, lambda: call(srv, store, path, body)[0])
+        admin(srv, "RotateXksStoreCredentials", {"StoreId": store.store_id})
+        admin(srv, "RotateXksStoreCredentials", {"StoreId": store.store_id})
+        health = {"requestMetadata": {"kmsRequestId": "1", "kmsOperation": "KmsHealthCheck"}}
+        assert settles({401}, lambda: call(srv, store, "health", health)[0])
+    finally:
+        srv.stop()
