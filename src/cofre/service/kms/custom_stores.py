@@ -293,6 +293,33 @@ class CustomKeyStores:
         self._invalidate("cks", store_id)
 
     # keys -----------------------------------------------------------------------------------
+    def place_new_key(
+        self,
+        caller: Caller,
+        origin: str,
+        key_spec: str,
+        usage: str,
+        multi_region: bool,
+        store_id: str | None,
+        xks_key_id: str | None,
+    ) -> str:
+        """The custom key store a new key goes in, checked (CreateKey's members)."""
+        if origin != Origin.EXTERNAL_KEY_STORE.value:
+            raise ValidationError(
+                "CustomKeyStoreId and XksKeyId need Origin EXTERNAL_KEY_STORE in Cofre."
+            )
+        if store_id is None or xks_key_id is None:
+            raise ValidationError(
+                "Origin EXTERNAL_KEY_STORE needs a CustomKeyStoreId and an XksKeyId."
+            )
+        if key_spec != "SYMMETRIC_DEFAULT" or usage != "ENCRYPT_DECRYPT" or multi_region:
+            raise UnsupportedOperationError(
+                "Keys in an external key store are single-Region SYMMETRIC_DEFAULT keys for"
+                " ENCRYPT_DECRYPT."
+            )
+        self.check_new_key(caller, store_id, xks_key_id)
+        return store_id
+
     def check_new_key(self, caller: Caller, store_id: str, xks_key_id: str) -> CustomKeyStore:
         """Before CreateKey: the store is connected, the external key exists, is enabled,
         is AES-256 for encrypt and decrypt, and backs no other KMS key of the store."""

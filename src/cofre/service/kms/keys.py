@@ -93,9 +93,13 @@ class KeyService:
         if policy is not None:
             parse_policy(policy, PolicyKind.KEY)
         usage = check_key_usage(key_spec, key_usage)
-        in_store = self._check_custom_store(
-            caller, origin, key_spec, usage, multi_region, custom_key_store_id, xks_key_id
-        )
+        in_store = None
+        if origin == Origin.EXTERNAL_KEY_STORE.value or custom_key_store_id or xks_key_id:
+            if self._stores is None:
+                raise UnsupportedOperationError("Custom key stores are not served here.")
+            in_store = self._stores.place_new_key(
+                caller, origin, key_spec, usage, multi_region, custom_key_store_id, xks_key_id
+            )
         if origin not in (Origin.AWS_KMS.value, Origin.EXTERNAL.value) and in_store is None:
             raise UnsupportedOperationError(f"Origin {origin} is not supported by Cofre.")
         external = origin == Origin.EXTERNAL.value
@@ -139,37 +143,6 @@ class KeyService:
                 assert xks_key_id is not None
                 CustomKeyStores.bind(tx, key, in_store, xks_key_id)
         return key
-
-    def _check_custom_store(
-        self,
-        caller: Caller,
-        origin: str,
-        key_spec: str,
-        usage: str,
-        multi_region: bool,
-        store_id: str | None,
-        xks_key_id: str | None,
-    ) -> str | None:
-        """The custom key store a new key goes in (ADR 22), checked; None for other keys."""
-        if origin != Origin.EXTERNAL_KEY_STORE.value:
-            if store_id is not None or xks_key_id is not None:
-                raise ValidationError(
-                    "CustomKeyStoreId and XksKeyId need Origin EXTERNAL_KEY_STORE in Cofre."
-                )
-            return None
-        if store_id is None or xks_key_id is None:
-            raise ValidationError(
-                "Origin EXTERNAL_KEY_STORE needs a CustomKeyStoreId and an XksKeyId."
-            )
-        if key_spec != SYMMETRIC_DEFAULT or usage != "ENCRYPT_DECRYPT" or multi_region:
-            raise UnsupportedOperationError(
-                "Keys in an external key store are single-Region SYMMETRIC_DEFAULT keys for"
-                " ENCRYPT_DECRYPT."
-            )
-        if self._stores is None:
-            raise UnsupportedOperationError("Custom key stores are not served here.")
-        self._stores.check_new_key(caller, store_id, xks_key_id)
-        return store_id
 
     def describe_key(self, caller: Caller, key_id: str) -> Key:
         return self.describe(caller, key_id)[0]
