@@ -102,9 +102,10 @@ class Endpoint:
 class RequestSpec:
     """One distinct request: an X-Amz-Target, its JSON body, the service it is signed for."""
 
-    target: str
+    target: str  # "" for a request without X-Amz-Target (the XKS API: bench/xks.py)
     body: bytes
     service: str = "kms"
+    path: str = "/"
 
 
 def sign(endpoint: Endpoint, spec: RequestSpec) -> tuple[bytes, dict[str, str]]:
@@ -113,11 +114,11 @@ def sign(endpoint: Endpoint, spec: RequestSpec) -> tuple[bytes, dict[str, str]]:
     The signed headers are those botocore's KMS client signs (content-type, host, x-amz-date,
     x-amz-target); Content-Length is sent unsigned, as botocore does.
     """
+    signed = {"Content-Type": CONTENT_TYPE, "X-Amz-Target": spec.target}
+    if not spec.target:
+        signed = {"Content-Type": "application/json"}
     request = AWSRequest(
-        method="POST",
-        url=endpoint.url,
-        data=spec.body,
-        headers={"Content-Type": CONTENT_TYPE, "X-Amz-Target": spec.target},
+        method="POST", url=endpoint.url.rstrip("/") + spec.path, data=spec.body, headers=signed
     )
     credentials = Credentials(endpoint.access_key, endpoint.secret_key)
     auth = SigV4Auth(credentials, spec.service, endpoint.region)
@@ -126,7 +127,11 @@ def sign(endpoint: Endpoint, spec: RequestSpec) -> tuple[bytes, dict[str, str]]:
     headers: dict[str, str] = {"Host": host}
     headers.update((k, v) for k, v in request.headers.items())
     headers["Content-Length"] = str(len(spec.body))
-    head = "POST / HTTP/1.1\r\n" + "".join(f"{k}: {v}\r\n" for k, v in headers.items()) + "\r\n"
+    head = (
+        f"POST {spec.path} HTTP/1.1\r\n"
+        + "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+        + "\r\n"
+    )
     return head.encode("latin-1") + spec.body, headers
 
 

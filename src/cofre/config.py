@@ -41,6 +41,9 @@ class Settings:
     webhook_poll_interval: float = 0.5  # seconds between outbox rounds (ADR 0013)
     webhook_lease: float = 60.0  # seconds a node holds a claimed delivery
     webhook_timeout: float = 10.0  # seconds per webhook request
+    xks_ca_bundle: str | None = None  # CAs trusted for custom key stores' XKS proxies
+    xks_timeout: float = 2.0  # seconds per XKS proxy request (ADR 22)
+    xks_listen: str | None = None  # "host:port": a listener of the XKS API alone
     webhook_retry_base: float = 1.0  # first retry delay, doubling on each failure
     webhook_retry_cap: float = 300.0  # longest delay between attempts
     webhook_max_age: float = 86_400.0  # a delivery failing for this long is dropped
@@ -111,6 +114,8 @@ class Settings:
             webhook_poll_interval=float(env.get("COFRE_WEBHOOK_POLL_INTERVAL") or 0.5),
             webhook_lease=float(env.get("COFRE_WEBHOOK_LEASE") or 60.0),
             webhook_timeout=float(env.get("COFRE_WEBHOOK_TIMEOUT") or 10.0),
+            xks_ca_bundle=env.get("COFRE_XKS_CA_BUNDLE") or None,
+            xks_timeout=float(env.get("COFRE_XKS_TIMEOUT") or 2.0),
             webhook_retry_base=float(env.get("COFRE_WEBHOOK_RETRY_BASE") or 1.0),
             webhook_retry_cap=float(env.get("COFRE_WEBHOOK_RETRY_CAP") or 300.0),
             webhook_max_age=float(env.get("COFRE_WEBHOOK_MAX_AGE") or 86_400.0),

@@ -31,6 +31,8 @@ from cofre.service.iam.users import IamUsers
 from cofre.service.kms.aliases import AliasService
 from cofre.service.kms.asymmetric import AsymmetricService
 from cofre.service.kms.crypto import CryptoService
+from cofre.service.kms.custom_stores import CustomKeyStores
+from cofre.service.kms.external import ExternalKeys
 from cofre.service.kms.grants import GrantService, GrantTokens
 from cofre.service.kms.imports import ImportService
 from cofre.service.kms.jobs import KeyJobs
@@ -38,6 +40,7 @@ from cofre.service.kms.key_usage import KeyUsageQueries
 from cofre.service.kms.keys import KeyService
 from cofre.service.kms.multi_region import MultiRegionService
 from cofre.service.kms.resolver import KeyResolver
+from cofre.service.kms.xks_client import XksClient
 from cofre.service.ops.quotas import QuotaGate
 from cofre.service.ops.stats import NodeStats
 from cofre.service.params.delivery import DeliverySettings, DeliveryWorker
@@ -55,6 +58,8 @@ from cofre.service.seal.files import FileRoot
 from cofre.service.seal.keeper import SealAccess, SealControl, SealKeeper, read_record
 from cofre.service.seal.keyring import Keyring
 from cofre.service.seal.setup import SealChoice, adopt_legacy, initialise
+from cofre.service.xks.proxy import XksDirectory, XksProxy
+from cofre.service.xks.stores import XksStores
 from cofre.storage.audit_journal import JournalFiles, journal_dir
 from cofre.storage.buckets import SharedBuckets, quota_buckets
 from cofre.stores import open_storage
@@ -110,6 +115,9 @@ class Services:
     follower: ChangeFollower
     stats: NodeStats
     quotas: QuotaGate
+    xks_stores: XksStores
+    xks: XksProxy
+    custom_stores: CustomKeyStores
     _stop: threading.Event
     _jobs: threading.Thread | None = None
 
@@ -169,6 +177,14 @@ class Services:
         limiter = SharedBuckets(quota_buckets(settings.data_dir)) if settings.quotas else None
         quotas = QuotaGate(storage, cache, clock, limiter)
         cache.add_listener(quotas)
+        xks_directory = XksDirectory(storage, root)
+        cache.add_listener(xks_directory)
+        custom_stores = CustomKeyStores(
+            storage, authorizer, clock, root, random,
+            XksClient(settings.xks_timeout, settings.xks_ca_bundle), cache.invalidate,
+        )  # fmt: skip
+        external = ExternalKeys(custom_stores, random)
+        cache.add_listener(external)
         services = cls(
             settings=settings,
             storage=storage,
@@ -178,11 +194,11 @@ class Services:
             seal_control=keeper,
             cache=cache,
             resolver=resolver,
-            keys=KeyService(resolver),
+            keys=KeyService(resolver, custom_stores),
             key_jobs=KeyJobs(resolver, audit),
             multi_region=MultiRegionService(resolver, audit),
             aliases=AliasService(resolver),
-            crypto=CryptoService(resolver, random),
+            crypto=CryptoService(resolver, random, external),
             asymmetric=AsymmetricService(resolver),
             imports=ImportService(resolver, root, random),
             accounts=AccountService(storage, root, clock, random, authorizer),
@@ -210,6 +226,9 @@ class Services:
                 audit.backlog,
                 getattr(backend, "pool_stats", None),
             ),
+            xks_stores=XksStores(storage, authorizer, resolver, clock, root, random),
+            xks=XksProxy(xks_directory, cache, root, random),
+            custom_stores=custom_stores,
             _stop=threading.Event(),
         )
         if open_seal:

@@ -37,6 +37,13 @@ The tree::
     │   └── UnsupportedParameterError  a member of a feature Cofre does not serve
     ├── LimitExceededError
     ├── ThrottlingError              over a request quota (ADR 20): SDKs back off, retry
+    ├── CustomKeyStoreError          a custom key store refuses (ADR 22)
+    │   └── ...NotFound / ...NameInUse / ...InvalidState / ...HasKeys
+    ├── XksProxyError                an XKS proxy refuses or fails (store set-up)
+    │   └── UriUnreachable / IncorrectAuthenticationCredential / InvalidResponse /
+    │       InvalidConfiguration / UriInUse
+    ├── XksKeyError                  an external key cannot back a KMS key
+    │   └── XksKeyNotFound / XksKeyInvalidConfiguration / XksKeyAlreadyInUse
     ├── TagError
     ├── MalformedPolicyDocumentError
     ├── ParameterStoreError          Parameter Store (SSM), one class per AWS error type
@@ -241,6 +248,66 @@ class LimitExceededError(CofreError):
 
 class ThrottlingError(CofreError):
     """The caller's account is over a request quota in this Region: retry later."""
+
+
+class CustomKeyStoreError(CofreError):
+    """A custom key store refuses (ADR 22); one class per AWS error type."""
+
+
+class CustomKeyStoreNotFoundError(CustomKeyStoreError):
+    pass
+
+
+class CustomKeyStoreNameInUseError(CustomKeyStoreError):
+    pass
+
+
+class CustomKeyStoreInvalidStateError(CustomKeyStoreError):
+    pass
+
+
+class CustomKeyStoreHasKeysError(CustomKeyStoreError):
+    pass
+
+
+class XksProxyError(CofreError):
+    """An XKS proxy, reached to set up or check a custom key store, refuses or fails."""
+
+
+class XksProxyUriUnreachableError(XksProxyError):
+    pass
+
+
+class XksProxyIncorrectAuthenticationCredentialError(XksProxyError):
+    pass
+
+
+class XksProxyInvalidResponseError(XksProxyError):
+    pass
+
+
+class XksProxyInvalidConfigurationError(XksProxyError):
+    pass
+
+
+class XksProxyUriInUseError(XksProxyError):
+    pass
+
+
+class XksKeyError(CofreError):
+    """The external key a CreateKey names cannot back a KMS key."""
+
+
+class XksKeyNotFoundError(XksKeyError):
+    pass
+
+
+class XksKeyInvalidConfigurationError(XksKeyError):
+    pass
+
+
+class XksKeyAlreadyInUseError(XksKeyError):
+    pass
 
 
 class TagError(CofreError):

@@ -282,6 +282,8 @@ def test_other_region_does_not_see_keys(server: Any, key_id: str) -> None:
 
 def test_operations_not_yet_served_say_so(kms: Any, key_id: str) -> None:
     with pytest.raises(ClientError) as exc:
-        kms.describe_custom_key_stores()
+        kms.decapsulate(
+            KeyId=key_id, SharedSecretCiphertextBlob=b"x" * 32, EncapsulationAlgorithm="ML_KEM"
+        )
     assert error_code(exc) == "UnsupportedOperationException"
-    assert "DescribeCustomKeyStores" in exc.value.response["Error"]["Message"]
+    assert "Decapsulate" in exc.value.response["Error"]["Message"]

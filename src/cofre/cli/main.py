@@ -24,6 +24,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "backup": ("cofre.cli.backup:backup", "Write or verify a backup."),
     "restore": ("cofre.cli.backup:restore", "Rebuild a store from a backup."),
     "usage": ("cofre.cli.usage:usage", "Usage and cost reports."),
+    "xks": ("cofre.cli.xks:xks", "External key stores: Cofre as an AWS KMS XKS proxy."),
 }
 
 

@@ -18,6 +18,7 @@ from cofre.api.http.server import (
     run_supervisor,
     run_worker,
     scrub_environment,
+    split_listen,
 )
 from cofre.config import Settings
 from cofre.container import Services
@@ -77,6 +78,9 @@ from cofre.stores import prepare_data_dir
               help="json: one object per line, with an access line per call.")  # fmt: skip
 @click.option("--no-console", "no_console", is_flag=True,
               help="Do not serve the web console at /console/ (ADR 15).")  # fmt: skip
+@click.option("--xks-listen", metavar="HOST:PORT",
+              help="Serve the XKS proxy API (docs/xks.md), and only it, on this address"
+              " too.")  # fmt: skip
 def serve(
     host: str,
     port: int,
@@ -96,6 +100,7 @@ def serve(
     quotas: str | None,
     log_format: str,
     no_console: bool,
+    xks_listen: str | None,
 ) -> None:
     """Initialise the data directory if it is empty, then serve HTTP."""
     os.umask(0o077)  # every file this process makes is its own (the database, journals)
@@ -125,11 +130,14 @@ def serve(
         quotas=None if quotas is None else quotas == "on",
         log_format=log_format,
         console=not no_console,
+        xks_listen=_address(xks_listen, "--xks-listen"),
     )
     scrub_environment("COFRE_ROOT_KEY")  # read; no child process needs it
     listeners = [(host, port)]
     if settings.metrics_address is not None:
         listeners.append(settings.metrics_address)
+    if xks_listen:
+        listeners.append(split_listen(xks_listen))
     for address in listeners:
         try:
             check_port_free(*address)
@@ -181,13 +189,13 @@ def serve(
         run_supervisor(settings, services)  # it keeps the seal and appends the journals
 
 
-def _address(text: str | None) -> str | None:
-    """``--metrics-listen``: HOST:PORT, checked."""
+def _address(text: str | None, option: str = "--metrics-listen") -> str | None:
+    """``--metrics-listen``, ``--xks-listen``: HOST:PORT, checked."""
     if text is None:
         return None
     host, _, port = text.rpartition(":")
     if not host or not port.isdigit() or not 0 < int(port) < 65536:
-        raise click.BadParameter(f"{text!r} is not HOST:PORT", param_hint="--metrics-listen")
+        raise click.BadParameter(f"{text!r} is not HOST:PORT", param_hint=option)
     return text
 
 

@@ -74,3 +74,9 @@ class GuardedStorage:
 
     def close(self) -> None:
         self.inner.close()
+
+
+def require_waiting() -> None:
+    """Refuse to go on where nothing may wait (a call to another server): inside
+    :func:`nonblocking` this raises :class:`WouldBlock`, so the call moves to a thread."""
+    _check()

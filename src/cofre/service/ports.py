@@ -24,12 +24,14 @@ from cofre.core.iam.entities import (
     User,
 )
 from cofre.core.iam.principals import Account, Credential
+from cofre.core.kms.custom_stores import CustomKeyStore, XksBinding
 from cofre.core.kms.grants import Grant
 from cofre.core.kms.imported import ImportedMaterial
 from cofre.core.kms.keys import Alias, Key, KeyRef, KeyVersion
 from cofre.core.params.events import ClaimedDelivery, Delivery, PolicyAction, Webhook
 from cofre.core.params.filters import ParamQuery
 from cofre.core.params.parameters import ParamChange, ParamHead, ParamId, ParamVersion, Tier
+from cofre.core.xks.stores import XksStore
 
 
 @dataclass(frozen=True, slots=True)
@@ -244,6 +246,55 @@ class WebhooksWriteTx(WebhooksReadTx, Protocol):
     def delete_param_policy_due(self, pid: ParamId, policy_type: str) -> None: ...
 
 
+class XksReadTx(Protocol):
+    """External key stores Cofre serves as an XKS proxy (ADR 22)."""
+
+    def get_xks_store(self, store_id: str) -> XksStore | None: ...
+    def xks_store_of_access_key(self, access_key_id: str) -> XksStore | None:
+        """The store whose current or previous credential has this access key id."""
+        ...
+
+    def list_xks_stores(self, account_id: str, region: str) -> list[XksStore]: ...
+    def xks_store_keys(self, store_id: str) -> list[str]:
+        """The key ids the store may use."""
+        ...
+
+    def xks_store_has_key(self, store_id: str, key_id: str) -> bool: ...
+
+
+class XksWriteTx(XksReadTx, Protocol):
+    def insert_xks_store(self, store: XksStore) -> None:
+        """AlreadyExistsError when the account has a store of that name in the Region."""
+        ...
+
+    def update_xks_credentials(self, store: XksStore) -> None: ...
+    def delete_xks_store(self, store_id: str) -> bool: ...
+    def add_xks_store_key(self, store_id: str, key_id: str, added_at: datetime) -> bool: ...
+    def remove_xks_store_key(self, store_id: str, key_id: str) -> bool: ...
+
+
+class CustomStoresReadTx(Protocol):
+    """Custom key stores of Cofre's KMS (EXTERNAL_KEY_STORE, ADR 22)."""
+
+    def get_custom_key_store(self, store_id: str) -> CustomKeyStore | None: ...
+    def list_custom_key_stores(self, account_id: str, region: str) -> list[CustomKeyStore]: ...
+    def custom_key_store_keys(self, store_id: str) -> int:
+        """How many existing keys (in any state) the store has."""
+        ...
+
+    def xks_key_in_use(self, store_id: str, xks_key_id: str) -> bool: ...
+    def get_xks_binding(self, key_row_id: str) -> XksBinding | None: ...
+
+
+class CustomStoresWriteTx(CustomStoresReadTx, Protocol):
+    def put_custom_key_store(self, store: CustomKeyStore, *, new: bool) -> None:
+        """AlreadyExistsError when the name is taken in the account and Region."""
+        ...
+
+    def delete_custom_key_store(self, store_id: str) -> None: ...
+    def put_xks_binding(self, binding: XksBinding) -> None: ...
+
+
 class AuditReadTx(Protocol):
     """The audit trail (ADR 0011): rows in ascending, gapless ``seq``, never updated."""
 
@@ -279,7 +330,9 @@ class AuditWriteTx(AuditReadTx, Protocol):
     def prune_audit(self, anchor: Anchor) -> int: ...
 
 
-class ReadTx(IamReadTx, ParamsReadTx, AuditReadTx, WebhooksReadTx, Protocol):
+class ReadTx(
+    IamReadTx, ParamsReadTx, AuditReadTx, WebhooksReadTx, XksReadTx, CustomStoresReadTx, Protocol
+):
     def get_meta(self, name: str) -> str | None: ...
     def get_account(self, account_id: str) -> Account | None: ...
     def list_accounts(self) -> list[Account]: ...
@@ -325,7 +378,16 @@ class ReadTx(IamReadTx, ParamsReadTx, AuditReadTx, WebhooksReadTx, Protocol):
         ...
 
 
-class WriteTx(ReadTx, IamWriteTx, ParamsWriteTx, AuditWriteTx, WebhooksWriteTx, Protocol):
+class WriteTx(
+    ReadTx,
+    IamWriteTx,
+    ParamsWriteTx,
+    AuditWriteTx,
+    WebhooksWriteTx,
+    XksWriteTx,
+    CustomStoresWriteTx,
+    Protocol,
+):
     def set_meta(self, name: str, value: str) -> None: ...
     def lock_meta(self, name: str) -> str | None:
         """``get_meta``, holding the row until the transaction ends (PostgreSQL)."""

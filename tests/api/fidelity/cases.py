@@ -127,6 +127,37 @@ ERRORS: tuple[ErrorRow, ...] = (
     ErrorRow(e.LimitExceededError, "LimitExceededException", 400, Message.BY_CASE,
              f"{SNAP} test_key_rotations_limits", Evidence.RECORDED),
     ErrorRow(e.ThrottlingError, "ThrottlingException", 400, Message.BY_CASE, _AUTH),
+    ErrorRow(e.CustomKeyStoreError, "", 0, Message.ABSTRACT,
+             "base of the custom key store errors"),  # ADR 22
+    ErrorRow(e.CustomKeyStoreNotFoundError, "CustomKeyStoreNotFoundException",
+             400, Message.BY_CASE, _KMS),  # ADR 22
+    ErrorRow(e.CustomKeyStoreNameInUseError, "CustomKeyStoreNameInUseException",
+             400, Message.BY_CASE, _KMS),  # ADR 22
+    ErrorRow(e.CustomKeyStoreInvalidStateError, "CustomKeyStoreInvalidStateException",
+             400, Message.BY_CASE, _KMS),  # ADR 22
+    ErrorRow(e.CustomKeyStoreHasKeysError, "CustomKeyStoreHasCMKsException",
+             400, Message.BY_CASE, _KMS),  # ADR 22
+    ErrorRow(e.XksProxyError, "", 0, Message.ABSTRACT,
+             "base of the XKS proxy errors"),  # ADR 22
+    ErrorRow(e.XksProxyUriUnreachableError, "XksProxyUriUnreachableException",
+             400, Message.BY_CASE, _KMS),  # ADR 22
+    ErrorRow(e.XksProxyIncorrectAuthenticationCredentialError,
+             "XksProxyIncorrectAuthenticationCredentialException",
+             400, Message.BY_CASE, _KMS),  # ADR 22
+    ErrorRow(e.XksProxyInvalidResponseError, "XksProxyInvalidResponseException",
+             400, Message.BY_CASE, _KMS),  # ADR 22
+    ErrorRow(e.XksProxyInvalidConfigurationError, "XksProxyInvalidConfigurationException",
+             400, Message.BY_CASE, _KMS),  # ADR 22
+    ErrorRow(e.XksProxyUriInUseError, "XksProxyUriInUseException",
+             400, Message.BY_CASE, _KMS),  # ADR 22
+    ErrorRow(e.XksKeyError, "", 0, Message.ABSTRACT,
+             "base of the external key errors"),  # ADR 22
+    ErrorRow(e.XksKeyNotFoundError, "XksKeyNotFoundException",
+             400, Message.BY_CASE, _KMS),  # ADR 22
+    ErrorRow(e.XksKeyInvalidConfigurationError, "XksKeyInvalidConfigurationException",
+             400, Message.BY_CASE, _KMS),  # ADR 22
+    ErrorRow(e.XksKeyAlreadyInUseError, "XksKeyAlreadyInUseException",
+             400, Message.BY_CASE, _KMS),  # ADR 22
     ErrorRow(e.TagError, "TagException", 400, Message.BY_CASE,
              f"{SNAP} test_tag_key_with_duplicate_tag_keys_raises_error", Evidence.RECORDED),
     ErrorRow(e.MalformedPolicyDocumentError, "MalformedPolicyDocumentException", 400,

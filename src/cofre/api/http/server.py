@@ -31,6 +31,7 @@ from cofre.api.http.protocol import HttpProtocol
 from cofre.api.http.seal_link import SupervisorLinks, WorkerLink
 from cofre.api.metrics.directory import forget_process, prepare_metrics_dir
 from cofre.api.pipeline.pipeline import METRICS_PATH, Pipeline
+from cofre.api.xks.front import XksOnly
 from cofre.config import SERVE_ENV, Settings
 from cofre.container import Services, reset_quota_buckets
 
@@ -51,6 +52,14 @@ def listening_socket(host: str, port: int, shared: bool) -> socket.socket:
     sock.listen(2048)
     sock.setblocking(False)
     return sock
+
+
+def split_listen(text: str) -> tuple[str, int]:
+    """``host:port`` (``[v6]:port`` too) as a pair; ValueError if it is not one."""
+    host, sep, port = text.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 1 <= int(port) <= 65535:
+        raise ValueError(f"{text!r} is not HOST:PORT")
+    return host.strip("[]"), int(port)
 
 
 def check_port_free(host: str, port: int) -> None:
@@ -108,17 +117,27 @@ async def _serve(settings: Settings, built: Services | None, link: Connection | 
                 sock=listening_socket(*metrics_address, shared=settings.workers > 1),
             )
         )
+    if settings.xks_listen:  # the XKS API on a listener of its own (ADR 22)
+        xks_host, xks_port = split_listen(settings.xks_listen)
+        servers.append(
+            await loop.create_server(
+                lambda: HttpProtocol(XksOnly(pipeline), tls is not None),
+                sock=listening_socket(xks_host, xks_port, shared=settings.workers > 1),
+                ssl=tls,
+            )
+        )
     stop = asyncio.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
     try:
         await stop.wait()
     finally:
-        for extra in servers[1:]:
-            extra.close()
-        server.close()
+        for each in servers:
+            each.close()
         try:
-            await asyncio.wait_for(server.wait_closed(), SHUTDOWN_GRACE)
+            await asyncio.wait_for(
+                asyncio.gather(*(each.wait_closed() for each in servers)), SHUTDOWN_GRACE
+            )
         except TimeoutError:
             log.warning("connections still open after %.0f s; closing", SHUTDOWN_GRACE)
         pipeline.close()

@@ -9,6 +9,10 @@
   refused (``UnsupportedOperationException``) rather than served as if it were absent.
 
 Both are per (service, operation), checked before the handler sees the input.
+
+* ``PATTERNS``: shapes whose pattern Cofre widens (per service and shape): an XKS proxy's
+  endpoint may carry a port, and use ``http://`` for a loopback address (the service
+  layer refuses any other ``http://``; ADR 22).
 """
 
 from __future__ import annotations
@@ -24,7 +28,6 @@ REQUIRED: Mapping[tuple[str, str], tuple[str, ...]] = {
 }
 
 UNSUPPORTED: Mapping[tuple[str, str], tuple[str, ...]] = {
-    ("kms", "CreateKey"): ("CustomKeyStoreId", "XksKeyId"),
     ("kms", "CreateGrant"): ("GranteeServicePrincipal", "RetiringServicePrincipal"),
     ("kms", "ListGrants"): ("GranteeServicePrincipal",),
     ("kms", "ListRetirableGrants"): ("RetiringServicePrincipal",),
@@ -33,12 +36,21 @@ UNSUPPORTED: Mapping[tuple[str, str], tuple[str, ...]] = {
 }
 
 
+PATTERNS: Mapping[tuple[str, str], str] = {
+    ("kms", "XksProxyUriEndpointType"): r"^https?://[a-zA-Z0-9.-]+(:[0-9]{1,5})?$",
+}
+
+
 def with_required(
     service: str, shapes: Mapping[str, Mapping[str, Any]], operations: Mapping[str, Any]
 ) -> dict[str, Mapping[str, Any]]:
     """``shapes`` with the input shapes of ``service``'s operations requiring what
-    ``REQUIRED`` adds (copies; the model itself is not changed)."""
+    ``REQUIRED`` adds and the patterns of ``PATTERNS`` (copies; the model itself is not
+    changed)."""
     out = dict(shapes)
+    for (owner, shape_name), pattern in PATTERNS.items():
+        if owner == service and shape_name in out:
+            out[shape_name] = {**out[shape_name], "pattern": pattern}
     for (owner, operation), members in REQUIRED.items():
         if owner != service or operation not in operations:
             continue

@@ -68,6 +68,8 @@ from cofre.api.pipeline.targets import (
     request_id,
 )
 from cofre.api.query.protocol import QueryOperation, QueryService
+from cofre.api.xks.front import XksFront
+from cofre.api.xks.wire import is_xks_path
 from cofre.config import Settings
 from cofre.container import Services
 from cofre.core.audit.events import AuditCall
@@ -85,6 +87,7 @@ from cofre.errors import (
 )
 from cofre.service.audit.scope import collecting
 from cofre.service.blocking import NONBLOCKING, WouldBlock
+from cofre.service.kms.external import REQUEST_ID
 
 log = logging.getLogger("cofre.api")
 
@@ -138,6 +141,7 @@ class Pipeline:
             services.key_jobs.on_done = self.observer.metrics.job_done
         self._scrape_here = settings.metrics and settings.metrics_listen is None
         self._console = Console(self) if settings.console else None
+        self._xks = XksFront(services, self._executor)
 
     def close(self) -> None:
         self._executor.shutdown(wait=True, cancel_futures=False)
@@ -162,6 +166,8 @@ class Pipeline:
             return operator_response(request, self.services, self._executor, lambda: attempt)
         if self._console is not None and is_console_path(request.path):
             return self._pooled(self._console.answer, request)
+        if is_xks_path(request.path):  # Cofre as an XKS proxy (ADR 22)
+            return self._xks.handle(request, attempt)
         try:
             with NONBLOCKING:
                 response = self._on_loop(request, target, attempt)
@@ -418,6 +424,7 @@ class Pipeline:
         wire_op = route.wire_op
         query = wire_op is not None
         try:
+            REQUEST_ID.set(attempt.request_id)  # for an XKS proxy's requestMetadata
             result = route.operation.handler(self.services, route.caller, route.params)
             if wire_op is None:
                 body = encode_output(result)

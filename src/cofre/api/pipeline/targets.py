@@ -7,7 +7,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from cofre.api.handlers import admin
+from cofre.api.handlers import admin, xks
 from cofre.api.handlers import webhooks as hooks
 from cofre.api.handlers.operation import Operation, Params
 from cofre.api.model.service import ServiceModel
@@ -44,6 +44,8 @@ CUSTOM_TARGETS = (
                   lambda _operation, body: admin.parse_input(body)),
     CustomTarget(hooks.TARGET_PREFIX, hooks.SIGNING_NAME, hooks.OPERATIONS,
                   hooks.parse_input),  # Parameter Store webhooks (ADR 13)
+    CustomTarget(xks.TARGET_PREFIX, "cofre", xks.OPERATIONS,
+                  xks.parse_input),  # XKS key stores (ADR 22)
 )  # fmt: skip
 
 

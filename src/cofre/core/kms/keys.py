@@ -31,6 +31,7 @@ class KeyManager(StrEnum):
 class Origin(StrEnum):
     AWS_KMS = "AWS_KMS"
     EXTERNAL = "EXTERNAL"
+    EXTERNAL_KEY_STORE = "EXTERNAL_KEY_STORE"  # double encryption with an XKS proxy (ADR 22)
 
 
 class RotationType(StrEnum):

@@ -10,6 +10,9 @@ import functools
 from collections.abc import Mapping
 from typing import Any
 
+from cofre.core.xks.audit import MODEL as XKS_MODEL
+from cofre.core.xks.audit import SERVICE as XKS_SERVICE
+
 
 @functools.cache
 def _loader() -> Any:
@@ -26,6 +29,8 @@ def botocore_model(service: str) -> Mapping[str, Any] | None:
 
     if service == "cofre":
         return None
+    if service == XKS_SERVICE:  # Cofre as an XKS proxy: no botocore model (ADR 22)
+        return XKS_MODEL
     try:
         model: Mapping[str, Any] = _loader().load_service_model(service, "service-2")
     except (DataNotFoundError, UnknownServiceError):

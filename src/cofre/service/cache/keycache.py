@@ -210,7 +210,7 @@ class KeyCache:
                 self._aliases.pop((account_id, region, name))
             elif kind == "credential":
                 self._credentials.pop(ref)
-            elif kind not in ("iam", "grant", "quota"):
+            elif kind not in ("iam", "grant", "quota", "xks", "cks"):
                 self.clear_locked()
         for listener in self._listeners:
             listener.invalidate(kind, ref)

@@ -5,6 +5,7 @@ Nothing here touches storage when the key is cached (see ``keycache.py``).
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -21,7 +22,9 @@ from cofre.core.kms.asymmetric import (
 )
 from cofre.core.kms.blob import IV_LEN, parse_blob
 from cofre.core.kms.context import canonical_context
-from cofre.core.kms.keys import StateRule, algorithm_error, usage_error
+from cofre.core.kms.custom_stores import is_xks_blob
+from cofre.core.kms.custom_stores import parse_blob as parse_xks_blob
+from cofre.core.kms.keys import Origin, StateRule, algorithm_error, usage_error
 from cofre.core.kms.keyspecs import DATA_KEY_PAIR_SPECS, KEY_SPECS, REFUSED_SPECS
 from cofre.errors import (
     DryRunError,
@@ -32,6 +35,7 @@ from cofre.errors import (
 )
 from cofre.service.authz.authorizer import Request
 from cofre.service.cache.keycache import CachedKey
+from cofre.service.kms.external import ExternalKeys
 from cofre.service.kms.resolver import KeyResolver, key_not_found
 
 SYMMETRIC_DEFAULT = "SYMMETRIC_DEFAULT"
@@ -110,18 +114,41 @@ def data_key_length(key_spec: str | None, number_of_bytes: int | None) -> int:
 
 
 class CryptoService:
-    def __init__(self, resolver: KeyResolver, random: Random) -> None:
+    def __init__(
+        self, resolver: KeyResolver, random: Random, external: ExternalKeys | None = None
+    ) -> None:
         self._r = resolver
         self._random = random
+        self._external = external
 
-    def _seal(self, entry: CachedKey, plaintext: bytes, context: Mapping[str, str] | None) -> bytes:
+    def _seal(
+        self,
+        entry: CachedKey,
+        plaintext: bytes,
+        context: Mapping[str, str] | None,
+        caller: Caller | None = None,
+        action: str = "",
+    ) -> bytes:
         header = entry.header
-        iv = self._random(IV_LEN)
         cipher = entry.ciphers[entry.key.current_version_id]
-        return header + iv + cipher.seal(iv, plaintext, header + canonical_context(context))
+        canonical = canonical_context(context)
+        if entry.key.origin is Origin.EXTERNAL_KEY_STORE:  # double encryption (ADR 22)
+            if self._external is None or caller is None:
+                raise UnsupportedOperationError("Keys in custom key stores cannot do this.")
+
+            def inner(xks_header: bytes) -> bytes:
+                iv = self._random(IV_LEN)
+                return iv + cipher.seal(iv, plaintext, xks_header + canonical)
+
+            return self._external.seal(
+                entry.key, header, inner, canonical, caller, operation_of(action)
+            )
+        iv = self._random(IV_LEN)
+        return header + iv + cipher.seal(iv, plaintext, header + canonical)
 
     def _sealed(
         self,
+        caller: Caller,
         entry: CachedKey,
         plaintext: bytes,
         context: Mapping[str, str] | None,
@@ -132,7 +159,7 @@ class CryptoService:
         chosen = _check_algorithm(entry, algorithm, action)
         key = entry.key
         if key.key_spec == SYMMETRIC_DEFAULT:
-            blob = self._seal(entry, plaintext, context)
+            blob = self._seal(entry, plaintext, context, caller, action)
             return Sealed(key.arn, blob, chosen, key.current_version_id)
         _no_context(context)
         limit = rsa_max_plaintext(KEY_SPECS[key.key_spec], chosen)
@@ -168,7 +195,7 @@ class CryptoService:
     ) -> Sealed:
         action = "kms:Encrypt"
         entry = self._r.for_use(caller, key_id, Request(action, context or None, "*", grant_tokens))
-        sealed = self._sealed(entry, plaintext, context, algorithm, action)
+        sealed = self._sealed(caller, entry, plaintext, context, algorithm, action)
         if dry_run:
             raise DryRunError()
         return sealed
@@ -183,10 +210,36 @@ class CryptoService:
         algorithm: str | None,
         grant_tokens: tuple[str, ...],
     ) -> Opened:
+        if is_xks_blob(blob):
+            return self._open_external(caller, blob, context, key_id, action, algorithm,
+                                       grant_tokens)  # fmt: skip
         parsed = parse_blob(blob)
-        named = parsed.header.key_id  # a multi-Region key id: the related key of this Region
-        row_id = key_row_id(named, caller.region)
-        entry = self._r.cache.key_with_version(row_id, parsed.header.version_id)
+        version_id = parsed.header.version_id
+        entry = self._for_blob(
+            caller, parsed.header.key_id, version_id, context, key_id, action, algorithm,
+            grant_tokens,
+        )  # fmt: skip
+        cipher = entry.ciphers.get(version_id)
+        if cipher is None:
+            raise InvalidCiphertextError()
+        aad = parsed.header_bytes + canonical_context(context)
+        plaintext = cipher.open(parsed.iv, parsed.sealed, aad)
+        return Opened(entry.key.arn, plaintext, version_id.hex())
+
+    def _for_blob(
+        self,
+        caller: Caller,
+        named: str,
+        version_id: bytes,
+        context: Mapping[str, str] | None,
+        key_id: str | None,
+        action: str,
+        algorithm: str | None,
+        grant_tokens: tuple[str, ...],
+    ) -> CachedKey:
+        """The key a ciphertext names (a multi-Region key id: the related key of this
+        Region), checked against the request's KeyId, authorized and state-checked."""
+        entry = self._r.cache.key_with_version(key_row_id(named, caller.region), version_id)
         if key_id is not None:
             wanted, account_id = self._r.named_key(caller, key_id)
             if wanted != named or entry is None or entry.key.account_id != account_id:
@@ -202,12 +255,34 @@ class CryptoService:
             caller, entry, Request(action, context or None, "*", grant_tokens), StateRule.ENABLED
         )
         _check_algorithm(entry, algorithm, action)
-        cipher = entry.ciphers.get(parsed.header.version_id)
+        return entry
+
+    def _open_external(
+        self,
+        caller: Caller,
+        blob: bytes,
+        context: Mapping[str, str] | None,
+        key_id: str | None,
+        action: str,
+        algorithm: str | None,
+        grant_tokens: tuple[str, ...],
+    ) -> Opened:
+        """A format 3 blob (a key of a custom key store): the proxy opens the outer layer,
+        the key's own backing version the inner one."""
+        parsed = parse_xks_blob(blob)
+        named = str(uuid.UUID(bytes=parsed.key_id_bytes))
+        entry = self._for_blob(
+            caller, named, parsed.version_id, context, key_id, action, algorithm, grant_tokens
+        )
+        cipher = entry.ciphers.get(parsed.version_id)
+        if entry.key.origin is not Origin.EXTERNAL_KEY_STORE or self._external is None:
+            raise InvalidCiphertextError()
         if cipher is None:
             raise InvalidCiphertextError()
-        aad = parsed.header_bytes + canonical_context(context)
-        plaintext = cipher.open(parsed.iv, parsed.sealed, aad)
-        return Opened(entry.key.arn, plaintext, parsed.header.version_id.hex())
+        canonical = canonical_context(context)
+        inner = self._external.open(entry.key, parsed, canonical, caller, operation_of(action))
+        plaintext = cipher.open(inner[:IV_LEN], inner[IV_LEN:], parsed.header + canonical)
+        return Opened(entry.key.arn, plaintext, parsed.version_id.hex())
 
     def _rsa_open(
         self,
@@ -285,7 +360,12 @@ class CryptoService:
         request = Request(action, destination_context or None, "*", grant_tokens)
         destination = self._r.for_use(caller, destination_key_id, request)
         sealed = self._sealed(
-            destination, source.plaintext, destination_context, destination_algorithm, action
+            caller,
+            destination,
+            source.plaintext,
+            destination_context,
+            destination_algorithm,
+            action,
         )
         if dry_run:
             raise DryRunError()
@@ -308,11 +388,15 @@ class CryptoService:
         entry = self._for_encrypt(caller, key_id, action, context, None, grant_tokens)
         if dry_run:
             raise DryRunError()
+        if entry.key.origin is Origin.EXTERNAL_KEY_STORE:
+            raise UnsupportedOperationError(
+                f"{entry.key.arn} is in a custom key store: it generates no data key pairs."
+            )
         private = generate_private_der(pair_spec)
         return DataKeyPair(
             entry.key.arn,
             private,
-            self._seal(entry, private, context),
+            self._seal(entry, private, context, caller, action),
             public_der(load_private(private)),
             entry.key.current_version_id.hex(),
         )
@@ -334,7 +418,7 @@ class CryptoService:
         return DataKey(
             entry.key.arn,
             plaintext,
-            self._seal(entry, plaintext, context),
+            self._seal(entry, plaintext, context, caller, action),
             entry.key.current_version_id.hex(),
         )
 

@@ -41,6 +41,7 @@ from cofre.errors import (
 )
 from cofre.service.authz.authorizer import Request
 from cofre.service.kms import multi_region
+from cofre.service.kms.custom_stores import CustomKeyStores
 from cofre.service.kms.imported import rotate as rotate_imported
 from cofre.service.kms.resolver import KeyResolver
 from cofre.service.kms.tags import Tags, new_tags
@@ -68,8 +69,9 @@ def check_key_usage(key_spec: str, key_usage: str | None) -> str:
 
 
 class KeyService:
-    def __init__(self, resolver: KeyResolver) -> None:
+    def __init__(self, resolver: KeyResolver, stores: CustomKeyStores | None = None) -> None:
         self._r = resolver
+        self._stores = stores
 
     # create / read ---------------------------------------------------------------------
     def create_key(
@@ -84,12 +86,21 @@ class KeyService:
         tags: Tags = (),
         multi_region: bool = False,
         bypass_lockout_check: bool = False,
+        custom_key_store_id: str | None = None,
+        xks_key_id: str | None = None,
     ) -> Key:
         self._r.authorizer.authorize(caller, Request("kms:CreateKey"), None)
         if policy is not None:
             parse_policy(policy, PolicyKind.KEY)
         usage = check_key_usage(key_spec, key_usage)
-        if origin not in (Origin.AWS_KMS.value, Origin.EXTERNAL.value):
+        in_store = None
+        if origin == Origin.EXTERNAL_KEY_STORE.value or custom_key_store_id or xks_key_id:
+            if self._stores is None:
+                raise UnsupportedOperationError("Custom key stores are not served here.")
+            in_store = self._stores.place_new_key(
+                caller, origin, key_spec, usage, multi_region, custom_key_store_id, xks_key_id
+            )
+        if origin not in (Origin.AWS_KMS.value, Origin.EXTERNAL.value) and in_store is None:
             raise UnsupportedOperationError(f"Origin {origin} is not supported by Cofre.")
         external = origin == Origin.EXTERNAL.value
         if external and KEY_SPECS[key_spec].family not in IMPORTABLE_FAMILIES:
@@ -111,7 +122,7 @@ class KeyService:
             description=description,
             key_spec=key_spec,
             key_usage=usage,
-            origin=Origin(origin),
+            origin=Origin(origin),  # EXTERNAL_KEY_STORE keys have material of their own too
             key_manager=KeyManager.CUSTOMER,
             state=KeyState.PENDING_IMPORT if external else KeyState.ENABLED,
             policy=policy if policy is not None else default_key_policy(caller.account_id),
@@ -128,6 +139,9 @@ class KeyService:
             tx.insert_key(key, version)
             if tag_map:
                 tx.set_tags(key.row_id, tag_map)
+            if in_store is not None:
+                assert xks_key_id is not None
+                CustomKeyStores.bind(tx, key, in_store, xks_key_id)
         return key
 
     def describe_key(self, caller: Caller, key_id: str) -> Key:
@@ -218,7 +232,9 @@ class KeyService:
         only for on-demand rotation; a multi-Region key's rotation through its primary."""
         if key.key_spec != SYMMETRIC_DEFAULT:
             raise UnsupportedOperationError()
-        if key.origin is not Origin.AWS_KMS and not on_demand:
+        if key.origin is Origin.EXTERNAL_KEY_STORE or (
+            key.origin is not Origin.AWS_KMS and not on_demand
+        ):  # keys in custom key stores do not rotate at all, as at AWS (ADR 22)
             raise UnsupportedOperationError(
                 f"{key.arn} origin is {key.origin.value} which is not valid for this operation."
             )

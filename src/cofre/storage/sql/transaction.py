@@ -36,12 +36,14 @@ from cofre.storage.sql.common import (
     to_micros,
 )
 from cofre.storage.sql.common import dt as _dt
+from cofre.storage.sql.custom_stores import CustomStoresSql
 from cofre.storage.sql.grants import GrantSql
 from cofre.storage.sql.iam import IamSql
 from cofre.storage.sql.imported import ImportedSql
 from cofre.storage.sql.operations import OperationsSql
 from cofre.storage.sql.params import ParamsSql
 from cofre.storage.sql.webhooks import WebhooksSql
+from cofre.storage.sql.xks import XksSql
 
 # key_id holds the key's row id (core.ids.key_row_id); mrk_id the key id related
 # multi-Region keys share (ADR 16).
@@ -120,7 +122,17 @@ def _alias_from_row(row: Row) -> Alias:
     return Alias(row[0], row[1], row[2], key_id_of_row(row[3]), _dt(row[4]), _dt(row[5]))
 
 
-class SqlTx(IamSql, GrantSql, ParamsSql, AuditSql, WebhooksSql, ImportedSql, OperationsSql):
+class SqlTx(
+    IamSql,
+    GrantSql,
+    ParamsSql,
+    AuditSql,
+    WebhooksSql,
+    ImportedSql,
+    OperationsSql,
+    XksSql,
+    CustomStoresSql,
+):
     """Every read and write Cofre makes, as SQL; one instance per transaction."""
 
     def __init__(

@@ -7,6 +7,7 @@ Each handler takes the wired services, the authenticated caller and the decoded 
 from __future__ import annotations
 
 from cofre.api.handlers.kms.asymmetric import ASYMMETRIC_OPERATIONS, imported_rotation_entry
+from cofre.api.handlers.kms.custom_stores import CUSTOM_STORE_OPERATIONS, with_store
 from cofre.api.handlers.kms.grants import GRANT_OPERATIONS
 from cofre.api.handlers.kms.metadata import key_metadata
 from cofre.api.handlers.kms.multi_region import MULTI_REGION_OPERATIONS
@@ -46,13 +47,15 @@ def create_key(s: Services, c: Caller, p: Params) -> Result:
         tags=_tags(p),
         multi_region=bool(p.get("MultiRegion", False)),
         bypass_lockout_check=bool(p.get("BypassPolicyLockoutSafetyCheck")),
+        custom_key_store_id=p.get("CustomKeyStoreId"),
+        xks_key_id=p.get("XksKeyId"),
     )
-    return {"KeyMetadata": key_metadata(key, (key.region,))}
+    return {"KeyMetadata": with_store(s, key, key_metadata(key, (key.region,)))}
 
 
 def describe_key(s: Services, c: Caller, p: Params) -> Result:
     key, regions = s.keys.describe(c, p["KeyId"])
-    return {"KeyMetadata": key_metadata(key, regions)}
+    return {"KeyMetadata": with_store(s, key, key_metadata(key, regions))}
 
 
 def list_keys(s: Services, c: Caller, p: Params) -> Result:
@@ -363,6 +366,7 @@ OPERATIONS: dict[str, Operation] = {
     "GenerateRandom": inline(generate_random),
     "PutKeyPolicy": threaded(put_key_policy),
     **GRANT_OPERATIONS,
+    **CUSTOM_STORE_OPERATIONS,
     **MULTI_REGION_OPERATIONS,
     **ASYMMETRIC_OPERATIONS,
     **AUDIT_OPERATIONS,
