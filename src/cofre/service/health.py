@@ -54,12 +54,14 @@ class Health:
         self._last: tuple[float, HealthReport] | None = None
 
     def check(self) -> HealthReport:
-        """The components' states, looked at now or within the last ``ttl`` seconds."""
+        """The components' states, looked at now or within the last ``ttl`` seconds; a
+        change of the seal (a cheap flag) is told at once, never from the cache."""
         with self._lock:
-            last = self._last
-            if last is not None and time.monotonic() - last[0] < self._ttl:
-                return last[1]
             seal = "sealed: operators must unseal it" if self._sealed() else OK
+            last = self._last
+            fresh = last is not None and time.monotonic() - last[0] < self._ttl
+            if last is not None and fresh and last[1].components["seal"] == seal:
+                return last[1]
             components = {"seal": seal, "storage": self._storage_state(), "audit": self._audit()}
             report = HealthReport(components)
             self._last = (time.monotonic(), report)
