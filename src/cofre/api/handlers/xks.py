@@ -11,15 +11,11 @@ them, so the input is checked here, member by member.
 
 from __future__ import annotations
 
-from typing import Any
-
-import orjson
-
 from cofre.api.handlers.operation import Operation, Params, Result, threaded
+from cofre.api.handlers.string_members import parse_string_members
 from cofre.container import Services
 from cofre.core.iam.principals import Caller
 from cofre.core.xks.stores import XksStore
-from cofre.errors import SerializationError, ValidationError
 from cofre.service.xks.stores import IssuedStore
 
 TARGET_PREFIX = "CofreXks."
@@ -36,24 +32,7 @@ _MEMBERS: dict[str, dict[str, tuple[bool, int]]] = {
 
 
 def parse_input(operation: str, body: bytes) -> Params:
-    try:
-        document: Any = orjson.loads(body or b"{}")
-    except orjson.JSONDecodeError as exc:
-        raise SerializationError("The request body is not a JSON object.") from exc
-    if not isinstance(document, dict):
-        raise SerializationError("The request body is not a JSON object.")
-    members = _MEMBERS.get(operation, {})
-    for name, value in document.items():
-        if name not in members:
-            raise ValidationError(f"Unknown member {name[:40]!r}.")
-        if not isinstance(value, str):
-            raise SerializationError(f"{name} must be a string.")
-        if not 1 <= len(value) <= members[name][1]:
-            raise ValidationError(f"{name} must have length between 1 and {members[name][1]}.")
-    for name, (required, _) in members.items():
-        if required and name not in document:
-            raise ValidationError(f"{name} is required.")
-    return document
+    return parse_string_members(_MEMBERS.get(operation, {}), body)
 
 
 def _shown(store: XksStore) -> Result:
