@@ -9,32 +9,12 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Any
 
 import click
 
-from cofre.cli.signed import call, connection_options
+from cofre.cli.signed import admin_call, connection_options
 
 TARGET_PREFIX = "CofreAdmin."
-
-
-def _call(
-    endpoint_url: str | None,
-    region: str | None,
-    profile: str | None,
-    ca_bundle: str | None,
-    operation: str,
-    payload: dict[str, str],
-) -> Any:
-    return call(
-        endpoint_url,
-        region,
-        profile,
-        ca_bundle,
-        signing_name="cofre",
-        target=TARGET_PREFIX + operation,
-        payload=payload,
-    )
 
 
 _connection_options = connection_options
@@ -61,7 +41,9 @@ def create(
     payload = {"AccountId": account_id} if account_id else {}
     if name:
         payload["Name"] = name
-    result = _call(endpoint_url, region, profile, ca_bundle, "CreateAccount", payload)
+    result = admin_call(
+        endpoint_url, region, profile, ca_bundle, TARGET_PREFIX + "CreateAccount", payload
+    )
     json.dump(result, sys.stdout, indent=2)
     sys.stdout.write("\n")
 
@@ -72,6 +54,8 @@ def list_(
     endpoint_url: str | None, region: str | None, profile: str | None, ca_bundle: str | None
 ) -> None:
     """List the server's accounts as JSON."""
-    result = _call(endpoint_url, region, profile, ca_bundle, "ListAccounts", {})
+    result = admin_call(
+        endpoint_url, region, profile, ca_bundle, TARGET_PREFIX + "ListAccounts", {}
+    )
     json.dump(result, sys.stdout, indent=2)
     sys.stdout.write("\n")

@@ -7,32 +7,12 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Any
 
 import click
 
-from cofre.cli.signed import call, connection_options
+from cofre.cli.signed import admin_call, connection_options
 
 TARGET_PREFIX = "CofreAdmin."
-
-
-def _call(
-    endpoint_url: str | None,
-    region: str | None,
-    profile: str | None,
-    ca_bundle: str | None,
-    operation: str,
-    payload: dict[str, str],
-) -> Any:
-    return call(
-        endpoint_url,
-        region,
-        profile,
-        ca_bundle,
-        signing_name="cofre",
-        target=TARGET_PREFIX + operation,
-        payload=payload,
-    )
 
 
 @click.group()
@@ -52,7 +32,9 @@ def list_(
 ) -> None:
     """Every quota, its default in the Region and the account's rate, as JSON."""
     payload = {"AccountId": account_id} if account_id else {}
-    result = _call(endpoint_url, region, profile, ca_bundle, "ListQuotas", payload)
+    result = admin_call(
+        endpoint_url, region, profile, ca_bundle, TARGET_PREFIX + "ListQuotas", payload
+    )
     json.dump(result, sys.stdout, indent=2)
     sys.stdout.write("\n")
 
@@ -74,6 +56,8 @@ def set_(
 ) -> None:
     """Set one quota of one account, in every Region and on every node."""
     payload = {"AccountId": account_id, "Quota": quota, "Rate": rate}
-    result = _call(endpoint_url, region, profile, ca_bundle, "SetQuota", payload)
+    result = admin_call(
+        endpoint_url, region, profile, ca_bundle, TARGET_PREFIX + "SetQuota", payload
+    )
     json.dump(result, sys.stdout, indent=2)
     sys.stdout.write("\n")

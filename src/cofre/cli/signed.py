@@ -56,6 +56,22 @@ def call(
     return answer(prepared, endpoint, ca_bundle)
 
 
+def admin_call(
+    endpoint_url: str | None,
+    region: str | None,
+    profile: str | None,
+    ca_bundle: str | None,
+    target: str,
+    payload: dict[str, str],
+) -> Any:
+    """A call of Cofre's own admin APIs (``CofreAdmin.*``, ``CofreXks.*``): signed for the
+    service name ``cofre``, sent to ``--endpoint-url`` or ``$AWS_ENDPOINT_URL``."""
+    return call(
+        endpoint_url, region, profile, ca_bundle, signing_name="cofre", target=target,
+        payload=payload,
+    )  # fmt: skip
+
+
 def answer(request: urllib.request.Request, endpoint: str, ca_bundle: str | None) -> Any:
     """Send ``request`` to the user's own server; its decoded JSON answer. An error answer
     becomes a ClickException with its ``__type`` and message; no answer, one that says so."""

@@ -15,7 +15,7 @@ from typing import Any
 
 import click
 
-from cofre.cli.signed import call, connection_options
+from cofre.cli.signed import admin_call, connection_options
 
 TARGET_PREFIX = "CofreXks."
 
@@ -25,16 +25,7 @@ def _call(
     operation: str,
     payload: dict[str, str],
 ) -> Any:
-    endpoint_url, region, profile, ca_bundle = options
-    return call(
-        endpoint_url,
-        region,
-        profile,
-        ca_bundle,
-        signing_name="cofre",
-        target=TARGET_PREFIX + operation,
-        payload=payload,
-    )
+    return admin_call(*options, TARGET_PREFIX + operation, payload)
 
 
 def _issued(result: dict[str, Any]) -> dict[str, Any]:

@@ -9,6 +9,7 @@ A store that holds any table already is refused.
 from __future__ import annotations
 
 import sqlite3
+from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
@@ -48,7 +49,7 @@ def _sqlite_names(conn: sqlite3.Connection) -> list[str]:
     ]
 
 
-class _Loader:
+class _Loader(ABC):
     backend = ""
 
     def latest_version(self) -> int:
@@ -66,8 +67,9 @@ class _Loader:
     ) -> None:
         self.close(commit=False)
 
+    @abstractmethod
     def close(self, *, commit: bool) -> None:
-        raise NotImplementedError
+        """Commit (``commit``) or roll back what was loaded, and close the connection."""
 
 
 class SqliteLoader(_Loader):
